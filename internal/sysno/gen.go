@@ -1,0 +1,3 @@
+package sysno
+
+//go:generate go run ../cmd/gensysno -o zsysno.go
