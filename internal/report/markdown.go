@@ -1,0 +1,87 @@
+package report
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/gvcheck/gvcheck/internal/analyze"
+)
+
+// WriteMarkdown renders r for a pull request comment.
+func WriteMarkdown(out io.Writer, r *Report, opt Options) error {
+	bw := bufio.NewWriter(out)
+	fmt.Fprintf(bw, "## gvcheck: %s %s\n\n", verdictMark(r.Verdict), headline(r))
+	fmt.Fprintf(bw, "Target: %s\n", targetLine(r.Target))
+	if len(r.Workloads) > 1 {
+		fmt.Fprintf(bw, "\n| Workload | Verdict | Seen | Unimplemented | Partial | Worst |\n|---|---|---:|---:|---:|---|\n")
+		for _, w := range r.Workloads {
+			fmt.Fprintf(bw, "| %s | %s %s | %d | %d | %d | %s |\n", mdCell(w.Name), verdictMark(w.Verdict), w.Verdict,
+				w.Summary.SyscallsSeen, w.Summary.Unimplemented, w.Summary.Partial, mdCode(worstFinding(w)))
+		}
+	}
+	for _, w := range r.Workloads {
+		if len(r.Workloads) > 1 {
+			fmt.Fprintf(bw, "\n### %s: %s\n", mdCell(w.Name), w.Verdict)
+		}
+		fmt.Fprintf(bw, "\nEvidence: %s  \n", mdCell(evidenceLine(w)))
+		s := w.Summary
+		fmt.Fprintf(bw, "Summary: %s seen, %d fully supported, %d partial, %d unimplemented\n",
+			plural(s.SyscallsSeen, "syscall"), s.FullySupported, s.Partial, s.Unimplemented)
+		if len(w.Findings) > 0 {
+			fmt.Fprintf(bw, "\n| Level | Syscall | Calls | Under gVisor | Note |\n|---|---|---:|---|---|\n")
+			for _, f := range w.Findings {
+				note := f.Note
+				for _, u := range f.URLs {
+					note = strings.TrimSpace(note + " " + u)
+				}
+				if len(f.Args) > 0 {
+					note = strings.TrimSpace(note + " (arguments: " + strings.Join(f.Args, ", ") + ")")
+				}
+				fmt.Fprintf(bw, "| %s | `%s` | %s | %s | %s |\n", f.Level, f.Syscall, calls(f.Count), mdCell(outcome(f)), mdCell(note))
+			}
+		}
+		if opt.All && len(w.Rows) > 0 {
+			fmt.Fprintf(bw, "\n<details><summary>All %s</summary>\n\n| Syscall | Nr | Support | Calls | Errors |\n|---|---:|---|---:|---:|\n",
+				plural(len(w.Rows), "syscall"))
+			for _, row := range w.Rows {
+				fmt.Fprintf(bw, "| `%s` | %d | %s | %s | %d |\n", row.Syscall, row.Number, row.Support, calls(row.Count), row.Errors)
+			}
+			fmt.Fprintf(bw, "\n</details>\n")
+		}
+		if len(w.Notes) > 0 {
+			fmt.Fprintln(bw)
+			for _, n := range w.Notes {
+				fmt.Fprintf(bw, "> %s\n", n)
+			}
+		}
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("write markdown report: %w", err)
+	}
+	return nil
+}
+
+func verdictMark(v analyze.Verdict) string {
+	switch v {
+	case analyze.Compatible, analyze.FallbacksVerified:
+		return "✅"
+	case analyze.AtRisk:
+		return "⚠️"
+	}
+	return "❌"
+}
+
+func mdCode(s string) string {
+	if s == "-" {
+		return s
+	}
+	return "`" + s + "`"
+}
+
+// mdCell keeps a value inside one table cell.
+func mdCell(s string) string {
+	s = strings.ReplaceAll(s, "|", `\|`)
+	return strings.ReplaceAll(s, "\n", " ")
+}

@@ -1,0 +1,124 @@
+// Package report renders analysis results for people (text), machines
+// (JSON, versioned schema) and pull requests (Markdown).
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/gvcheck/gvcheck/internal/analyze"
+	"github.com/gvcheck/gvcheck/internal/profile"
+)
+
+// Schema names the JSON report format; bump on incompatible change.
+const Schema = "gvcheck.report/v1"
+
+// Report is everything gvcheck says about one or more workloads against one
+// gVisor target.
+type Report struct {
+	Schema    string          `json:"schema"`
+	Tool      string          `json:"tool"`
+	Target    Target          `json:"target"`
+	Verdict   analyze.Verdict `json:"verdict"`
+	Workloads []Workload      `json:"workloads"`
+}
+
+// Target is the gVisor the evidence was judged against.
+type Target struct {
+	GVisor     string    `json:"gvisor"`
+	Tag        string    `json:"tag,omitempty"`
+	Date       time.Time `json:"date"`
+	Arch       string    `json:"arch"`
+	Variant    string    `json:"variant,omitempty"`
+	RunscFlags []string  `json:"runsc_flags,omitempty"`
+	Source     string    `json:"source"`
+}
+
+// Workload is the analysis of one profile.
+type Workload struct {
+	Name     string            `json:"name"`
+	Coverage profile.Coverage  `json:"coverage"`
+	Sources  []profile.Source  `json:"sources"`
+	Verdict  analyze.Verdict   `json:"verdict"`
+	Summary  analyze.Summary   `json:"summary"`
+	Findings []analyze.Finding `json:"findings"`
+	Rows     []analyze.Row     `json:"rows,omitempty"`
+	Notes    []string          `json:"notes,omitempty"`
+	Exit     *profile.Exit     `json:"exit,omitempty"`
+}
+
+// Options controls rendering.
+type Options struct {
+	// All lists every observed syscall, not only the findings.
+	All bool
+}
+
+var verdictRank = map[analyze.Verdict]int{
+	analyze.Compatible: 0, analyze.FallbacksVerified: 1, analyze.AtRisk: 2, analyze.Incompatible: 3,
+}
+
+// New builds a report; its verdict is the worst of its workloads'.
+func New(tool string, target Target, workloads []Workload) *Report {
+	r := &Report{Schema: Schema, Tool: tool, Target: target, Verdict: analyze.Compatible, Workloads: workloads}
+	for _, w := range workloads {
+		if verdictRank[w.Verdict] > verdictRank[r.Verdict] {
+			r.Verdict = w.Verdict
+		}
+	}
+	return r
+}
+
+// NewWorkload wraps one analysis, adding the notes a reader needs to judge
+// how complete it is.
+func NewWorkload(name string, p *profile.Profile, res *analyze.Result, opt Options) Workload {
+	w := Workload{
+		Name: name, Coverage: p.Coverage(), Sources: p.Sources, Verdict: res.Verdict,
+		Summary: res.Summary, Findings: res.Findings,
+	}
+	if opt.All {
+		w.Rows = res.Rows
+	}
+	switch w.Coverage {
+	case profile.CoverageFiltered:
+		w.Notes = append(w.Notes, "fast mode: syscalls gVisor fully supports ran unobserved and are not counted; use --full for a complete inventory")
+	case profile.CoverageNames:
+		w.Notes = append(w.Notes, "the evidence lists names only: call counts are unknown")
+	case profile.CoveragePermitted:
+		w.Notes = append(w.Notes, "the evidence is a seccomp profile: it lists what the workload is allowed to call, not what it called")
+	}
+	if res.Summary.Unimplemented > 0 && res.Verdict == analyze.AtRisk {
+		w.Notes = append(w.Notes, "a program may fall back when a syscall is missing: `gvcheck probe` finds out by experiment, `gvcheck verify` by running it under gVisor")
+	}
+	for _, s := range p.Sources {
+		if s.Exit != nil && w.Exit == nil {
+			e := *s.Exit
+			w.Exit = &e
+		}
+	}
+	return w
+}
+
+// WriteJSON writes the report in the versioned JSON schema.
+func WriteJSON(w io.Writer, r *Report) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(r); err != nil {
+		return fmt.Errorf("write json report: %w", err)
+	}
+	return nil
+}
+
+// Write renders r in format ("text", "json" or "markdown").
+func Write(w io.Writer, r *Report, format string, opt Options) error {
+	switch format {
+	case "text", "":
+		return WriteText(w, r, opt)
+	case "json":
+		return WriteJSON(w, r)
+	case "markdown", "md":
+		return WriteMarkdown(w, r, opt)
+	}
+	return fmt.Errorf("unknown report format %q (want text, json or markdown)", format)
+}

@@ -1,0 +1,219 @@
+package report
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/gvcheck/gvcheck/internal/analyze"
+	"github.com/gvcheck/gvcheck/internal/compat"
+)
+
+// WriteText renders r for a terminal.
+func WriteText(out io.Writer, r *Report, opt Options) error {
+	bw := bufio.NewWriter(out)
+	fmt.Fprintf(bw, "gvcheck: %s\n", headline(r))
+	fmt.Fprintf(bw, "target:   %s\n", targetLine(r.Target))
+	if len(r.Workloads) > 1 {
+		fmt.Fprintln(bw)
+		tw := tabwriter.NewWriter(bw, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "WORKLOAD\tVERDICT\tSEEN\tUNIMPLEMENTED\tPARTIAL\tWORST")
+		for _, w := range r.Workloads {
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\n", w.Name, w.Verdict, w.Summary.SyscallsSeen,
+				w.Summary.Unimplemented, w.Summary.Partial, worstFinding(w))
+		}
+		tw.Flush()
+	}
+	for _, w := range r.Workloads {
+		fmt.Fprintln(bw)
+		if len(r.Workloads) > 1 {
+			fmt.Fprintf(bw, "== %s: %s\n", w.Name, w.Verdict)
+		}
+		writeWorkloadText(bw, w, opt)
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("write text report: %w", err)
+	}
+	return nil
+}
+
+func headline(r *Report) string {
+	var unimpl, partial int
+	for _, w := range r.Workloads {
+		unimpl += w.Summary.Unimplemented
+		partial += w.Summary.Partial
+	}
+	switch r.Verdict {
+	case analyze.Compatible:
+		if partial > 0 {
+			return fmt.Sprintf("compatible (%s partially supported; see notes)", plural(partial, "syscall"))
+		}
+		return "compatible: every observed syscall is supported by gVisor"
+	case analyze.AtRisk:
+		return fmt.Sprintf("at-risk: %s that gVisor does not implement", plural(unimpl, "syscall"))
+	}
+	return string(r.Verdict)
+}
+
+func worstFinding(w Workload) string {
+	if len(w.Findings) == 0 {
+		return "-"
+	}
+	return w.Findings[0].Syscall
+}
+
+func targetLine(t Target) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "gVisor %s", t.GVisor)
+	var extra []string
+	if t.Tag != "" {
+		extra = append(extra, t.Tag)
+	}
+	if !t.Date.IsZero() {
+		extra = append(extra, t.Date.Format("2006-01-02"))
+	}
+	if len(extra) > 0 {
+		fmt.Fprintf(&b, " (%s)", strings.Join(extra, ", "))
+	}
+	fmt.Fprintf(&b, ", %s", t.Arch)
+	if t.Variant != "" {
+		fmt.Fprintf(&b, ", table %s", t.Variant)
+	}
+	if len(t.RunscFlags) > 0 {
+		fmt.Fprintf(&b, ", runsc %s", strings.Join(t.RunscFlags, " "))
+	}
+	return b.String()
+}
+
+func writeWorkloadText(bw *bufio.Writer, w Workload, opt Options) {
+	fmt.Fprintf(bw, "evidence: %s\n", evidenceLine(w))
+	s := w.Summary
+	fmt.Fprintf(bw, "summary:  %s seen, %d fully supported, %d partial, %d unimplemented\n",
+		plural(s.SyscallsSeen, "syscall"), s.FullySupported, s.Partial, s.Unimplemented)
+	if len(w.Findings) > 0 {
+		fmt.Fprintln(bw)
+		tw := tabwriter.NewWriter(bw, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "LEVEL\tSYSCALL\tCALLS\tUNDER GVISOR")
+		for _, f := range w.Findings {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", f.Level, f.Syscall, calls(f.Count), outcome(f))
+		}
+		tw.Flush()
+		for _, f := range w.Findings {
+			details := findingDetails(f)
+			if len(details) == 0 {
+				continue
+			}
+			fmt.Fprintf(bw, "\n%s:\n", f.Syscall)
+			for _, d := range details {
+				fmt.Fprintf(bw, "  %s\n", d)
+			}
+		}
+	}
+	if opt.All && len(w.Rows) > 0 {
+		fmt.Fprintln(bw)
+		tw := tabwriter.NewWriter(bw, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "SYSCALL\tNR\tSUPPORT\tCALLS\tERRORS")
+		for _, row := range w.Rows {
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%d\n", row.Syscall, row.Number, row.Support, calls(row.Count), row.Errors)
+		}
+		tw.Flush()
+	}
+	if len(w.Notes) > 0 {
+		fmt.Fprintln(bw)
+		for _, n := range w.Notes {
+			fmt.Fprintf(bw, "note: %s\n", n)
+		}
+	}
+}
+
+func evidenceLine(w Workload) string {
+	var names []string
+	for _, s := range w.Sources {
+		n := s.Name
+		if n == "" && len(s.Command) > 0 {
+			n = strings.Join(s.Command, " ")
+		}
+		if n == "" {
+			n = s.Kind
+		} else {
+			n = fmt.Sprintf("%s (%s)", n, s.Kind)
+		}
+		names = append(names, n)
+	}
+	const maxShown = 4
+	if len(names) > maxShown {
+		names = append(names[:maxShown], fmt.Sprintf("and %d more", len(names)-maxShown))
+	}
+	line := strings.Join(names, ", ")
+	if line == "" {
+		line = "none"
+	}
+	line += "; coverage " + string(w.Coverage)
+	if w.Exit != nil {
+		if w.Exit.Signal != "" {
+			line += fmt.Sprintf("; killed by %s", w.Exit.Signal)
+		} else {
+			line += fmt.Sprintf("; exit status %d", w.Exit.Code)
+		}
+	}
+	return line
+}
+
+// outcome says what the program gets from gVisor.
+func outcome(f analyze.Finding) string {
+	switch f.Support {
+	case compat.Partial:
+		return "partially supported"
+	case compat.Unimplemented:
+		if f.Cap != "" {
+			return fmt.Sprintf("%s (EPERM without %s)", f.Errno, f.Cap)
+		}
+		if !f.InTable {
+			return f.Errno + " (not in gVisor's table)"
+		}
+		return f.Errno
+	}
+	return "supported"
+}
+
+func findingDetails(f analyze.Finding) []string {
+	var d []string
+	if f.Note != "" {
+		d = append(d, "gVisor: "+f.Note)
+	}
+	for _, u := range f.URLs {
+		d = append(d, "see: "+u)
+	}
+	if len(f.Args) > 0 {
+		d = append(d, "arguments: "+strings.Join(f.Args, ", "))
+	}
+	if len(f.Errors) > 0 {
+		var errs []string
+		for errno, n := range f.Errors {
+			errs = append(errs, fmt.Sprintf("%s×%d", errno, n))
+		}
+		slices.Sort(errs)
+		d = append(d, "errors in the evidence: "+strings.Join(errs, ", "))
+	}
+	if len(f.Exes) > 0 {
+		d = append(d, "called by: "+strings.Join(f.Exes, ", "))
+	}
+	return d
+}
+
+func calls(n uint64) string {
+	if n == 0 {
+		return "-"
+	}
+	return fmt.Sprint(n)
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return fmt.Sprintf("1 %s", word)
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}
