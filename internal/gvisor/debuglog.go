@@ -1,0 +1,142 @@
+package gvisor
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/gvcheck/gvcheck/internal/sysno"
+)
+
+// Unsupported is one distinct "Unsupported syscall" report of gVisor.
+type Unsupported struct {
+	Name string // syscall name (gVisor's "sys_NNN" mapped to ours)
+	Nr   int    // syscall number, -1 if unknown
+	// Key is the argument gVisor keys the report on, in display form
+	// ("PR_SET_MM", "TCGETS", "SOL_SOCKET:0x2"); empty for syscalls
+	// reported once whatever their arguments.
+	Key  string
+	Args string // the six raw arguments as gVisor printed them
+	// Harmless marks reports that are expected and do not affect programs
+	// (rseq: glibc falls back silently when gVisor's platform lacks it).
+	Harmless bool
+	Count    int // how many times gVisor reported it (several sandboxes, or logs)
+}
+
+var unsupportedRe = regexp.MustCompile(`Unsupported syscall:? ([A-Za-z_][A-Za-z0-9_]*)\(([^)]*)\)`)
+
+// harmless are unsupported syscalls whose report does not mean breakage.
+var harmless = map[string]bool{
+	// glibc registers rseq at start and carries on when it is refused.
+	"rseq": true,
+}
+
+// ParseDebugLog reads gVisor debug logs (any of runsc's log files; only the
+// boot log carries the reports) and returns the distinct unsupported syscalls
+// reported, in order of first report, keyed as gVisor keys them.
+func ParseDebugLog(r io.Reader, arch sysno.Arch) ([]Unsupported, error) {
+	var out []Unsupported
+	index := map[string]int{}
+	br := bufio.NewReaderSize(r, 1<<16)
+	n := 0
+	for {
+		line, err := br.ReadString('\n')
+		if line != "" {
+			n++
+			if strings.Contains(line, "Unsupported syscall") {
+				u, ok, perr := parseUnsupported(line, arch)
+				if perr != nil {
+					return nil, fmt.Errorf("debug log line %d: %w", n, perr)
+				}
+				if ok {
+					id := u.Name + "\x00" + u.Key
+					if i, seen := index[id]; seen {
+						out[i].Count++
+					} else {
+						index[id] = len(out)
+						out = append(out, u)
+					}
+				}
+			}
+		}
+		if errors.Is(err, io.EOF) {
+			return out, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read debug log: %w", err)
+		}
+	}
+}
+
+func parseUnsupported(line string, arch sysno.Arch) (Unsupported, bool, error) {
+	m := unsupportedRe.FindStringSubmatch(line)
+	if m == nil {
+		// Other messages mention the phrase (e.g. config dumps); only the
+		// report has a call after it.
+		return Unsupported{}, false, nil
+	}
+	u := Unsupported{Name: m[1], Nr: -1, Args: m[2], Count: 1}
+	if nr, ok := sysno.Number(arch, u.Name); ok {
+		u.Nr = nr
+		u.Name = sysno.Name(arch, nr)
+	}
+	var vals []uint64
+	for _, f := range strings.Split(m[2], ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		v, err := strconv.ParseUint(f, 0, 64)
+		if err != nil {
+			return Unsupported{}, false, fmt.Errorf("unsupported syscall %s: bad argument %q", u.Name, f)
+		}
+		vals = append(vals, v)
+	}
+	u.Key = unsupportedKey(arch, u.Name, vals)
+	u.Harmless = harmless[u.Name]
+	return u, true, nil
+}
+
+// unsupportedKey mirrors runsc/boot/compat.go: which arguments make two
+// reports of one syscall distinct.
+func unsupportedKey(arch sysno.Arch, name string, v []uint64) string {
+	at := func(i int) (uint64, bool) {
+		if i < len(v) {
+			return v[i], true
+		}
+		return 0, false
+	}
+	switch name {
+	case "prctl":
+		if x, ok := at(0); ok {
+			return named(prctlNames, x)
+		}
+	case "arch_prctl":
+		if x, ok := at(0); ok && arch == sysno.AMD64 {
+			return named(archPrctlNames, x)
+		}
+	case "ioctl":
+		if x, ok := at(1); ok {
+			return named(ioctlNames, x&0xffffffff)
+		}
+	case "epoll_ctl", "shmctl", "futex", "fallocate":
+		if x, ok := at(1); ok {
+			return fmt.Sprintf("%#x", x)
+		}
+	case "getsockopt", "setsockopt":
+		l, ok1 := at(1)
+		o, ok2 := at(2)
+		if ok1 && ok2 {
+			return named(sockLevelNames, l) + ":" + fmt.Sprintf("%#x", o)
+		}
+	case "semctl":
+		if x, ok := at(2); ok {
+			return fmt.Sprintf("%#x", x)
+		}
+	}
+	return ""
+}

@@ -1,0 +1,558 @@
+// Package gvisor runs programs under real gVisor (runsc) and turns gVisor's
+// own evidence, its "Unsupported syscall" reports and its strace output,
+// into gvcheck call streams and profiles.
+package gvisor
+
+import (
+	"bytes"
+	"context"
+	"debug/buildinfo"
+	"debug/elf"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/gvcheck/gvcheck/internal/profile"
+	"github.com/gvcheck/gvcheck/internal/sysno"
+)
+
+// ModuleVersion is the gVisor module version gvcheck is built and tested
+// against; the install hint names it.
+const ModuleVersion = "v0.0.0-20260905035102-160fafc42237"
+
+// InstallHint tells how to get a runsc that works here: a static build, since
+// a cgo-linked runsc fails to re-exec itself inside its sandbox.
+const InstallHint = "CGO_ENABLED=0 go install gvisor.dev/gvisor/runsc@" + ModuleVersion
+
+// Runner runs programs under runsc.
+type Runner struct {
+	Runsc string // path of runsc; "" looks it up on PATH
+	// Flags are extra runsc flags placed before the subcommand. Unless they
+	// choose a network, --network=none is added.
+	Flags   []string
+	Timeout time.Duration // per run; 0 means none
+	Strace  bool          // run with --strace and return the call stream
+}
+
+// RunOptions describes one program to run.
+type RunOptions struct {
+	Argv   []string
+	Dir    string   // working directory inside the sandbox ("" = current)
+	Env    []string // environment (nil = this process's)
+	Stdin  io.Reader
+	Bundle string // OCI bundle directory: `runsc run` it instead of `runsc do`
+}
+
+// RunResult is what a run under gVisor produced.
+type RunResult struct {
+	Exit           profile.Exit
+	Stdout, Stderr []byte
+	// Calls is gVisor's strace of the run, in order of completion (only
+	// with Runner.Strace).
+	Calls       []profile.Call
+	Unsupported []Unsupported
+	Profile     *profile.Profile
+	Version     string   // runsc's version
+	Flags       []string // the runsc flags used (global ones, before the subcommand)
+	Duration    time.Duration
+
+	sandboxRoot string // runsc's state directory for this run
+	sandboxID   string
+}
+
+// ErrNotFound is returned (wrapped) when there is no runsc to run.
+var ErrNotFound = errors.New("runsc not found")
+
+func (r *Runner) path() (string, error) {
+	if r.Runsc != "" {
+		return r.Runsc, nil
+	}
+	p, err := exec.LookPath("runsc")
+	if err != nil {
+		return "", fmt.Errorf("%w on PATH (install it: %s): %w", ErrNotFound, InstallHint, err)
+	}
+	return p, nil
+}
+
+// Version returns runsc's version: its release string, or for a build from
+// the Go module (which reports VERSION_MISSING) the module version.
+func (r *Runner) Version(ctx context.Context) (string, error) {
+	p, err := r.path()
+	if err != nil {
+		return "", err
+	}
+	out, err := exec.CommandContext(ctx, p, "--version").CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("%s --version: %w: %s", p, err, firstLine(out))
+	}
+	v := firstLine(out)
+	v = strings.TrimPrefix(v, "runsc version ")
+	if v == "" || v == "VERSION_MISSING" {
+		if bi, err := buildinfo.ReadFile(p); err == nil && bi.Main.Path == "gvisor.dev/gvisor" {
+			return bi.Main.Version, nil
+		}
+		if v == "" {
+			v = "unknown"
+		}
+	}
+	return v, nil
+}
+
+// Check verifies that runsc exists, is statically linked and answers; it
+// does not start a sandbox.
+func (r *Runner) Check(ctx context.Context) error {
+	p, err := r.path()
+	if err != nil {
+		return err
+	}
+	st, err := os.Stat(p)
+	if err != nil {
+		return fmt.Errorf("%w: %w (install it: %s)", ErrNotFound, err, InstallHint)
+	}
+	if st.IsDir() || st.Mode()&0o111 == 0 {
+		return fmt.Errorf("%s is not an executable file (install runsc: %s)", p, InstallHint)
+	}
+	if dyn, err := dynamic(p); err != nil {
+		return fmt.Errorf("%s: %w (install runsc: %s)", p, err, InstallHint)
+	} else if dyn {
+		return fmt.Errorf("%s is dynamically linked and cannot start its sandbox (\"cannot read client sync file\"); install a static build: %s", p, InstallHint)
+	}
+	if _, err := r.Version(ctx); err != nil {
+		return fmt.Errorf("%w (install runsc: %s)", err, InstallHint)
+	}
+	return nil
+}
+
+// dynamic reports whether the ELF file at p asks for a dynamic loader.
+func dynamic(p string) (bool, error) {
+	f, err := elf.Open(p)
+	if err != nil {
+		return false, fmt.Errorf("not an ELF executable: %w", err)
+	}
+	defer f.Close()
+	for _, prog := range f.Progs {
+		if prog.Type == elf.PT_INTERP {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// globalFlags returns the runsc flags for a run, before the subcommand.
+func (r *Runner) globalFlags(logDir string) []string {
+	flags := slices.Clone(r.Flags)
+	hasNet := slices.ContainsFunc(flags, func(f string) bool {
+		return strings.HasPrefix(strings.TrimLeft(f, "-"), "network")
+	})
+	if !hasNet {
+		flags = append([]string{"--network=none"}, flags...)
+	}
+	flags = append(flags, "--debug", "--debug-log="+logDir+string(filepath.Separator))
+	if r.Strace {
+		flags = append(flags, "--strace")
+	}
+	return flags
+}
+
+var sandboxRe = regexp.MustCompile(`Create container, cid: ([^,\s]+), rootDir: "([^"]+)"`)
+
+// Run runs one program under runsc and collects its output, exit status and
+// gVisor's evidence. A program that fails is not an error; runsc failing to
+// run it, or the timeout expiring, is.
+func (r *Runner) Run(ctx context.Context, opt RunOptions) (*RunResult, error) {
+	p, err := r.path()
+	if err != nil {
+		return nil, err
+	}
+	if opt.Bundle == "" && len(opt.Argv) == 0 {
+		return nil, errors.New("nothing to run: empty command")
+	}
+	version, err := r.Version(ctx)
+	if err != nil {
+		return nil, err
+	}
+	tmp, err := os.MkdirTemp("", "gvcheck-runsc-")
+	if err != nil {
+		return nil, fmt.Errorf("runsc temporary directory: %w", err)
+	}
+	defer os.RemoveAll(tmp)
+	logDir := filepath.Join(tmp, "logs")
+	stateDir := filepath.Join(tmp, "state")
+	for _, d := range []string{logDir, stateDir} {
+		if err := os.Mkdir(d, 0o700); err != nil {
+			return nil, fmt.Errorf("runsc temporary directory: %w", err)
+		}
+	}
+
+	res := &RunResult{Version: version, Flags: r.globalFlags(logDir)}
+	args := slices.Clone(res.Flags)
+	if opt.Bundle != "" {
+		res.sandboxRoot = stateDir
+		res.sandboxID = fmt.Sprintf("gvcheck-%d-%d", os.Getpid(), time.Now().UnixNano())
+		args = append(args, "--root", stateDir, "run", "--bundle", opt.Bundle, res.sandboxID)
+	} else {
+		args = append(args, "do", "-quiet")
+		if opt.Dir != "" {
+			args = append(args, "-cwd", opt.Dir)
+		}
+		args = append(args, "--")
+		args = append(args, opt.Argv...)
+	}
+
+	runCtx := ctx
+	if r.Timeout > 0 {
+		var cancel context.CancelFunc
+		runCtx, cancel = context.WithTimeout(ctx, r.Timeout)
+		defer cancel()
+	}
+	var stdout, stderr bytes.Buffer
+	cmd := exec.Command(p, args...)
+	cmd.Dir = opt.Dir
+	cmd.Env = opt.Env
+	cmd.Stdin = opt.Stdin
+	// Buffers, not files: exec then hands runsc pipes, which is how the
+	// sandboxed program's output must be read (gVisor does not advance the
+	// offset of a file shared with the host).
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	// Own process group: a terminal's Ctrl-C reaches gvcheck, which then
+	// stops the sandbox in order, instead of killing runsc mid-setup.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start runsc: %w", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	var waitErr error
+	stopped := false
+	select {
+	case waitErr = <-done:
+	case <-runCtx.Done():
+		stopped = true
+		r.stop(p, logDir, res, cmd.Process)
+		select {
+		case waitErr = <-done:
+		case <-time.After(5 * time.Second):
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			waitErr = <-done
+		}
+	}
+	res.Duration = time.Since(start)
+	res.Stdout, res.Stderr = stdout.Bytes(), stderr.Bytes()
+	r.findSandbox(logDir, res)
+	defer cleanupSandbox(p, res)
+
+	if stopped {
+		if ctx.Err() != nil {
+			return res, fmt.Errorf("run under runsc: %w", ctx.Err())
+		}
+		return res, fmt.Errorf("run under runsc: timed out after %v", r.Timeout)
+	}
+	res.Exit = exitOf(waitErr)
+	if fatal := runscFatal(logDir); fatal != "" {
+		msg := fatal
+		if strings.Contains(fatal, "cannot read client sync file") || strings.Contains(res.stderrText(), "cannot read client sync file") {
+			return res, fmt.Errorf("runsc cannot start its sandbox (%s): a dynamically linked runsc fails this way; install a static build: %s", msg, InstallHint)
+		}
+		return res, fmt.Errorf("runsc failed: %s", msg)
+	}
+	if waitErr != nil && res.Exit.Code < 0 {
+		return res, fmt.Errorf("run runsc: %w", waitErr)
+	}
+
+	arch := sysno.Host()
+	if err := r.collect(logDir, arch, opt, res); err != nil {
+		return res, err
+	}
+	fixSignal(res)
+	return res, nil
+}
+
+func (res *RunResult) stderrText() string { return string(res.Stderr) }
+
+// stop ends a sandbox that ran out of time: runsc's own kill of every
+// process in the container, which lets `runsc do` tear down and clean up.
+func (r *Runner) stop(runsc, logDir string, res *RunResult, proc *os.Process) {
+	r.findSandbox(logDir, res)
+	if res.sandboxID != "" {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		kill := exec.CommandContext(ctx, runsc, "--root", res.sandboxRoot, "kill", "--all", res.sandboxID, "KILL")
+		if kill.Run() == nil {
+			return
+		}
+	}
+	// The sandbox is not up yet (or runsc kill failed): interrupt runsc,
+	// which forwards the signal and cleans up.
+	_ = proc.Signal(syscall.SIGTERM)
+}
+
+// findSandbox reads the sandbox id and state directory runsc logged.
+func (r *Runner) findSandbox(logDir string, res *RunResult) {
+	if res.sandboxID != "" && res.sandboxRoot != "" && !strings.HasPrefix(res.sandboxID, "gvcheck-") {
+		return
+	}
+	files, _ := filepath.Glob(filepath.Join(logDir, "*"))
+	for _, f := range files {
+		if !strings.HasSuffix(f, ".do.txt") && !strings.HasSuffix(f, ".run.txt") && !strings.HasSuffix(f, ".create.txt") {
+			continue
+		}
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		if m := sandboxRe.FindSubmatch(b); m != nil {
+			res.sandboxID, res.sandboxRoot = string(m[1]), string(m[2])
+			return
+		}
+	}
+}
+
+// cleanupSandbox removes what runsc leaves when it was killed: the
+// container (run mode), its processes and `do`'s state directory with the
+// network namespace bind-mounted in it.
+func cleanupSandbox(runsc string, res *RunResult) {
+	if res.sandboxID == "" || res.sandboxRoot == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := os.Stat(res.sandboxRoot); err != nil {
+		return // runsc cleaned up after itself
+	}
+	_ = exec.CommandContext(ctx, runsc, "--root", res.sandboxRoot, "delete", "-force", res.sandboxID).Run()
+	killByRoot(res.sandboxRoot)
+	if strings.Contains(filepath.Base(res.sandboxRoot), "runsc-do") {
+		unmountUnder(res.sandboxRoot)
+		_ = os.RemoveAll(res.sandboxRoot)
+	}
+}
+
+// killByRoot kills the sandbox and gofer processes of one sandbox, found by
+// the state directory on their command line (unique to this run).
+func killByRoot(root string) {
+	want := []byte("--root=" + root)
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err == nil && bytes.Contains(b, want) {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+	}
+}
+
+// unmountUnder detaches mounts below dir (runsc do bind-mounts a network
+// namespace file there).
+func unmountUnder(dir string) {
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) > 4 && strings.HasPrefix(f[4], dir+"/") {
+			_ = unix.Unmount(f[4], unix.MNT_DETACH)
+		}
+	}
+}
+
+// runscFatal returns runsc's own fatal error, if it logged one.
+func runscFatal(logDir string) string {
+	files, _ := filepath.Glob(filepath.Join(logDir, "*"))
+	for _, f := range files {
+		if strings.HasSuffix(f, ".boot.txt") || strings.HasSuffix(f, ".gofer.txt") {
+			continue
+		}
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		if i := bytes.Index(b, []byte("FATAL ERROR: ")); i >= 0 {
+			return firstLine(b[i+len("FATAL ERROR: "):])
+		}
+	}
+	return ""
+}
+
+// collect parses the boot log(s) into Unsupported reports, calls and a
+// profile.
+func (r *Runner) collect(logDir string, arch sysno.Arch, opt RunOptions, res *RunResult) error {
+	boots, _ := filepath.Glob(filepath.Join(logDir, "*.boot.txt"))
+	prof := profile.New(arch)
+	src := profile.Source{Kind: "gvisor", Command: opt.Argv, Coverage: profile.CoverageNames,
+		Detail: "runsc " + res.Version + " " + strings.Join(res.Flags[:len(res.Flags)-1], " ")}
+	if opt.Bundle != "" {
+		src.Name = opt.Bundle
+	}
+	initExe := ""
+	if len(opt.Argv) > 0 {
+		initExe = resolveExe(opt.Argv[0], opt.Dir, opt.Env)
+	}
+	for _, b := range boots {
+		f, err := os.Open(b)
+		if err != nil {
+			return fmt.Errorf("read runsc log: %w", err)
+		}
+		us, err := ParseDebugLog(f, arch)
+		if err == nil && r.Strace {
+			if _, err = f.Seek(0, io.SeekStart); err == nil {
+				err = parseStrace(f, arch, initExe, func(c *profile.Call) {
+					res.Calls = append(res.Calls, *c)
+				})
+			}
+		}
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("%s: %w", filepath.Base(b), err)
+		}
+		res.Unsupported = mergeUnsupported(res.Unsupported, us)
+	}
+	res.Unsupported = addENOSYS(res.Unsupported, res.Calls)
+	if r.Strace {
+		src.Coverage = profile.CoverageFull
+		for i := range res.Calls {
+			if res.Calls[i].Nr >= 0 {
+				prof.Add(&res.Calls[i])
+			}
+		}
+	} else {
+		// Without strace only the reports are known: a name list.
+		for _, u := range res.Unsupported {
+			if u.Nr >= 0 {
+				prof.Syscall(u.Nr)
+			}
+		}
+	}
+	src.Exit = &res.Exit
+	prof.Sources = []profile.Source{src}
+	res.Profile = prof
+	return nil
+}
+
+func mergeUnsupported(a, b []Unsupported) []Unsupported {
+	for _, u := range b {
+		i := slices.IndexFunc(a, func(x Unsupported) bool { return x.Name == u.Name && x.Key == u.Key })
+		if i >= 0 {
+			a[i].Count += u.Count
+		} else {
+			a = append(a, u)
+		}
+	}
+	return a
+}
+
+// addENOSYS adds the calls gVisor answered ENOSYS to the reports: gVisor
+// refuses some syscalls (io_uring without --iouring, ...) without emitting
+// an "Unsupported syscall" event, yet to the program they are unsupported.
+func addENOSYS(us []Unsupported, calls []profile.Call) []Unsupported {
+	for _, c := range calls {
+		if c.Errno != "ENOSYS" {
+			continue
+		}
+		i := slices.IndexFunc(us, func(u Unsupported) bool { return u.Name == c.Name && (u.Key == c.Key || u.Key == "") })
+		if i >= 0 {
+			continue
+		}
+		us = append(us, Unsupported{Name: c.Name, Nr: c.Nr, Key: c.Key, Args: c.Text, Harmless: harmless[c.Name], Count: 1})
+	}
+	return us
+}
+
+// resolveExe finds argv0 as `runsc do` will (PATH of the program's
+// environment), so the first process is named by its path like exec'd ones.
+func resolveExe(argv0, dir string, env []string) string {
+	if strings.Contains(argv0, "/") {
+		if !filepath.IsAbs(argv0) && dir != "" {
+			return filepath.Join(dir, argv0)
+		}
+		if abs, err := filepath.Abs(argv0); err == nil && dir == "" {
+			return abs
+		}
+		return argv0
+	}
+	pathEnv := os.Getenv("PATH")
+	if env != nil {
+		pathEnv = ""
+		for _, kv := range env {
+			if v, ok := strings.CutPrefix(kv, "PATH="); ok {
+				pathEnv = v
+			}
+		}
+	}
+	for _, d := range filepath.SplitList(pathEnv) {
+		p := filepath.Join(d, argv0)
+		if st, err := os.Stat(p); err == nil && !st.IsDir() && st.Mode()&0o111 != 0 {
+			return p
+		}
+	}
+	return argv0
+}
+
+// exitOf converts runsc's exit into the program's: `runsc do` and `runsc
+// run` exit with the program's status, or 128+signal.
+func exitOf(err error) profile.Exit {
+	if err == nil {
+		return profile.Exit{}
+	}
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return profile.Exit{Code: 128 + int(ws.Signal()), Signal: unix.SignalName(ws.Signal())}
+		}
+		return profile.Exit{Code: ee.ExitCode()}
+	}
+	return profile.Exit{Code: -1}
+}
+
+// fixSignal names the signal of a program that runsc reports as 128+N when
+// the program did not itself exit with that status.
+func fixSignal(res *RunResult) {
+	c := res.Exit.Code
+	if res.Exit.Signal != "" || c <= 128 || c > 128+64 {
+		return
+	}
+	for i := len(res.Calls) - 1; i >= 0; i-- {
+		call := res.Calls[i]
+		if (call.Name == "exit_group" || call.Name == "exit") && call.Pid == res.initPid() {
+			if v, ok := parseNum(call.Text); ok && int(v&0xff) == c {
+				return
+			}
+			break
+		}
+	}
+	if !res.hasCalls() {
+		return // without strace, 128+N may be a plain exit status
+	}
+	res.Exit.Signal = unix.SignalName(syscall.Signal(c - 128))
+}
+
+func (res *RunResult) hasCalls() bool { return len(res.Calls) > 0 }
+
+func (res *RunResult) initPid() int {
+	if len(res.Calls) > 0 {
+		return res.Calls[0].Pid
+	}
+	return 1
+}
+
+func firstLine(b []byte) string {
+	s := strings.TrimSpace(string(b))
+	s, _, _ = strings.Cut(s, "\n")
+	return strings.TrimSpace(s)
+}

@@ -1,0 +1,401 @@
+package gvisor
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/gvcheck/gvcheck/internal/profile"
+	"github.com/gvcheck/gvcheck/internal/sysno"
+)
+
+// taskPrefix matches the task prefix gVisor puts before every task log line:
+// "[ 4:  4] " in the root PID namespace, "[ 4(  1):  4(  1)] " in a nested
+// one (root ids first, then ids in the task's own namespace).
+var taskPrefix = regexp.MustCompile(`\[\s*(\d+)(?:\(\s*\d+\))?:\s*(\d+)(?:\(\s*\d+\))?\] `)
+
+// straceEvent matches what follows the task name: " E name(" or " X name(".
+var straceEvent = regexp.MustCompile(` ([EX]) ([a-z_][a-z0-9_]*)\(`)
+
+// straceLine is one parsed strace line of gVisor's debug log.
+type straceLine struct {
+	pid, tid int
+	comm     string
+	exit     bool     // X line (else E)
+	name     string   // as gVisor names it ("sys_NNN" for calls it has no name for)
+	args     []string // top-level arguments as printed
+	rest     string   // after the closing parenthesis: " = ret ..." on X lines
+}
+
+// parseStraceLine parses one line; ok is false for a line that is not a
+// strace line (gVisor's debug log mixes them with everything else).
+func parseStraceLine(line string) (l straceLine, ok bool) {
+	loc := taskPrefix.FindStringSubmatchIndex(line)
+	if loc == nil {
+		return l, false
+	}
+	after := line[loc[1]:]
+	ev := straceEvent.FindStringSubmatchIndex(after)
+	if ev == nil {
+		return l, false
+	}
+	var err error
+	if l.pid, err = strconv.Atoi(line[loc[2]:loc[3]]); err != nil {
+		return l, false
+	}
+	if l.tid, err = strconv.Atoi(line[loc[4]:loc[5]]); err != nil {
+		return l, false
+	}
+	l.comm = after[:ev[0]]
+	l.exit = after[ev[2]:ev[3]] == "X"
+	l.name = after[ev[4]:ev[5]]
+	args, rest, ok := splitArgs(after[ev[1]:])
+	if !ok {
+		return l, false
+	}
+	l.args, l.rest = args, rest
+	return l, true
+}
+
+// splitArgs splits s, the text after a call's opening parenthesis, into its
+// top-level arguments and the text after the closing parenthesis. Quoted
+// strings (Go-escaped by gVisor) and nested brackets may contain commas and
+// parentheses.
+func splitArgs(s string) (args []string, rest string, ok bool) {
+	depth := 0
+	start := 0
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '"':
+			for i++; i < len(s) && s[i] != '"'; i++ {
+				if s[i] == '\\' {
+					i++
+				}
+			}
+			if i >= len(s) {
+				return nil, "", false
+			}
+		case '(', '[', '{':
+			depth++
+		case ']', '}':
+			depth--
+		case ')':
+			if depth == 0 {
+				if a := strings.TrimSpace(s[start:i]); a != "" || len(args) > 0 {
+					args = append(args, a)
+				}
+				return args, s[i+1:], true
+			}
+			depth--
+		case ',':
+			if depth == 0 {
+				args = append(args, strings.TrimSpace(s[start:i]))
+				start = i + 1
+			}
+		}
+	}
+	return nil, "", false
+}
+
+// parseResult parses the result of an X line: " = 3 (0x3) (27µs)" or
+// " = -1 errno=2 (no such file or directory) (141µs)". Older releases
+// printed "= 0x3 (27µs)" and "= 0x0 errno=2 (...)", which are accepted too.
+func parseResult(rest string) (ret int64, errno string, ok bool) {
+	rest = strings.TrimSpace(rest)
+	v, found := strings.CutPrefix(rest, "= ")
+	if !found {
+		return 0, "", false
+	}
+	field, tail, _ := strings.Cut(v, " ")
+	ret, ok = parseInt(field)
+	if !ok {
+		return 0, "", false
+	}
+	if i := strings.Index(tail, "errno="); i >= 0 {
+		num := tail[i+len("errno="):]
+		if j := strings.IndexFunc(num, func(r rune) bool { return r < '0' || r > '9' }); j >= 0 {
+			num = num[:j]
+		}
+		n, err := strconv.Atoi(num)
+		if err != nil {
+			return 0, "", false
+		}
+		errno = errnoName(n)
+		if ret >= 0 {
+			ret = -1
+		}
+	}
+	return ret, errno, true
+}
+
+// parseInt reads a decimal or 0x-prefixed number; values above MaxInt64 (a
+// uintptr printed with %d) wrap as the kernel's register would.
+func parseInt(s string) (int64, bool) {
+	if strings.HasPrefix(s, "-") {
+		n, err := strconv.ParseInt(s, 0, 64)
+		return n, err == nil
+	}
+	n, err := strconv.ParseUint(s, 0, 64)
+	return int64(n), err == nil
+}
+
+// errnoName names errno n as the native tracer does ("ENOENT"); gVisor's
+// internal restart codes are named as Linux names them.
+func errnoName(n int) string {
+	switch n {
+	case 512:
+		return "ERESTARTSYS"
+	case 513:
+		return "ERESTARTNOINTR"
+	case 514:
+		return "ERESTARTNOHAND"
+	case 516:
+		return "ERESTART_RESTARTBLOCK"
+	}
+	if name := unix.ErrnoName(unix.Errno(n)); name != "" {
+		return name
+	}
+	return "errno" + strconv.Itoa(n)
+}
+
+// pathArgs gives, for syscalls taking a path, the index of the path argument
+// and of the directory fd it is relative to (-1 for none).
+var pathArgs = map[string][2]int{
+	"open": {0, -1}, "creat": {0, -1}, "stat": {0, -1}, "lstat": {0, -1},
+	"access": {0, -1}, "readlink": {0, -1}, "execve": {0, -1}, "truncate": {0, -1},
+	"chdir": {0, -1}, "mkdir": {0, -1}, "rmdir": {0, -1}, "unlink": {0, -1},
+	"chmod": {0, -1}, "chown": {0, -1}, "lchown": {0, -1}, "statfs": {0, -1},
+	"getxattr": {0, -1}, "lgetxattr": {0, -1}, "listxattr": {0, -1}, "llistxattr": {0, -1},
+	"mknod": {0, -1}, "uselib": {0, -1}, "chroot": {0, -1},
+	"openat": {1, 0}, "openat2": {1, 0}, "newfstatat": {1, 0}, "fstatat64": {1, 0},
+	"statx": {1, 0}, "faccessat": {1, 0}, "faccessat2": {1, 0}, "readlinkat": {1, 0},
+	"execveat": {1, 0}, "mkdirat": {1, 0}, "unlinkat": {1, 0}, "fchmodat": {1, 0},
+	"fchownat": {1, 0}, "mknodat": {1, 0}, "utimensat": {1, 0}, "name_to_handle_at": {1, 0},
+	"inotify_add_watch": {1, -1},
+}
+
+// pathOf extracts the path argument of a call as gVisor prints it
+// ("0x7f00 /proc/self/sched"), made absolute against the directory gVisor
+// prints for the dirfd ("AT_FDCWD /tmp", "0x3 /proc").
+func pathOf(name string, args []string) string {
+	pa, ok := pathArgs[name]
+	if !ok || pa[0] >= len(args) {
+		return ""
+	}
+	p := afterAddr(args[pa[0]])
+	if p == "" {
+		return ""
+	}
+	if !strings.HasPrefix(p, "/") && pa[1] >= 0 && pa[1] < len(args) {
+		if dir := afterAddr(args[pa[1]]); strings.HasPrefix(dir, "/") {
+			p = path.Join(dir, p)
+		}
+	}
+	return p
+}
+
+// afterAddr returns what follows the leading number or symbol of a printed
+// argument ("0x7f00 /etc/passwd" -> "/etc/passwd").
+func afterAddr(a string) string {
+	_, p, found := strings.Cut(a, " ")
+	if !found {
+		return ""
+	}
+	// A trailing "..." marks a string gVisor truncated.
+	return strings.TrimSpace(p)
+}
+
+// isSpecialPath reports whether p is under /proc, /sys or /dev, the trees
+// whose contents gVisor synthesises and a profile records.
+func isSpecialPath(p string) bool {
+	for _, root := range []string{"/proc", "/sys", "/dev"} {
+		if p == root || strings.HasPrefix(p, root+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// pending is an E line waiting for its X line.
+type pending struct {
+	line straceLine
+	n    int // line number
+}
+
+// ParseStrace reads gVisor's debug log (the boot log of a run with
+// --strace) and calls onCall for each completed syscall, in log order of
+// completion. Calls that never complete (exit_group, a thread killed inside
+// a call) are reported with NoReturn at the end, in order of entry. Lines
+// that are not strace lines are skipped. A malformed strace line is an
+// error naming the line.
+func ParseStrace(r io.Reader, arch sysno.Arch, onCall func(*profile.Call)) error {
+	return parseStrace(r, arch, "", onCall)
+}
+
+// parseStrace is ParseStrace knowing the path of the first program, which
+// gVisor starts without an execve the log would show.
+func parseStrace(r io.Reader, arch sysno.Arch, initExe string, onCall func(*profile.Call)) error {
+	st := newStraceState(arch)
+	st.initExe = initExe
+	br := bufio.NewReaderSize(r, 1<<16)
+	n := 0
+	for {
+		raw, err := br.ReadString('\n')
+		if raw != "" {
+			n++
+			if perr := st.line(strings.TrimRight(raw, "\r\n"), n, onCall); perr != nil {
+				return perr
+			}
+		}
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("read strace log: %w", err)
+		}
+	}
+	st.flush(onCall)
+	return nil
+}
+
+// straceState follows processes through the log: which program each runs
+// (exec), and calls entered but not yet finished.
+type straceState struct {
+	arch sysno.Arch
+	// exe is the program each thread group runs, from execve and fork.
+	exe map[int]string
+	// open holds entered calls by tid, in entry order.
+	open    map[int]pending
+	order   []int  // tids with an open call, in entry order
+	initExe string // program of the first process seen
+	seen    bool
+}
+
+func newStraceState(arch sysno.Arch) *straceState {
+	return &straceState{arch: arch, exe: map[int]string{}, open: map[int]pending{}}
+}
+
+func (st *straceState) line(s string, n int, onCall func(*profile.Call)) error {
+	if !strings.Contains(s, "] ") {
+		return nil
+	}
+	l, ok := parseStraceLine(s)
+	if !ok {
+		// A task line carrying an E/X marker that does not parse is
+		// corrupt; anything else is other debug output.
+		if strings.Contains(s, "strace.go:") {
+			return fmt.Errorf("strace log line %d: malformed syscall line", n)
+		}
+		return nil
+	}
+	if !st.seen {
+		st.seen = true
+		if st.initExe != "" {
+			st.exe[l.pid] = st.initExe
+		}
+	}
+	if !l.exit {
+		if _, dup := st.open[l.tid]; !dup {
+			st.order = append(st.order, l.tid)
+		}
+		st.open[l.tid] = pending{l, n}
+		return nil
+	}
+	// Entry args carry input paths; exit args may add outputs. Prefer the
+	// exit line, which gVisor prints with the same arguments.
+	if _, had := st.open[l.tid]; had {
+		delete(st.open, l.tid)
+		st.dropOrder(l.tid)
+	}
+	ret, errno, ok := parseResult(l.rest)
+	if !ok {
+		return fmt.Errorf("strace log line %d: cannot parse result of %s: %q", n, l.name, truncate(l.rest, 60))
+	}
+	c := st.call(l)
+	c.Ret, c.Errno = ret, errno
+	st.track(l, c)
+	onCall(c)
+	return nil
+}
+
+func (st *straceState) dropOrder(tid int) {
+	for i, t := range st.order {
+		if t == tid {
+			st.order = append(st.order[:i], st.order[i+1:]...)
+			return
+		}
+	}
+}
+
+func (st *straceState) call(l straceLine) *profile.Call {
+	nr, ok := sysno.Number(st.arch, l.name)
+	if !ok {
+		nr = -1
+	}
+	name := l.name
+	if ok {
+		name = sysno.Name(st.arch, nr)
+	}
+	c := &profile.Call{Pid: l.pid, Tid: l.tid, Nr: nr, Name: name, Text: strings.Join(l.args, ", ")}
+	c.Exe = st.exe[l.pid]
+	if c.Exe == "" {
+		c.Exe = l.comm
+	}
+	if p := pathOf(name, l.args); isSpecialPath(p) {
+		c.Path = p
+	}
+	c.Key, c.KeyValues = keyOf(name, l.args)
+	return c
+}
+
+// track follows exec and fork so each call is attributed to its program.
+func (st *straceState) track(l straceLine, c *profile.Call) {
+	if c.Errno != "" {
+		return
+	}
+	switch c.Name {
+	case "execve", "execveat":
+		if p := pathOf(c.Name, l.args); p != "" {
+			st.exe[l.pid] = p
+			c.Exe = p
+		}
+	case "clone", "clone3", "fork", "vfork":
+		if c.Ret > 0 {
+			child := int(c.Ret)
+			if _, ok := st.exe[child]; !ok && !isThreadClone(l.args) {
+				st.exe[child] = st.exe[l.pid]
+			}
+		}
+	}
+}
+
+// isThreadClone reports whether clone's printed flags create a thread (same
+// thread group) rather than a process.
+func isThreadClone(args []string) bool {
+	return len(args) > 0 && strings.Contains(args[0], "CLONE_THREAD")
+}
+
+// flush reports calls that never completed.
+func (st *straceState) flush(onCall func(*profile.Call)) {
+	for _, tid := range st.order {
+		p := st.open[tid]
+		c := st.call(p.line)
+		c.NoReturn = true
+		onCall(c)
+	}
+	st.order, st.open = nil, map[int]pending{}
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}
