@@ -1,0 +1,189 @@
+package compat
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os/exec"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/gvcheck/gvcheck/internal/sysno"
+)
+
+// runscDoc is the shape of "runsc help syscalls -format=json":
+// {"linux": {"amd64": {"syscalls": {"0": {"name", "support", "note", "urls"}}}}}.
+type runscDoc map[string]map[string]struct {
+	Syscalls map[string]struct {
+		Name    string   `json:"name"`
+		Support string   `json:"support"`
+		Note    string   `json:"note"`
+		URLs    []string `json:"urls"`
+	} `json:"syscalls"`
+}
+
+// errnoMessages maps the error strings runsc prints in its notes
+// (Returns "..."), both gVisor's own (linuxerr) and, for older builds, Go's
+// syscall package's, to errno names.
+var errnoMessages = map[string]string{
+	"operation not permitted":                       "EPERM",
+	"no such file or directory":                     "ENOENT",
+	"bad file number":                               "EBADF",
+	"bad file descriptor":                           "EBADF",
+	"try again":                                     "EAGAIN",
+	"resource temporarily unavailable":              "EAGAIN",
+	"out of memory":                                 "ENOMEM",
+	"cannot allocate memory":                        "ENOMEM",
+	"permission denied":                             "EACCES",
+	"bad address":                                   "EFAULT",
+	"device or resource busy":                       "EBUSY",
+	"no such device":                                "ENODEV",
+	"invalid argument":                              "EINVAL",
+	"not a typewriter":                              "ENOTTY",
+	"inappropriate ioctl for device":                "ENOTTY",
+	"invalid system call number":                    "ENOSYS",
+	"function not implemented":                      "ENOSYS",
+	"operation not supported on transport endpoint": "EOPNOTSUPP",
+	"operation not supported":                       "EOPNOTSUPP",
+	"socket operation on non-socket":                "ENOTSOCK",
+	"protocol not available":                        "ENOPROTOOPT",
+	"protocol not supported":                        "EPROTONOSUPPORT",
+	"address family not supported by protocol":      "EAFNOSUPPORT",
+	"no data available":                             "ENODATA",
+	"read-only file system":                         "EROFS",
+}
+
+var (
+	// CapError: Returns "EPERM-message" if the process does not have CAP_X; "ENOSYS-message" otherwise.
+	capNoteRE = regexp.MustCompile(`^(?:(.*); )?Returns "([^"]*)" if the process does not have (CAP_[A-Z_]+); "([^"]*)" otherwise\.$`)
+	// Error, ErrorWithEvent: Returns "message".
+	errNoteRE = regexp.MustCompile(`^(?:(.*); )?Returns "([^"]*)"\.$`)
+)
+
+// ParseRunscTable reads the output of "runsc help syscalls -format=json"
+// and returns arch's table in the embedded database's terms: notes without
+// the "Returns ..." suffix runsc adds, errnos by name, Cap for CapError.
+// The table's Version is empty; callers fill it in.
+func ParseRunscTable(r io.Reader, arch sysno.Arch) (*Table, error) {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("runsc syscall table: %w", err)
+	}
+	var doc runscDoc
+	if err := json.Unmarshal(data, &doc); err != nil {
+		return nil, fmt.Errorf("runsc syscall table: %w", jsonErrorLine(data, err))
+	}
+	osTables, ok := doc["linux"]
+	if !ok {
+		return nil, errors.New("runsc syscall table: no \"linux\" section (want the output of runsc help syscalls -format=json)")
+	}
+	at, ok := osTables[string(arch)]
+	if !ok {
+		var have []string
+		for a := range osTables {
+			have = append(have, a)
+		}
+		sort.Strings(have)
+		return nil, fmt.Errorf("runsc syscall table: no %s table (has %s)", arch, strings.Join(have, ", "))
+	}
+	t := &Table{Arch: arch, entries: make(map[int]Entry, len(at.Syscalls))}
+	for key, sc := range at.Syscalls {
+		nr, err := strconv.Atoi(key)
+		if err != nil || nr < 0 || nr > 1<<20 {
+			return nil, fmt.Errorf("runsc syscall table: %s: bad syscall number %q", arch, key)
+		}
+		e := Entry{Number: nr, Name: sc.Name, Note: sc.Note, URLs: sc.URLs, InTable: true}
+		if e.Name == "" {
+			return nil, fmt.Errorf("runsc syscall table: %s: syscall %d has no name", arch, nr)
+		}
+		switch sc.Support {
+		case "Full Support":
+			e.Support = Full
+			if e.Note == "Fully Supported." {
+				e.Note = ""
+			}
+		case "Partial Support":
+			e.Support = Partial
+		case "Unimplemented":
+			e.Support = Unimplemented
+			e.Note, e.Errno, e.Cap = splitErrorNote(sc.Note)
+		default:
+			return nil, fmt.Errorf("runsc syscall table: %s: syscall %d (%s): unknown support %q", arch, nr, sc.Name, sc.Support)
+		}
+		t.entries[nr] = e
+	}
+	return t, nil
+}
+
+// splitErrorNote undoes what gVisor's Error and CapError constructors do to
+// a note: note + "; Returns ...".
+func splitErrorNote(note string) (rest, errno, capName string) {
+	if m := capNoteRE.FindStringSubmatch(note); m != nil {
+		// With the capability the call fails with the second error.
+		return m[1], errnoMessages[m[4]], m[3]
+	}
+	if m := errNoteRE.FindStringSubmatch(note); m != nil {
+		return m[1], errnoMessages[m[2]], ""
+	}
+	return note, "", ""
+}
+
+// jsonErrorLine adds the line number to a JSON syntax error.
+func jsonErrorLine(data []byte, err error) error {
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		line := 1 + bytes.Count(data[:min(int(se.Offset), len(data))], []byte("\n"))
+		return fmt.Errorf("line %d: %w", line, err)
+	}
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		line := 1 + bytes.Count(data[:min(int(te.Offset), len(data))], []byte("\n"))
+		return fmt.Errorf("line %d: %w", line, err)
+	}
+	return err
+}
+
+// InstalledTable runs an installed runsc ("runsc help syscalls
+// -format=json") and returns its table for arch. The Version is "installed"
+// and its Source records the binary and "runsc --version".
+func InstalledTable(ctx context.Context, runscPath string, arch sysno.Arch) (*Table, error) {
+	if runscPath == "" {
+		runscPath = "runsc"
+	}
+	path, err := exec.LookPath(runscPath)
+	if err != nil {
+		return nil, fmt.Errorf("installed runsc: %w", err)
+	}
+	var out, stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, path, "help", "syscalls", "-format=json")
+	cmd.Stdout, cmd.Stderr = &out, &stderr
+	if err := cmd.Run(); err != nil {
+		return nil, fmt.Errorf("installed runsc: %s help syscalls: %w: %s", path, err, firstLine(stderr.String()))
+	}
+	t, err := ParseRunscTable(&out, arch)
+	if err != nil {
+		return nil, fmt.Errorf("installed runsc %s: %w", path, err)
+	}
+	ver, err := exec.CommandContext(ctx, path, "--version").Output()
+	if err != nil {
+		return nil, fmt.Errorf("installed runsc: %s --version: %w", path, err)
+	}
+	t.Version = Version{ID: "installed", Source: path + ": " + strings.Join(strings.Fields(string(ver)), " ")}
+	if m := regexp.MustCompile(`release-\d{8}\.\d+`).FindString(string(ver)); m != "" {
+		t.Version.Tag = m
+	}
+	return t, nil
+}
+
+func firstLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
