@@ -1,0 +1,430 @@
+// Package ingest turns evidence files into a profile: strace logs of every
+// common shape, strace -c summaries, plain lists of syscall names, gvcheck's
+// own saved profiles, OCI/Docker seccomp profiles and Kubernetes Security
+// Profiles Operator SeccompProfile objects.
+//
+// Strace logs are parsed in a single streaming pass with bounded memory: no
+// line is kept, buffers are reused and the hot path does not allocate, so a
+// multi-gigabyte log costs time, not memory.
+package ingest
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/gvcheck/gvcheck/internal/profile"
+	"github.com/gvcheck/gvcheck/internal/sysno"
+)
+
+// Format names an evidence format.
+type Format string
+
+const (
+	FormatAuto          Format = "auto"
+	FormatStrace        Format = "strace"
+	FormatStraceSummary Format = "strace-summary"
+	FormatNames         Format = "names"
+	FormatProfile       Format = "profile"
+	FormatOCISeccomp    Format = "oci-seccomp"
+	FormatSPO           Format = "spo"
+)
+
+// Formats lists every format ParseFormat accepts, auto first.
+var Formats = []Format{FormatAuto, FormatStrace, FormatStraceSummary, FormatNames, FormatProfile, FormatOCISeccomp, FormatSPO}
+
+// ParseFormat accepts a format name; "" means auto.
+func ParseFormat(s string) (Format, error) {
+	s = strings.ToLower(strings.TrimSpace(s))
+	if s == "" {
+		return FormatAuto, nil
+	}
+	for _, f := range Formats {
+		if string(f) == s {
+			return f, nil
+		}
+	}
+	switch s { // spellings people are likely to type
+	case "summary", "strace-c":
+		return FormatStraceSummary, nil
+	case "list", "name-list":
+		return FormatNames, nil
+	case "seccomp", "oci", "docker":
+		return FormatOCISeccomp, nil
+	case "seccompprofile", "k8s":
+		return FormatSPO, nil
+	case "json", "gvcheck":
+		return FormatProfile, nil
+	}
+	names := make([]string, len(Formats))
+	for i, f := range Formats {
+		names[i] = string(f)
+	}
+	return "", fmt.Errorf("unknown input format %q (want %s)", s, strings.Join(names, ", "))
+}
+
+// ErrnoUnknown is the Errors key for failures whose errno the evidence does
+// not name: strace -c counts errors per syscall but not by errno.
+const ErrnoUnknown = "unknown"
+
+// Options control parsing.
+type Options struct {
+	// Format forces a format; "" or FormatAuto detects it per input.
+	Format Format
+	// Arch is the syscall ABI of the evidence. "" means: the architecture the
+	// evidence names (profiles, seccomp profiles), else the host's. Strace
+	// logs and name lists do not name one.
+	Arch sysno.Arch
+	// OnCall, if set, receives every syscall parsed from a strace log, in
+	// order. The Call is not reused.
+	OnCall func(*profile.Call)
+}
+
+// Workload is one named profile of a multi-object input (a Kubernetes list or
+// YAML stream of SeccompProfile objects).
+type Workload struct {
+	Name    string
+	Profile *profile.Profile
+}
+
+// headSize is how much of an input Detect sees.
+const headSize = 64 << 10
+
+func (o Options) arch() sysno.Arch {
+	if o.Arch != "" {
+		return o.Arch
+	}
+	return sysno.Host()
+}
+
+// Read parses one input. name is used in messages and as Source.Name ("-"
+// for stdin).
+func Read(r io.Reader, name string, opt Options) (*profile.Profile, error) {
+	ws, err := ReadWorkloads(r, name, opt)
+	if err != nil {
+		return nil, err
+	}
+	return mergeWorkloads(ws, name, opt)
+}
+
+func mergeWorkloads(ws []Workload, name string, opt Options) (*profile.Profile, error) {
+	if len(ws) == 1 {
+		return ws[0].Profile, nil
+	}
+	p := profile.New(ws[0].Profile.Arch)
+	for _, w := range ws {
+		if err := p.Merge(w.Profile); err != nil {
+			return nil, fmt.Errorf("%s: %s: %w", name, w.Name, err)
+		}
+	}
+	return p, nil
+}
+
+// ReadWorkloads parses one input that may hold several workloads (a list or
+// stream of SeccompProfile objects); other inputs give one workload named
+// after the input.
+func ReadWorkloads(r io.Reader, name string, opt Options) ([]Workload, error) {
+	br := bufio.NewReaderSize(r, headSize)
+	head, err := br.Peek(headSize)
+	if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	f := opt.Format
+	if f == "" || f == FormatAuto {
+		f = Detect(head)
+		if f == "" {
+			if len(bytes.TrimSpace(head)) == 0 {
+				return nil, fmt.Errorf("%s: empty input", name)
+			}
+			return nil, fmt.Errorf("%s: unrecognised input: not a strace log, strace -c summary, name list, gvcheck profile or seccomp profile (use --input-format to force one)", name)
+		}
+	}
+	one := func(p *profile.Profile, err error) ([]Workload, error) {
+		if err != nil {
+			return nil, err
+		}
+		return []Workload{{Name: name, Profile: p}}, nil
+	}
+	switch f {
+	case FormatStrace:
+		s := newStraceParser(opt, name)
+		if err := s.parse(br, name, 0); err != nil {
+			return nil, err
+		}
+		return one(s.finish())
+	case FormatStraceSummary:
+		return one(readSummary(br, name, opt))
+	case FormatNames:
+		return one(readNames(br, name, opt))
+	case FormatProfile:
+		p, err := profile.Read(br)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		if opt.Arch != "" && p.Arch != opt.Arch {
+			return nil, fmt.Errorf("%s: profile is for %s, not %s", name, p.Arch, opt.Arch)
+		}
+		for i := range p.Sources {
+			if p.Sources[i].Name == "" {
+				p.Sources[i].Name = name
+			}
+		}
+		return one(p, nil)
+	case FormatOCISeccomp:
+		return one(readOCI(br, name, opt))
+	case FormatSPO:
+		return readSPO(br, name, opt)
+	}
+	return nil, fmt.Errorf("%s: unknown input format %q", name, f)
+}
+
+// ReadFiles parses files and directories and merges them into one profile.
+// A directory is the output of strace -ff: every regular file in it is a
+// per-process log, its pid the numeric suffix of its name. Files named
+// BASE.PID with the same BASE (strace -ff -o BASE) are parsed together too,
+// so that one process tree gives one source. "-" reads standard input.
+func ReadFiles(paths []string, opt Options) (*profile.Profile, error) {
+	if len(paths) == 0 {
+		return nil, fmt.Errorf("no input files")
+	}
+	type input struct {
+		name  string
+		group []string // per-pid files parsed as one strace session
+		fmt   Format
+	}
+	var inputs []input
+	groups := map[string]int{} // BASE -> index in inputs
+	for _, path := range paths {
+		if path == "-" {
+			inputs = append(inputs, input{name: "-"})
+			continue
+		}
+		fi, err := os.Stat(path)
+		if err != nil {
+			return nil, err
+		}
+		if fi.IsDir() {
+			files, err := dirFiles(path)
+			if err != nil {
+				return nil, err
+			}
+			if len(files) == 0 {
+				return nil, fmt.Errorf("%s: directory holds no files", path)
+			}
+			inputs = append(inputs, input{name: path, group: files})
+			continue
+		}
+		if base, _, ok := pidSuffix(path); ok {
+			if i, seen := groups[base]; seen {
+				inputs[i].group = append(inputs[i].group, path)
+				continue
+			}
+			groups[base] = len(inputs)
+			inputs = append(inputs, input{name: path, group: []string{path}})
+			continue
+		}
+		inputs = append(inputs, input{name: path})
+	}
+	// Evidence that names its architecture decides it for logs that do not.
+	if opt.Arch == "" {
+		for i := range inputs {
+			if inputs[i].name == "-" || inputs[i].group != nil {
+				continue
+			}
+			f, err := detectFile(inputs[i].name, opt)
+			if err != nil {
+				return nil, err
+			}
+			if a := fileArch(inputs[i].name, f); a != "" {
+				opt.Arch = a
+				break
+			}
+		}
+	}
+	var merged *profile.Profile
+	add := func(p *profile.Profile, name string) error {
+		if merged == nil {
+			merged = p
+			return nil
+		}
+		if err := merged.Merge(p); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		return nil
+	}
+	for _, in := range inputs {
+		var p *profile.Profile
+		var err error
+		switch {
+		case in.name == "-":
+			p, err = Read(os.Stdin, "-", opt)
+		case len(in.group) > 1 || (in.group != nil && in.name != in.group[0]):
+			p, err = readGroup(in.name, in.group, opt)
+		default:
+			p, err = readFile(in.name, opt)
+		}
+		if err != nil {
+			return nil, err
+		}
+		if err := add(p, in.name); err != nil {
+			return nil, err
+		}
+	}
+	return merged, nil
+}
+
+func readFile(path string, opt Options) (*profile.Profile, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return Read(f, path, opt)
+}
+
+// readGroup parses per-pid strace files as one session; files of another
+// format found among them are read on their own and merged.
+func readGroup(name string, files []string, opt Options) (*profile.Profile, error) {
+	s := newStraceParser(opt, name)
+	var others []*profile.Profile
+	n := 0
+	for _, path := range files {
+		f := opt.Format
+		if f == "" || f == FormatAuto {
+			var err error
+			if f, err = detectFile(path, opt); err != nil {
+				return nil, err
+			}
+		}
+		if f != FormatStrace {
+			p, err := readFile(path, opt)
+			if err != nil {
+				return nil, err
+			}
+			others = append(others, p)
+			continue
+		}
+		_, pid, _ := pidSuffix(path)
+		fh, err := os.Open(path)
+		if err != nil {
+			return nil, err
+		}
+		err = s.parse(fh, path, pid)
+		fh.Close()
+		if err != nil {
+			return nil, err
+		}
+		n++
+	}
+	var p *profile.Profile
+	if n > 0 {
+		s.src.Detail = joinDetail(fmt.Sprintf("%d per-process files", n), s.src.Detail)
+		var err error
+		if p, err = s.finish(); err != nil {
+			return nil, err
+		}
+	}
+	for _, q := range others {
+		if p == nil {
+			p = q
+			continue
+		}
+		if err := p.Merge(q); err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	return p, nil
+}
+
+func dirFiles(dir string) ([]string, error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var files []string
+	for _, e := range ents {
+		if e.Type().IsRegular() {
+			files = append(files, filepath.Join(dir, e.Name()))
+		}
+	}
+	// Numeric order of pids reads more naturally than lexical.
+	sort.SliceStable(files, func(i, j int) bool {
+		bi, pi, oki := pidSuffix(files[i])
+		bj, pj, okj := pidSuffix(files[j])
+		if oki && okj && bi == bj {
+			return pi < pj
+		}
+		return files[i] < files[j]
+	})
+	return files, nil
+}
+
+// pidSuffix splits strace -ff's "BASE.PID".
+func pidSuffix(path string) (base string, pid int, ok bool) {
+	i := strings.LastIndexByte(path, '.')
+	if i < 0 || i == len(path)-1 || strings.ContainsRune(path[i:], filepath.Separator) {
+		return "", 0, false
+	}
+	n, err := strconv.Atoi(path[i+1:])
+	if err != nil || n <= 0 {
+		return "", 0, false
+	}
+	return path[:i], n, true
+}
+
+func detectFile(path string, opt Options) (Format, error) {
+	if opt.Format != "" && opt.Format != FormatAuto {
+		return opt.Format, nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	head := make([]byte, headSize)
+	n, err := io.ReadFull(f, head)
+	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
+		return "", fmt.Errorf("%s: %w", path, err)
+	}
+	return Detect(head[:n]), nil
+}
+
+// fileArch returns the architecture a self-describing file names, or "".
+func fileArch(path string, f Format) sysno.Arch {
+	switch f {
+	case FormatProfile, FormatOCISeccomp, FormatSPO:
+	default:
+		return ""
+	}
+	fh, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer fh.Close()
+	ws, err := ReadWorkloads(fh, path, Options{Format: f})
+	if err != nil || len(ws) == 0 {
+		return ""
+	}
+	for _, src := range ws[0].Profile.Sources {
+		if src.Detail != "" && strings.Contains(src.Detail, "architecture not named") {
+			return ""
+		}
+	}
+	return ws[0].Profile.Arch
+}
+
+func joinDetail(a, b string) string {
+	switch {
+	case a == "":
+		return b
+	case b == "":
+		return a
+	}
+	return a + "; " + b
+}
