@@ -70,6 +70,15 @@ var (
 // the "Returns ..." suffix runsc adds, errnos by name, Cap for CapError.
 // The table's Version is empty; callers fill it in.
 func ParseRunscTable(r io.Reader, arch sysno.Arch) (*Table, error) {
+	t, err := parseRunscTable(r, arch)
+	if err != nil {
+		// Errors quote input (JSON paths, names); keep them on one line.
+		return nil, errors.New(strings.NewReplacer("\n", `\n`, "\r", `\r`).Replace(err.Error()))
+	}
+	return t, nil
+}
+
+func parseRunscTable(r io.Reader, arch sysno.Arch) (*Table, error) {
 	data, err := io.ReadAll(r)
 	if err != nil {
 		return nil, fmt.Errorf("runsc syscall table: %w", err)
@@ -113,7 +122,7 @@ func ParseRunscTable(r io.Reader, arch sysno.Arch) (*Table, error) {
 			e.Support = Unimplemented
 			e.Note, e.Errno, e.Cap = splitErrorNote(sc.Note)
 		default:
-			return nil, fmt.Errorf("runsc syscall table: %s: syscall %d (%s): unknown support %q", arch, nr, sc.Name, sc.Support)
+			return nil, fmt.Errorf("runsc syscall table: %s: syscall %d (%q): unknown support %q", arch, nr, sc.Name, sc.Support)
 		}
 		t.entries[nr] = e
 	}
