@@ -42,7 +42,7 @@ var (
 			"fremovexattr": "extended attributes implemented between 2019-12 and 2020-04",
 			"rseq":         "rseq implemented between 2019-12 and 2020-04 (ErrorWithEvent ENOSYS before)",
 		},
-		v200727:            {},
+		v200727:             {},
 		v200727 + " --vfs2": {},
 	}
 )
