@@ -1,0 +1,152 @@
+package probe
+
+import (
+	"bufio"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/gvcheck/gvcheck/internal/analyze"
+	"github.com/gvcheck/gvcheck/internal/compat"
+	"github.com/gvcheck/gvcheck/internal/profile"
+	"github.com/gvcheck/gvcheck/internal/sysno"
+)
+
+// CandidatesFromCalls returns what to deny for a program that made calls:
+// each distinct syscall that gVisor fails whatever its arguments
+// (unimplemented, or available only with a runsc option the target lacks),
+// in order of first use, with the errno gVisor returns. Syscalls gVisor
+// supports only for some arguments are not denied: that would fail calls
+// gVisor accepts.
+func CandidatesFromCalls(calls []profile.Call, t analyze.Table, arch sysno.Arch, hasCap func(string) bool) []Candidate {
+	p := profile.New(arch)
+	var order []int
+	for i := range calls {
+		c := &calls[i]
+		if _, seen := p.Syscalls[sysno.Name(arch, c.Nr)]; !seen {
+			order = append(order, c.Nr)
+		}
+		p.Add(c)
+	}
+	byNr := map[int]analyze.Finding{}
+	for _, f := range analyze.Analyze(p, t).Findings {
+		byNr[f.Number] = f
+	}
+	out := []Candidate{}
+	for _, nr := range order {
+		f, ok := byNr[nr]
+		if !ok || f.Errno == "" || (f.Level != analyze.LevelUnimplemented && f.Level != analyze.LevelNeedsOption) {
+			continue
+		}
+		out = append(out, Candidate{Syscall: f.Syscall, Nr: nr, Errno: gvisorErrno(f.Errno, f.Cap, hasCap)})
+	}
+	return out
+}
+
+// Unsupported returns a candidate for every syscall number of arch that
+// gVisor's table fails whatever the arguments: unimplemented entries and
+// numbers absent from the table. It is the whole "gVisor syscall surface"
+// simulation, for runs that were not observed first.
+func Unsupported(t analyze.Table, arch sysno.Arch, hasCap func(string) bool) []Candidate {
+	out := []Candidate{}
+	for _, nr := range sysno.Numbers(arch) {
+		e := t.Lookup(nr)
+		if e.Support != compat.Unimplemented || e.Errno == "" {
+			continue
+		}
+		name := e.Name
+		if name == "" {
+			name = sysno.Name(arch, nr)
+		}
+		out = append(out, Candidate{Syscall: name, Nr: nr, Errno: gvisorErrno(e.Errno, e.Cap, hasCap)})
+	}
+	return out
+}
+
+// gvisorErrno is how gVisor fails a call: CapError entries return EPERM
+// when the caller lacks the capability and errno (ENOSYS) when it holds it.
+// `runsc do` run as root gives the sandboxed program every capability
+// except CAP_NET_RAW (without --net-raw), so by default the probe asks
+// what this process holds; a target started with fewer capabilities
+// (e.g. Docker's default set) should pass its own hasCap.
+func gvisorErrno(errno, capName string, hasCap func(string) bool) string {
+	if capName == "" {
+		return errno
+	}
+	if hasCap == nil {
+		hasCap = OwnCapability
+	}
+	if !hasCap(capName) {
+		return "EPERM"
+	}
+	return errno
+}
+
+// capNumbers are the Linux capability bit numbers (capability.h).
+var capNumbers = map[string]int{
+	"CAP_CHOWN": 0, "CAP_DAC_OVERRIDE": 1, "CAP_DAC_READ_SEARCH": 2, "CAP_FOWNER": 3,
+	"CAP_FSETID": 4, "CAP_KILL": 5, "CAP_SETGID": 6, "CAP_SETUID": 7, "CAP_SETPCAP": 8,
+	"CAP_LINUX_IMMUTABLE": 9, "CAP_NET_BIND_SERVICE": 10, "CAP_NET_BROADCAST": 11,
+	"CAP_NET_ADMIN": 12, "CAP_NET_RAW": 13, "CAP_IPC_LOCK": 14, "CAP_IPC_OWNER": 15,
+	"CAP_SYS_MODULE": 16, "CAP_SYS_RAWIO": 17, "CAP_SYS_CHROOT": 18, "CAP_SYS_PTRACE": 19,
+	"CAP_SYS_PACCT": 20, "CAP_SYS_ADMIN": 21, "CAP_SYS_BOOT": 22, "CAP_SYS_NICE": 23,
+	"CAP_SYS_RESOURCE": 24, "CAP_SYS_TIME": 25, "CAP_SYS_TTY_CONFIG": 26, "CAP_MKNOD": 27,
+	"CAP_LEASE": 28, "CAP_AUDIT_WRITE": 29, "CAP_AUDIT_CONTROL": 30, "CAP_SETFCAP": 31,
+	"CAP_MAC_OVERRIDE": 32, "CAP_MAC_ADMIN": 33, "CAP_SYSLOG": 34, "CAP_WAKE_ALARM": 35,
+	"CAP_BLOCK_SUSPEND": 36, "CAP_AUDIT_READ": 37, "CAP_PERFMON": 38, "CAP_BPF": 39,
+	"CAP_CHECKPOINT_RESTORE": 40,
+}
+
+// CapabilityNumber returns the bit number of a capability name, with or
+// without its CAP_ prefix, in any case.
+func CapabilityNumber(name string) (int, bool) {
+	n := strings.ToUpper(name)
+	if !strings.HasPrefix(n, "CAP_") {
+		n = "CAP_" + n
+	}
+	bit, ok := capNumbers[n]
+	return bit, ok
+}
+
+// OwnCapability reports whether this process's effective set holds the
+// capability; unknown names and unreadable status count as not held.
+func OwnCapability(name string) bool {
+	bit, ok := CapabilityNumber(name)
+	if !ok {
+		return false
+	}
+	eff, ok := ownEffective()
+	return ok && eff&(1<<bit) != 0
+}
+
+func ownEffective() (uint64, bool) {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return 0, false
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "CapEff:"); ok {
+			n, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+			return n, err == nil
+		}
+	}
+	return 0, false
+}
+
+// CapSet returns a hasCap function for an explicit list of capability
+// names (as a target's runtime would grant them).
+func CapSet(names []string) func(string) bool {
+	var bits []int
+	for _, n := range names {
+		if b, ok := CapabilityNumber(n); ok {
+			bits = append(bits, b)
+		}
+	}
+	return func(name string) bool {
+		b, ok := CapabilityNumber(name)
+		return ok && slices.Contains(bits, b)
+	}
+}
