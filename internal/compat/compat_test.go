@@ -371,3 +371,18 @@ func TestVersionDates(t *testing.T) {
 		t.Errorf("2020-07-27 source %q does not name the VFS2 overrides", s)
 	}
 }
+
+func FuzzResolveVersion(f *testing.F) {
+	f.Fuzz(func(t *testing.T, spec string) {
+		v, err := compat.ResolveVersion(spec)
+		if err != nil {
+			if strings.Contains(err.Error(), "\n") && !strings.Contains(spec, "\n") {
+				t.Errorf("multi-line error: %q", err)
+			}
+			return
+		}
+		if _, err := compat.Load(v, v.Arches()[0], ""); err != nil {
+			t.Errorf("ResolveVersion(%q) = %s, which does not load: %v", spec, v.ID, err)
+		}
+	})
+}

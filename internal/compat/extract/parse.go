@@ -5,8 +5,8 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"io/fs"
 	"os"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -43,9 +43,13 @@ type parsed struct {
 	rel  string
 }
 
-func parseFile(root, rel string) (*parsed, error) {
+func parseFile(fsys fs.FS, rel string) (*parsed, error) {
+	src, err := fs.ReadFile(fsys, rel)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", rel, err)
+	}
 	fset := token.NewFileSet()
-	f, err := parser.ParseFile(fset, filepath.Join(root, rel), nil, parser.SkipObjectResolution)
+	f, err := parser.ParseFile(fset, rel, src, parser.SkipObjectResolution)
 	if err != nil {
 		return nil, fmt.Errorf("parse %s: %w", rel, err)
 	}
@@ -57,8 +61,8 @@ func (p *parsed) errorf(n ast.Node, format string, args ...any) error {
 	return fmt.Errorf("%s:%d: %s", p.rel, pos.Line, fmt.Sprintf(format, args...))
 }
 
-func exists(root, rel string) bool {
-	_, err := os.Stat(filepath.Join(root, rel))
+func exists(fsys fs.FS, rel string) bool {
+	_, err := fs.Stat(fsys, rel)
 	return err == nil
 }
 
@@ -68,7 +72,7 @@ func Extract(dir string, src Source) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	res, err := extract(dir)
+	res, err := extractFS(os.DirFS(dir))
 	if err != nil {
 		return nil, fmt.Errorf("%s@%s: %w", Module, src.Module, err)
 	}
@@ -79,7 +83,8 @@ func Extract(dir string, src Source) (*Result, error) {
 	return res, nil
 }
 
-func extract(dir string) (*Result, error) {
+// extractFS reads the tables from a module tree.
+func extractFS(dir fs.FS) (*Result, error) {
 	ctors, err := parseCtors(dir)
 	if err != nil {
 		return nil, err
@@ -194,7 +199,7 @@ func sorted(m map[int]compat.Entry) []compat.Entry {
 // parseCtors reads the constructors' parameter names and support levels
 // from this version's syscalls.go, so that arguments are bound by name
 // whatever order a version used.
-func parseCtors(dir string) (map[string]ctor, error) {
+func parseCtors(dir fs.FS) (map[string]ctor, error) {
 	rel := syscallsPkg + "/syscalls.go"
 	p, err := parseFile(dir, rel)
 	if err != nil {

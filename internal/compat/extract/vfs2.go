@@ -4,13 +4,14 @@ import (
 	"fmt"
 	"go/ast"
 	"go/token"
+	"io/fs"
 	"strconv"
 )
 
 // vfs2Default tells whether runsc applies the VFS2 overrides by default
 // (the "vfs2" flag's default value) and whether it applies them only when
 // the flag is on (conditional) or always. how summarises the evidence.
-func vfs2Default(dir string) (def, conditional bool, how string, err error) {
+func vfs2Default(dir fs.FS) (def, conditional bool, how string, err error) {
 	found := false
 	for _, rel := range []string{"runsc/config/flags.go", "runsc/main.go"} {
 		if !exists(dir, rel) {
