@@ -65,7 +65,7 @@ func Override() {
 
 func tree(table, override, flagDefault, loader string) fstest.MapFS {
 	m := fstest.MapFS{
-		"pkg/sentry/syscalls/syscalls.go":     {Data: []byte(ctorSrc)},
+		"pkg/sentry/syscalls/syscalls.go":      {Data: []byte(ctorSrc)},
 		"pkg/sentry/syscalls/linux/linux64.go": {Data: []byte(table)},
 	}
 	if override != "" {
