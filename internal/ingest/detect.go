@@ -35,8 +35,7 @@ func Detect(head []byte) Format {
 	var traceLines, names, summaryHeader int
 	for line := range bytes.Lines(t) {
 		line = bytes.TrimRight(line, "\r\n")
-		if bytes.HasPrefix(bytes.TrimLeft(line, " "), []byte("% time")) ||
-			bytes.HasPrefix(line, []byte("System call usage summary for")) {
+		if isSummaryHeader(string(line)) || bytes.HasPrefix(line, []byte("System call usage summary for")) {
 			summaryHeader++
 			break
 		}

@@ -196,7 +196,6 @@ func ReadFiles(paths []string, opt Options) (*profile.Profile, error) {
 	type input struct {
 		name  string
 		group []string // per-pid files parsed as one strace session
-		fmt   Format
 	}
 	var inputs []input
 	groups := map[string]int{} // BASE -> index in inputs

@@ -67,4 +67,3 @@ func readNames(r io.Reader, name string, opt Options) (*profile.Profile, error) 
 	p.Sources = append(p.Sources, src)
 	return p, nil
 }
-

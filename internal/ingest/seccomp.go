@@ -120,7 +120,7 @@ func seccompProfile(spec *seccompSpec, kind, name string, opt Options) (*profile
 		if r.Excludes != nil && ruleArchMatches(r.Excludes.Arches, arch) {
 			continue
 		}
-		cond := len(r.Args) > 0 || (r.Includes != nil && len(r.Includes.Caps) > 0)
+		cond := len(r.Args) > 0 || (r.Includes != nil && len(r.Includes.Caps) > 0) || (r.Excludes != nil && len(r.Excludes.Caps) > 0)
 		names := r.Names
 		if r.Name != "" {
 			names = append(slices.Clip(names), r.Name)

@@ -150,27 +150,36 @@ type sysAgg struct {
 }
 
 type straceParser struct {
-	opt     Options
-	arch    sysno.Arch
-	src     profile.Source
-	p       *profile.Profile
-	buf     []byte
-	names   map[string]int // syscall name -> number, -1 if unknown
-	errnos  map[string]string
-	paths   map[string]string
-	exes    []string
-	exeIdx  map[string]int
-	agg     map[int]*sysAgg
-	small   []*sysAgg // agg for numbers below len(small), to avoid a map lookup
-	pids    map[int]*pidState
-	lastPid int
-	last    *pidState
-	calls   int64
-	unknown map[string]int64
-	mode32  int64
-	x32     int64
-	cur     string // file being parsed, for messages
-	pathBuf []byte
+	opt       Options
+	arch      sysno.Arch
+	src       profile.Source
+	p         *profile.Profile
+	buf       []byte
+	names     map[string]int // syscall name -> number, -1 if unknown
+	errnos    map[string]string
+	paths     map[string]string
+	exes      []string
+	exeIdx    map[string]int
+	agg       map[int]*sysAgg
+	small     []*sysAgg // agg for numbers below len(small), to avoid a map lookup
+	pids      map[int]*pidState
+	lastPid   int
+	last      *pidState
+	calls     int64
+	unknown   map[string]int64
+	mode32    int64
+	x32       int64
+	cur       string // file being parsed, for messages
+	pathBuf   []byte
+	zeroTaken bool
+	nameCache [512]struct {
+		name string
+		nr   int
+	}
+	pidCache [256]struct {
+		pid int
+		st  *pidState
+	}
 }
 
 func newStraceParser(opt Options, name string) *straceParser {
@@ -195,13 +204,39 @@ func (s *straceParser) state(pid int) *pidState {
 	if s.last != nil && s.lastPid == pid {
 		return s.last
 	}
-	st := s.pids[pid]
-	if st == nil {
-		st = &pidState{order: len(s.pids)}
-		s.pids[pid] = st
+	// A direct-mapped cache in front of the map: -f logs interleave a few
+	// busy threads, and a map lookup per line shows in profiles.
+	c := &s.pidCache[uint(pid)%uint(len(s.pidCache))]
+	st := c.st
+	if st == nil || c.pid != pid {
+		st = s.pids[pid]
+		if st == nil {
+			if z := s.pids[0]; z != nil && pid != 0 && !s.zeroTaken {
+				// strace -f to a terminal omits "[pid N]" until a second
+				// process appears; the first new pid that no fork in the
+				// log created is the one that was unnamed.
+				st = z
+				s.zeroTaken = true
+			} else {
+				st = &pidState{order: len(s.pids)}
+			}
+			s.pids[pid] = st
+		}
+		c.pid, c.st = pid, st
 	}
 	s.last, s.lastPid = st, pid
 	return st
+}
+
+// lastEq finds the last " = " in b, which separates a call's arguments
+// from its result (results and -T durations never contain one).
+func lastEq(b []byte) int {
+	for i := len(b) - 2; i > 0; i-- {
+		if b[i] == '=' && b[i+1] == ' ' && b[i-1] == ' ' {
+			return i - 1
+		}
+	}
+	return -1
 }
 
 // parse reads one log. filePid is the pid of a strace -ff per-process file
@@ -297,6 +332,12 @@ func (s *straceParser) line(b []byte, filePid int) error {
 		if bytes.HasPrefix(rest, []byte("<... ")) {
 			return s.resumed(pid, rest, l.nr)
 		}
+		if bytes.HasPrefix(rest, []byte("<unfinished ...>")) {
+			// The end of a call line that a message of strace's own cut
+			// in two ("vfork(strace: Process 9 attached").
+			s.src.Skipped++
+			return nil
+		}
 	case '-':
 		if bytes.HasPrefix(rest, []byte("--- ")) { // signal delivery, stop
 			s.src.Skipped++
@@ -335,6 +376,7 @@ func (s *straceParser) other(b, rest []byte, filePid int) error {
 		if i := bytes.Index(rest, []byte("[ Process PID=")); i >= 0 {
 			s.personality(rest[i:])
 		}
+		s.attached(rest)
 		s.src.Skipped++
 		return nil
 	}
@@ -367,6 +409,33 @@ func (s *straceParser) other(b, rest []byte, filePid int) error {
 	}
 	s.src.Skipped++
 	return nil
+}
+
+// attached notes a process strace announced ("strace: Process N
+// attached"): a child, not the unnamed first process.
+func (s *straceParser) attached(b []byte) {
+	i := bytes.Index(b, []byte("strace: Process "))
+	if i < 0 || !bytes.HasSuffix(b, []byte(" attached")) {
+		return
+	}
+	if pid, ok := atoiTrim(b[i+len("strace: Process ") : len(b)-len(" attached")]); ok && pid != 0 {
+		s.child(pid)
+	}
+}
+
+// child returns the state of a process another process in the log created.
+func (s *straceParser) child(pid int) *pidState {
+	c := s.pids[pid]
+	if c == nil {
+		c = &pidState{order: len(s.pids)}
+		s.pids[pid] = c
+	}
+	s.pidCache[uint(pid)%uint(len(s.pidCache))].st = nil
+	if s.lastPid == pid {
+		s.last = nil
+	}
+	c.child = true
+	return c
 }
 
 func (s *straceParser) personality(rest []byte) {
@@ -419,6 +488,26 @@ func (s *straceParser) exitLine(pid int, rest []byte) {
 }
 
 func (s *straceParser) lookup(name []byte) int {
+	// A direct-mapped cache keyed by a cheap hash spares the map's.
+	h := uint(len(name))
+	for _, c := range name {
+		h = h*31 + uint(c)
+	}
+	slot := &s.nameCache[h%uint(len(s.nameCache))]
+	if slot.name == string(name) && slot.name != "" {
+		return slot.nr
+	}
+	nr := s.lookupSlow(name)
+	if nr >= 0 {
+		slot.name, slot.nr = sysno.Name(s.arch, nr), nr
+		if slot.name != string(name) { // an alias: cache the spelling seen
+			slot.name = string(name)
+		}
+	}
+	return nr
+}
+
+func (s *straceParser) lookupSlow(name []byte) int {
 	if nr, ok := s.names[string(name)]; ok {
 		return nr
 	}
@@ -477,6 +566,12 @@ func (s *straceParser) call(pid int, name []byte, nrHint int, args []byte, isRes
 	if st.x32 && !isResumed {
 		s.x32++
 	}
+	if i := bytes.Index(args, []byte("strace: Process ")); i >= 0 {
+		// strace wrote its own message into the middle of the call
+		// line; the call's end follows as " <unfinished ...>".
+		s.attached(args[i:])
+		args = append(args[:i:i], "<unfinished ...>"...)
+	}
 	if bytes.HasSuffix(args, []byte("<unfinished ...>")) {
 		if st.pending { // a call that never resumed (strace lost it)
 			s.flushPending(pid, st)
@@ -494,7 +589,7 @@ func (s *straceParser) call(pid int, name []byte, nrHint int, args []byte, isRes
 		return nil
 	}
 	// Split "ARGS) = RET" at the last " = ".
-	eq := bytes.LastIndex(args, []byte(" = "))
+	eq := lastEq(args)
 	var ret []byte
 	a := args
 	if eq >= 0 {
@@ -673,12 +768,10 @@ func (s *straceParser) record(pid int, st *pidState, nr int, name string, args [
 		}
 	}
 	if k := isFork(nr, s.arch); k && rv > 0 && errno == "" {
-		c := s.state(int(rv))
-		c.child = true
+		c := s.child(int(rv))
 		if c.exe == 0 {
 			c.exe = st.exe
 		}
-		s.last, s.lastPid = st, pid
 	}
 	if st.exe != 0 {
 		if len(a.exes) <= st.exe {

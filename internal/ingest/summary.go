@@ -51,7 +51,7 @@ func readSummary(r io.Reader, name string, opt Options) (*profile.Profile, error
 			inTable = false
 			src.Skipped++
 			continue
-		case strings.HasPrefix(t, "% time") || (cols == nil && strings.Contains(t, "calls") && strings.HasSuffix(t, "syscall")):
+		case isSummaryHeader(t):
 			cols = strings.Fields(strings.ReplaceAll(t, "% time", "%time"))
 			spans = nil
 			inTable = true
@@ -152,6 +152,7 @@ func readSummary(r io.Reader, name string, opt Options) (*profile.Profile, error
 		notes = append(notes, fmt.Sprintf("names not syscalls of %s left out: %s", arch, strings.Join(unknown, ", ")))
 	}
 	notes = append(notes, "errors have no errno in a summary: counted as "+strconv.Quote(ErrnoUnknown))
+	notes = append(notes, "strace -c leaves out calls that never return (exit_group)")
 	src.Detail = strings.Join(notes, "; ")
 	p.Sources = append(p.Sources, src)
 	return p, nil
@@ -220,4 +221,18 @@ func clip(s string) string {
 		return s[:60] + "..."
 	}
 	return s
+}
+
+// isSummaryHeader matches the column header of a strace -c table, whatever
+// columns -U chose: it names both "calls" and "syscall".
+func isSummaryHeader(t string) bool {
+	if !strings.Contains(t, "calls") || !strings.Contains(t, "syscall") {
+		return false
+	}
+	var calls, sys bool
+	for _, f := range strings.Fields(t) {
+		calls = calls || f == "calls"
+		sys = sys || f == "syscall"
+	}
+	return calls && sys
 }

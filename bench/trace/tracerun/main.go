@@ -1,0 +1,51 @@
+// Command tracerun runs a program under the gvcheck tracer, for benchmarks
+// until the CLI wires the tracer in: tracerun [-full] [-v] -- CMD ARGS.
+// Fast mode uses a hand-built policy that allows everything except a few
+// syscalls gVisor lacks.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+
+	"github.com/gvcheck/gvcheck/internal/policy"
+	"github.com/gvcheck/gvcheck/internal/sysno"
+	"github.com/gvcheck/gvcheck/internal/trace"
+)
+
+func main() {
+	if policy.ShimMain() {
+		return
+	}
+	full := flag.Bool("full", false, "trace every syscall")
+	verbose := flag.Bool("v", false, "print the syscall names seen")
+	flag.Parse()
+	if flag.NArg() == 0 {
+		fmt.Fprintln(os.Stderr, "usage: tracerun [-full] [-v] -- CMD ARGS")
+		os.Exit(2)
+	}
+	arch := sysno.Host()
+	pol := &policy.Policy{Arch: arch, Default: policy.Allow}
+	for _, name := range []string{"io_uring_setup", "io_uring_enter", "kexec_load", "set_robust_list", "perf_event_open", "clone3"} {
+		if nr, ok := sysno.Number(arch, name); ok {
+			pol.Rules = append(pol.Rules, policy.Rule{Nr: nr, Action: policy.Trace})
+		}
+	}
+	opt := trace.Options{Policy: pol, Full: *full}
+	res, err := trace.Run(context.Background(), flag.Args(), opt)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "tracerun:", err)
+		os.Exit(1)
+	}
+	if *verbose {
+		for _, n := range res.Profile.Names() {
+			s := res.Profile.Syscalls[n]
+			fmt.Fprintf(os.Stderr, "%-20s %8d %v\n", n, s.Count, s.Errors)
+		}
+	}
+	fmt.Fprintf(os.Stderr, "tracerun: %d processes, %d syscalls recorded, %d stopped, %s\n",
+		res.Processes, res.Syscalls, res.Stopped, res.Elapsed)
+	os.Exit(res.Exit.Code)
+}
