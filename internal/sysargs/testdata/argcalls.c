@@ -1,0 +1,162 @@
+// argcalls makes argument-sensitive syscalls, one per check. Before each
+// call it prints "CHECK <id> <syscall> <key values...>" (the values it is
+// about to pass, in the key's order) and after it "RESULT <id> <ret>
+// <errno name|OK>", each with a single write(2), so a trace of the program
+// pairs every check with its syscall and its outcome.
+// Usage: argcalls [check-name...] (all checks when none are given).
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/falloc.h>
+#include <linux/futex.h>
+#include <linux/if_ether.h>
+#include <linux/membarrier.h>
+#include <linux/netlink.h>
+#include <sched.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/shm.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <termios.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+
+#ifndef SO_ATTACH_BPF
+#define SO_ATTACH_BPF 50
+#endif
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x80
+#endif
+#ifndef MAP_SHARED_VALIDATE
+#define MAP_SHARED_VALIDATE 0x3
+#endif
+
+static int id;
+
+static void result(long ret) {
+	int e = errno;
+	const char *name = ret < 0 ? strerrorname_np(e) : "OK";
+	dprintf(1, "RESULT %d %ld %s\n", id, ret, name ? name : "E?");
+}
+
+#define CHECK(sys, fmt, ...) (id++, dprintf(1, "CHECK %d " sys " " fmt "\n", id, __VA_ARGS__))
+
+static int want(int argc, char **argv, const char *name) {
+	if (argc < 2) return 1;
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], name) == 0) return 1;
+	return 0;
+}
+
+int main(int argc, char **argv) {
+	long r;
+	if (want(argc, argv, "prctl")) {
+		CHECK("prctl", "%d", PR_SET_NAME);
+		result(syscall(SYS_prctl, PR_SET_NAME, "argcalls", 0, 0, 0));
+		CHECK("prctl", "%d %d", PR_SET_MM, PR_SET_MM_START_CODE);
+		result(syscall(SYS_prctl, PR_SET_MM, PR_SET_MM_START_CODE, 0, 0, 0));
+		CHECK("prctl", "%d", PR_SET_TIMERSLACK);
+		result(syscall(SYS_prctl, PR_SET_TIMERSLACK, 50000, 0, 0, 0));
+	}
+	if (want(argc, argv, "socket")) {
+		CHECK("socket", "%d %d %d", AF_INET, SOCK_STREAM, IPPROTO_TCP);
+		r = syscall(SYS_socket, AF_INET, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP);
+		result(r);
+		if (r >= 0) close(r);
+		CHECK("socket", "%d %d %d", AF_PACKET, SOCK_RAW, htons(ETH_P_ALL));
+		r = syscall(SYS_socket, AF_PACKET, SOCK_RAW, htons(ETH_P_ALL));
+		result(r);
+		if (r >= 0) close(r);
+		CHECK("socket", "%d %d %d", AF_NETLINK, SOCK_RAW, NETLINK_AUDIT);
+		r = syscall(SYS_socket, AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_AUDIT);
+		result(r);
+		if (r >= 0) close(r);
+		CHECK("socket", "%d %d %d", AF_NETLINK, SOCK_RAW, NETLINK_ROUTE);
+		r = syscall(SYS_socket, AF_NETLINK, SOCK_RAW, NETLINK_ROUTE);
+		result(r);
+		if (r >= 0) close(r);
+		CHECK("socket", "%d %d %d", AF_ALG, SOCK_SEQPACKET, 0);
+		r = syscall(SYS_socket, AF_ALG, SOCK_SEQPACKET | SOCK_NONBLOCK, 0);
+		result(r);
+		if (r >= 0) close(r);
+	}
+	if (want(argc, argv, "sockopt")) {
+		int s = socket(AF_INET, SOCK_DGRAM, 0);
+		int one = 1, bad = -1;
+		CHECK("setsockopt", "%d %d", SOL_SOCKET, SO_REUSEADDR);
+		result(syscall(SYS_setsockopt, s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one));
+		CHECK("setsockopt", "%d %d", SOL_SOCKET, SO_ATTACH_BPF);
+		result(syscall(SYS_setsockopt, s, SOL_SOCKET, SO_ATTACH_BPF, &bad, sizeof bad));
+		close(s);
+	}
+	if (want(argc, argv, "ioctl")) {
+		int m = posix_openpt(O_RDWR | O_NOCTTY);
+		struct termios t;
+		char c = 'x';
+		CHECK("ioctl", "%d", TCGETS);
+		result(syscall(SYS_ioctl, m, TCGETS, &t));
+		CHECK("ioctl", "%d", TIOCSTI);
+		result(syscall(SYS_ioctl, m, TIOCSTI, &c));
+		close(m);
+	}
+	if (want(argc, argv, "futex")) {
+		static uint32_t word, other;
+		CHECK("futex", "%d", FUTEX_LOCK_PI);
+		result(syscall(SYS_futex, &word, FUTEX_LOCK_PI_PRIVATE, 0, NULL, NULL, 0));
+		CHECK("futex", "%d", FUTEX_UNLOCK_PI);
+		result(syscall(SYS_futex, &word, FUTEX_UNLOCK_PI_PRIVATE, 0, NULL, NULL, 0));
+		CHECK("futex", "%d", FUTEX_WAIT_REQUEUE_PI);
+		// word != 1: Linux fails with EAGAIN before waiting.
+		result(syscall(SYS_futex, &word, FUTEX_WAIT_REQUEUE_PI_PRIVATE, 1, NULL, &other, 0));
+	}
+	if (want(argc, argv, "fallocate")) {
+		char path[] = "/tmp/argcallsXXXXXX";
+		int fd = mkstemp(path);
+		unlink(path);
+		CHECK("fallocate", "%d", 0);
+		result(syscall(SYS_fallocate, fd, 0, 0, 8192));
+		CHECK("fallocate", "%d", FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE);
+		result(syscall(SYS_fallocate, fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, 4096));
+		close(fd);
+	}
+	if (want(argc, argv, "unshare")) {
+		CHECK("unshare", "%d", CLONE_NEWNET);
+		result(syscall(SYS_unshare, CLONE_NEWNET));
+		CHECK("unshare", "%d", CLONE_NEWCGROUP);
+		result(syscall(SYS_unshare, CLONE_NEWCGROUP));
+	}
+	if (want(argc, argv, "madvise")) {
+		void *p = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		CHECK("madvise", "%d", MADV_DONTNEED);
+		result(syscall(SYS_madvise, p, 4096, MADV_DONTNEED));
+		// MADV_REMOVE, not MADV_HWPOISON: as root the latter really poisons.
+		CHECK("madvise", "%d", MADV_REMOVE);
+		result(syscall(SYS_madvise, p, 4096, MADV_REMOVE));
+		munmap(p, 8192);
+	}
+	if (want(argc, argv, "mmap")) {
+		CHECK("mmap", "%d", MAP_SHARED_VALIDATE);
+		r = syscall(SYS_mmap, NULL, 4096, PROT_READ, MAP_SHARED_VALIDATE | MAP_ANONYMOUS, -1, 0);
+		result(r);
+	}
+	if (want(argc, argv, "misc")) {
+		CHECK("membarrier", "%d", MEMBARRIER_CMD_QUERY);
+		result(syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0));
+		CHECK("fcntl", "%d", F_GETFL);
+		result(syscall(SYS_fcntl, 1, F_GETFL));
+		struct rlimit rl;
+		getrlimit(RLIMIT_NOFILE, &rl);
+		CHECK("setrlimit", "%d", RLIMIT_NOFILE);
+		result(syscall(SYS_setrlimit, RLIMIT_NOFILE, &rl));
+		CHECK("shmctl", "%d", SHM_LOCK);
+		result(syscall(SYS_shmctl, 0x7fffffff, SHM_LOCK, NULL));
+	}
+	return 0;
+}
