@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"regexp"
 	"sort"
@@ -155,6 +156,41 @@ func jsonErrorLine(data []byte, err error) error {
 		return fmt.Errorf("line %d: %w", line, err)
 	}
 	return err
+}
+
+// ReadRunscTableFile reads a file saved from "runsc help syscalls
+// -format=json"; errors name the file. The Version is "file:PATH".
+func ReadRunscTableFile(path string, arch sysno.Arch) (*Table, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	t, err := ParseRunscTable(f, arch)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	t.Version = Version{ID: "file:" + path, Source: path + ": output of runsc help syscalls -format=json"}
+	return t, nil
+}
+
+// Matching returns the embedded versions whose table for t's arch (default
+// options, or a variant, noted in the result) has exactly t's entries, e.g.
+// to name the release an installed runsc corresponds to.
+func Matching(t *Table) []Table {
+	var out []Table
+	for _, v := range Versions() {
+		for _, variant := range append([]string{""}, v.Variants...) {
+			e, err := Load(v, t.Arch, variant)
+			if err != nil {
+				continue
+			}
+			if e.Len() == t.Len() && len(Diff(e, t)) == 0 {
+				out = append(out, Table{Version: e.Version, Arch: e.Arch, Variant: e.Variant})
+			}
+		}
+	}
+	return out
 }
 
 // InstalledTable runs an installed runsc ("runsc help syscalls

@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -40,6 +41,21 @@ func TestParseRunscTableFile(t *testing.T) {
 			t.Fatal(err)
 		}
 		sameEntries(t, "testdata "+string(a), got, mustLoad(t, "latest", a, ""))
+		m := compat.Matching(got)
+		if len(m) == 0 || m[len(m)-1].Version.ID != newestID {
+			t.Errorf("%s: Matching = %v, want it to end with %s", a, m, newestID)
+		}
+	}
+	tb, err := compat.ReadRunscTableFile("testdata/runsc-help-syscalls.json", sysno.ARM64)
+	if err != nil || tb.Len() != mustLoad(t, "latest", sysno.ARM64, "").Len() || tb.Version.ID == "" {
+		t.Errorf("ReadRunscTableFile: %v, %v", tb, err)
+	}
+	bad := filepath.Join(t.TempDir(), "bad.json")
+	if err := os.WriteFile(bad, []byte("{\n  \"linux\": {\n    \"amd64\": x\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := compat.ReadRunscTableFile(bad, sysno.AMD64); err == nil || !strings.Contains(err.Error(), bad+": runsc syscall table: line 3: invalid character 'x'") {
+		t.Errorf("bad file error: %v", err)
 	}
 }
 

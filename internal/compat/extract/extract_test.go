@@ -139,6 +139,42 @@ func TestExtractSynthetic(t *testing.T) {
 	}
 }
 
+// TestExtractPerArchOverride covers the 2020-01..2020-05 layout: one
+// override file per arch with "table[N] = ...".
+func TestExtractPerArchOverride(t *testing.T) {
+	m := tree(tableSrc, overrideSrc, "false", "if args.Conf.VFS2 {\n vfs2.Override()\n}")
+	delete(m, "pkg/sentry/syscalls/linux/vfs2/vfs2.go")
+	m["pkg/sentry/syscalls/linux/vfs2/linux64_override_amd64.go"] = &fstest.MapFile{Data: []byte(`package vfs2
+func Override(table map[uintptr]kernel.Syscall) {
+	table[316] = syscalls.Supported("renameat2", Renameat2)
+}
+`)}
+	res, err := extractFS(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(res.Version.Variants, []string{"--vfs2"}) {
+		t.Fatalf("variants %v", res.Version.Variants)
+	}
+	for _, c := range []struct {
+		variant string
+		want    compat.Support
+	}{{"", compat.Unimplemented}, {"--vfs2", compat.Full}} {
+		var got compat.Support = -1
+		for _, e := range res.Tables[sysno.AMD64][c.variant] {
+			if e.Number == 316 {
+				got = e.Support
+			}
+		}
+		if got != c.want {
+			t.Errorf("renameat2 in %q table: %v, want %v", c.variant, got, c.want)
+		}
+	}
+	if !strings.Contains(res.Version.Source, "linux64_override_amd64.go") {
+		t.Errorf("source %q", res.Version.Source)
+	}
+}
+
 func TestExtractErrors(t *testing.T) {
 	for _, c := range []struct{ table, want string }{
 		{"package linux\n", "no AMD64 syscall table"},
