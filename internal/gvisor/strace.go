@@ -7,6 +7,7 @@ import (
 	"io"
 	"path"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -276,10 +277,23 @@ type straceState struct {
 	order   []int  // tids with an open call, in entry order
 	initExe string // program of the first process seen
 	seen    bool
+	// execs holds, by pid, an execve whose outcome is not known yet.
+	execs map[int]*pendingExec
+}
+
+// pendingExec is an execve gVisor logged as returning 0: gVisor performs
+// the exec after the syscall returns, so its strace prints "= 0" even for
+// an exec that fails (each miss of a PATH search, say). What the process
+// does next tells which it was.
+type pendingExec struct {
+	call *profile.Call
+	path string
+	comm string
+	tid  int
 }
 
 func newStraceState(arch sysno.Arch) *straceState {
-	return &straceState{arch: arch, exe: map[int]string{}, open: map[int]pending{}}
+	return &straceState{arch: arch, exe: map[int]string{}, open: map[int]pending{}, execs: map[int]*pendingExec{}}
 }
 
 func (st *straceState) line(s string, n int, onCall func(*profile.Call)) error {
@@ -301,6 +315,9 @@ func (st *straceState) line(s string, n int, onCall func(*profile.Call)) error {
 			st.exe[l.pid] = st.initExe
 		}
 	}
+	if pe := st.execs[l.pid]; pe != nil && (l.tid == pe.tid || l.tid == l.pid) {
+		st.settleExec(l, pe, onCall)
+	}
 	if !l.exit {
 		if _, dup := st.open[l.tid]; !dup {
 			st.order = append(st.order, l.tid)
@@ -320,9 +337,39 @@ func (st *straceState) line(s string, n int, onCall func(*profile.Call)) error {
 	}
 	c := st.call(l)
 	c.Ret, c.Errno = ret, errno
+	if isExec(c.Name) && c.Errno == "" {
+		st.execs[l.pid] = &pendingExec{call: c, path: pathOf(c.Name, l.args), comm: l.comm, tid: l.tid}
+		return nil
+	}
 	st.track(l, c)
 	onCall(c)
 	return nil
+}
+
+func isExec(name string) bool { return name == "execve" || name == "execveat" }
+
+// settleExec decides a pending exec from l, the next line of its process:
+// after a successful exec the task has the new program's name and does not
+// immediately exec again.
+func (st *straceState) settleExec(l straceLine, pe *pendingExec, onCall func(*profile.Call)) {
+	delete(st.execs, l.pid)
+	c := pe.call
+	base := path.Base(pe.path)
+	if len(base) > 15 { // TASK_COMM_LEN - 1
+		base = base[:15]
+	}
+	ok := !isExec(l.name) && (l.comm != pe.comm || l.comm == base)
+	if ok {
+		if pe.path != "" {
+			st.exe[l.pid] = pe.path
+			c.Exe = pe.path
+		}
+	} else {
+		// Most failed execs are misses of a PATH search; gVisor's log does
+		// not say which error it was.
+		c.Ret, c.Errno = -1, "ENOENT"
+	}
+	onCall(c)
 }
 
 func (st *straceState) dropOrder(tid int) {
@@ -361,11 +408,6 @@ func (st *straceState) track(l straceLine, c *profile.Call) {
 		return
 	}
 	switch c.Name {
-	case "execve", "execveat":
-		if p := pathOf(c.Name, l.args); p != "" {
-			st.exe[l.pid] = p
-			c.Exe = p
-		}
 	case "clone", "clone3", "fork", "vfork":
 		if c.Ret > 0 {
 			child := int(c.Ret)
@@ -382,8 +424,22 @@ func isThreadClone(args []string) bool {
 	return len(args) > 0 && strings.Contains(args[0], "CLONE_THREAD")
 }
 
-// flush reports calls that never completed.
+// flush reports calls that never completed, and execs nothing followed
+// (taken as successful).
 func (st *straceState) flush(onCall func(*profile.Call)) {
+	pids := make([]int, 0, len(st.execs))
+	for pid := range st.execs {
+		pids = append(pids, pid)
+	}
+	sort.Ints(pids)
+	for _, pid := range pids {
+		pe := st.execs[pid]
+		if pe.path != "" {
+			pe.call.Exe = pe.path
+		}
+		onCall(pe.call)
+	}
+	st.execs = map[int]*pendingExec{}
 	for _, tid := range st.order {
 		p := st.open[tid]
 		c := st.call(p.line)
