@@ -14,6 +14,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path"
 	"strings"
 	"time"
 )
@@ -78,6 +79,10 @@ func Download(ctx context.Context, versions []string) (map[string]Downloaded, er
 	if err := os.WriteFile(tmp+"/go.sum", []byte(strings.Join(goSum, "\n")+"\n"), 0o644); err != nil {
 		return nil, fmt.Errorf("download gVisor source: %w", err)
 	}
+	env := append(os.Environ(), "GOFLAGS=-mod=mod")
+	if err := checkVerification(ctx, goTool, tmp, env); err != nil {
+		return nil, err
+	}
 	args := []string{"mod", "download", "-json"}
 	for _, v := range versions {
 		args = append(args, Module+"@"+v)
@@ -85,8 +90,8 @@ func Download(ctx context.Context, versions []string) (map[string]Downloaded, er
 	cmd := exec.CommandContext(ctx, goTool, args...)
 	cmd.Dir = tmp
 	// -mod=mod lets the go command consult the temporary go.sum; whatever
-	// GOFLAGS the caller has (e.g. -mod=vendor) would get in the way.
-	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod")
+	// GOFLAGS the caller has (e.g. -mod=vendor, -insecure) is replaced.
+	cmd.Env = env
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout = &stdout
 	cmd.Stderr = &stderr
@@ -122,4 +127,49 @@ func Download(ctx context.Context, versions []string) (map[string]Downloaded, er
 		}
 	}
 	return got, nil
+}
+
+// checkVerification refuses to download when the go command's settings
+// would skip checksum verification for gVisor's module.
+func checkVerification(ctx context.Context, goTool, dir string, env []string) error {
+	cmd := exec.CommandContext(ctx, goTool, "env", "GOSUMDB", "GONOSUMDB", "GOPRIVATE", "GOINSECURE")
+	cmd.Dir = dir
+	cmd.Env = env
+	out, err := cmd.Output()
+	if err != nil {
+		return fmt.Errorf("download gVisor source: go env: %w", err)
+	}
+	vals := strings.Split(strings.TrimSuffix(string(out), "\n"), "\n")
+	if len(vals) != 4 {
+		return fmt.Errorf("download gVisor source: unexpected go env output %q", out)
+	}
+	if vals[0] == "off" {
+		return errors.New("download gVisor source: GOSUMDB=off turns checksum verification off; unset it")
+	}
+	for i, name := range []string{"GONOSUMDB", "GOPRIVATE", "GOINSECURE"} {
+		if matchesModule(vals[i+1], Module) {
+			return fmt.Errorf("download gVisor source: %s=%s exempts %s from checksum verification; unset it", name, vals[i+1], Module)
+		}
+	}
+	return nil
+}
+
+// matchesModule reports whether a comma-separated list of glob patterns
+// (as in GOPRIVATE) matches mod or one of its path prefixes.
+func matchesModule(patterns, mod string) bool {
+	for _, p := range strings.Split(patterns, ",") {
+		p = strings.TrimSuffix(strings.TrimSpace(p), "/")
+		if p == "" {
+			continue
+		}
+		n := strings.Count(p, "/") + 1
+		elems := strings.Split(mod, "/")
+		if n > len(elems) {
+			continue
+		}
+		if ok, _ := path.Match(p, strings.Join(elems[:n], "/")); ok {
+			return true
+		}
+	}
+	return false
 }

@@ -261,3 +261,22 @@ func FuzzExtract(f *testing.F) {
 		}
 	})
 }
+
+func TestMatchesModule(t *testing.T) {
+	for _, c := range []struct {
+		patterns string
+		want     bool
+	}{
+		{"", false},
+		{"gvisor.dev", true},
+		{"*.dev", true},
+		{"example.com/*,gvisor.dev/gvisor", true},
+		{"gvisor.dev/other", false},
+		{"example.com", false},
+		{"gvisor.dev/gvisor/pkg", false},
+	} {
+		if got := matchesModule(c.patterns, Module); got != c.want {
+			t.Errorf("matchesModule(%q) = %t, want %t", c.patterns, got, c.want)
+		}
+	}
+}
