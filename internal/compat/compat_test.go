@@ -274,6 +274,24 @@ func TestVariants(t *testing.T) {
 	if tb, err := compat.Load(v, sysno.AMD64, "--vfs2=false"); err != nil || tb.Variant != "" {
 		t.Errorf("Load(%s, --vfs2=false) = %v, %v; want the default table", v.ID, tb, err)
 	}
+	for _, c := range []struct {
+		id    string
+		flags []string
+		want  string
+	}{
+		{v200727, nil, ""},
+		{v200727, []string{"--network=none", "--vfs2"}, "--vfs2"},
+		{v200727, []string{"--vfs2=true"}, "--vfs2"},
+		{v200727, []string{"--vfs2", "--vfs2=false"}, ""},
+		{v220121, []string{"--vfs2=false"}, "--vfs2=false"},
+		{v220121, []string{"-vfs2=false"}, "--vfs2=false"},
+		{v220121, []string{"--vfs2"}, ""},
+		{newestID, []string{"--vfs2=false"}, ""},
+	} {
+		if got := mustVersion(t, c.id).VariantFor(c.flags); got != c.want {
+			t.Errorf("%s VariantFor(%q) = %q, want %q", c.id, c.flags, got, c.want)
+		}
+	}
 	if _, err := compat.Load(v, sysno.AMD64, "--platform=kvm"); err == nil {
 		t.Error("Load accepted an unknown variant")
 	}

@@ -7,7 +7,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/gvcheck/gvcheck/internal/sysno"
@@ -265,13 +267,37 @@ func Load(v Version, arch sysno.Arch, variant string) (*Table, error) {
 	return nil, fmt.Errorf("gVisor version %q is not embedded", v.ID)
 }
 
+// VariantFor returns the table variant that a list of runsc options
+// selects in this version ("" for the default table), accepting the usual
+// spellings of boolean flags ("--vfs2", "--vfs2=true", "-vfs2=false").
+func (v Version) VariantFor(runscFlags []string) string {
+	variant := ""
+	for _, f := range runscFlags {
+		n := normalizeVariant(f, v)
+		if slices.Contains(v.Variants, n) {
+			variant = n
+		} else if n == "" && variantFlag(f) {
+			// The spelling of the default: a later flag overrides an
+			// earlier one, as in runsc.
+			variant = ""
+		}
+	}
+	return variant
+}
+
+// variantFlag reports whether f is one of the flags that select variants.
+func variantFlag(f string) bool {
+	f = strings.TrimLeft(f, "-")
+	return f == "vfs2" || strings.HasPrefix(f, "vfs2=")
+}
+
 // normalizeVariant maps spellings of the default options to "": e.g.
 // "--vfs2=true" where VFS2 was the default, "--vfs2=false" where it was not.
 func normalizeVariant(variant string, v Version) string {
 	switch variant {
-	case "--vfs2=true", "-vfs2", "-vfs2=true":
+	case "--vfs2=true", "-vfs2", "-vfs2=true", "--vfs2=1", "-vfs2=1":
 		variant = "--vfs2"
-	case "-vfs2=false":
+	case "-vfs2=false", "--vfs2=0", "-vfs2=0":
 		variant = "--vfs2=false"
 	}
 	for _, have := range v.Variants {

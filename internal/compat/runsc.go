@@ -222,7 +222,25 @@ func InstalledTable(ctx context.Context, runscPath string, arch sysno.Arch) (*Ta
 	if m := regexp.MustCompile(`release-\d{8}\.\d+`).FindString(string(ver)); m != "" {
 		t.Version.Tag = m
 	}
+	// Name the embedded versions with the same table: it tells a user
+	// which release an unlabelled build corresponds to.
+	if m := Matching(t); len(m) > 0 {
+		first, last := m[0], m[len(m)-1]
+		if first.Version.ID == last.Version.ID {
+			t.Version.Source += "; same table as embedded " + describeMatch(last)
+		} else {
+			t.Version.Source += fmt.Sprintf("; same table as %d embedded versions, %s to %s", len(m), describeMatch(first), describeMatch(last))
+		}
+	}
 	return t, nil
+}
+
+func describeMatch(t Table) string {
+	s := t.Version.ID
+	if t.Variant != "" {
+		s += " " + t.Variant
+	}
+	return s
 }
 
 func firstLine(s string) string {
