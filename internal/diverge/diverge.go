@@ -1,0 +1,642 @@
+// Package diverge compares a program's syscalls natively and under gVisor
+// and finds where their outcomes part: the calls that succeeded natively
+// but failed under gVisor, failed differently, or touched paths gVisor
+// lacks. Those are the likely reasons a program that works on Linux breaks
+// on gVisor, including the many reasons that involve no unimplemented
+// syscall at all.
+package diverge
+
+import (
+	"cmp"
+	"fmt"
+	"path"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/gvcheck/gvcheck/internal/profile"
+)
+
+// Kinds of divergence, most telling first.
+const (
+	// KindUnsupported: gVisor answered ENOSYS (or its unimplemented errno)
+	// where Linux did not.
+	KindUnsupported = "unsupported"
+	// KindMissingPath: a /proc, /sys or /dev path that exists natively is
+	// absent under gVisor.
+	KindMissingPath = "missing-path"
+	// KindSocketFamily: gVisor refused a socket family, type or protocol.
+	KindSocketFamily = "socket-family"
+	// KindIoctl: gVisor answered an ioctl with ENOTTY (or EINVAL) that
+	// Linux served.
+	KindIoctl = "ioctl-unsupported"
+	// KindFailed: succeeded natively, failed under gVisor.
+	KindFailed = "failed-under-gvisor"
+	// KindErrno: failed on both, with different errors.
+	KindErrno = "errno-differs"
+	// KindSplit: no call failed differently, but the process took another
+	// path under gVisor: the calls just before returned different data
+	// (a netlink answer, a /proc file's contents).
+	KindSplit = "control-flow"
+	// KindExtra: a failing call only gVisor's run made (often a fallback
+	// after an earlier divergence).
+	KindExtra = "extra"
+	// KindSucceeded: failed natively, succeeded under gVisor; rarely a
+	// cause, listed last.
+	KindSucceeded = "ok-under-gvisor"
+)
+
+var kindOrder = map[string]int{
+	KindUnsupported: 0, KindMissingPath: 1, KindSocketFamily: 1, KindIoctl: 1,
+	KindFailed: 2, KindErrno: 3, KindSplit: 4, KindExtra: 5, KindSucceeded: 6,
+}
+
+// Divergence is one call whose outcome differs between the two runs.
+type Divergence struct {
+	Rank int    // 1 = most likely cause
+	Exe  string // program that made the call
+	// Native and GVisor are the call as each run made it; the zero Call on
+	// the side that did not make it.
+	Native, GVisor profile.Call
+	Kind           string
+	Summary        string // one sentence
+	Count          int    // how many times this same divergence occurred
+	// ProcessFailed is set when the process that made the call ended
+	// differently under gVisor (other exit status, or no exit).
+	ProcessFailed bool
+
+	pos, proc int // for ranking: position in its process, process order
+}
+
+// Compare aligns two call streams of the same program, native and under
+// gVisor, process by process, and returns the divergences ranked, most
+// likely cause first.
+func Compare(native, gvisor []profile.Call) []Divergence {
+	ns, gs := segments(native), segments(gvisor)
+	var out []Divergence
+	for gi, pair := range matchSegments(ns, gs) {
+		g := gs[gi]
+		if pair < 0 {
+			out = append(out, extras(nil, g, gi)...)
+			continue
+		}
+		out = append(out, compareSegment(ns[pair], g, gi)...)
+	}
+	return rank(out)
+}
+
+// segment is the calls of one process while it ran one program.
+type segment struct {
+	pid   int
+	exe   string
+	calls []profile.Call
+	exit  string // exit_group/exit argument text, "" if none seen
+}
+
+// segments splits a stream by process and program: a process that execs
+// starts a new segment. Segments are ordered by their first call.
+func segments(calls []profile.Call) []*segment {
+	var out []*segment
+	cur := map[int]*segment{}
+	for _, c := range calls {
+		s := cur[c.Pid]
+		if s == nil || (c.Exe != "" && c.Exe != s.exe && !(isExec(c.Name) && c.Errno != "")) {
+			s = &segment{pid: c.Pid, exe: c.Exe}
+			cur[c.Pid] = s
+			out = append(out, s)
+		}
+		s.calls = append(s.calls, c)
+		if (c.Name == "exit_group" || c.Name == "exit") && (c.Tid == c.Pid || c.Tid == 0 || c.Name == "exit_group") {
+			s.exit = firstArg(c.Text)
+		}
+	}
+	return out
+}
+
+func isExec(name string) bool { return name == "execve" || name == "execveat" }
+
+func firstArg(text string) string {
+	a, _, _ := strings.Cut(text, ",")
+	a = strings.TrimSpace(a)
+	if v, err := strconv.ParseInt(a, 0, 64); err == nil {
+		return strconv.FormatInt(v&0xff, 10)
+	}
+	return a
+}
+
+// progName reduces an executable path to a name comparable across runs:
+// the tracer may see the resolved binary (/usr/bin/python3.11) where gVisor
+// prints the path exec'd (/usr/bin/python3).
+func progName(exe string) string {
+	b := path.Base(exe)
+	b = strings.TrimRight(b, "0123456789.-")
+	return b
+}
+
+// matchSegments pairs each gVisor segment with a native one running the
+// same program. Forked processes run in a different order from one run to
+// the other, so among segments of the same program the pairs are chosen by
+// how alike their calls are, then by order. The result maps gVisor segment
+// index to native index, -1 for none.
+func matchSegments(ns, gs []*segment) []int {
+	type cand struct {
+		g, n int
+		sim  float64
+		dist int
+	}
+	nsig := make([]map[string]bool, len(ns))
+	for i, s := range ns {
+		nsig[i] = signature(s)
+	}
+	var cands []cand
+	for gi, g := range gs {
+		gsig := signature(g)
+		name := progName(g.exe)
+		for ni, n := range ns {
+			sim := 0.0
+			switch {
+			case progName(n.exe) == name || (gi == 0 && ni == 0):
+				sim = 1 + jaccard(gsig, nsig[ni])
+			case len(ns) <= crossNameLimit && len(gs) <= crossNameLimit:
+				// The tracer may name a program by its resolved file
+				// (/bin/sh -> dash): pair such only when their calls agree.
+				if j := jaccard(gsig, nsig[ni]); j >= 0.5 {
+					sim = j
+				}
+			}
+			if sim > 0 {
+				cands = append(cands, cand{gi, ni, sim, abs(gi - ni)})
+			}
+		}
+	}
+	slices.SortStableFunc(cands, func(a, b cand) int {
+		if c := cmp.Compare(b.sim, a.sim); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.dist, b.dist)
+	})
+	out := make([]int, len(gs))
+	for i := range out {
+		out[i] = -1
+	}
+	usedN := make([]bool, len(ns))
+	for _, c := range cands {
+		if out[c.g] < 0 && !usedN[c.n] {
+			out[c.g], usedN[c.n] = c.n, true
+		}
+	}
+	return out
+}
+
+// crossNameLimit bounds the processes for which differently named
+// programs are compared (the comparison is quadratic).
+const crossNameLimit = 300
+
+// signature is the set of steps a segment took (call and path or key).
+func signature(s *segment) map[string]bool {
+	sig := map[string]bool{}
+	for _, c := range s.calls {
+		if relevant(c) {
+			sig[c.Name+"\x00"+argPath(c)+"\x00"+c.Key] = true
+		}
+	}
+	return sig
+}
+
+func jaccard(a, b map[string]bool) float64 {
+	if len(a) == 0 && len(b) == 0 {
+		return 1
+	}
+	inter := 0
+	for k := range a {
+		if b[k] {
+			inter++
+		}
+	}
+	return float64(inter) / float64(len(a)+len(b)-inter)
+}
+
+func abs(x int) int {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
+
+// noise are syscalls whose outcome or count depends on timing, memory
+// layout or the platform rather than on what the program needs.
+var noise = map[string]bool{
+	"rseq": true, "membarrier": true, "mmap": true, "munmap": true, "mprotect": true,
+	"mremap": true, "brk": true, "madvise": true, "futex": true, "sched_yield": true,
+	"clock_gettime": true, "gettimeofday": true, "time": true, "nanosleep": true,
+	"clock_nanosleep": true, "restart_syscall": true, "getpid": true, "gettid": true,
+	"getppid": true, "rt_sigreturn": true, "sigaltstack": true, "rt_sigprocmask": true,
+	"rt_sigaction": true, "epoll_wait": true, "epoll_pwait": true, "epoll_pwait2": true,
+	"poll": true, "ppoll": true, "select": true, "pselect6": true, "sched_getaffinity": true,
+	"set_robust_list": false, "getrandom": true, "exit": true, "exit_group": true,
+	"close": true, "wait4": true, "waitid": true, "sched_getparam": true, "getrusage": true,
+}
+
+// transient are errors that say "try again", not "cannot".
+var transient = map[string]bool{
+	"EAGAIN": true, "EINTR": true, "ERESTARTSYS": true, "ERESTARTNOINTR": true,
+	"ERESTARTNOHAND": true, "ERESTART_RESTARTBLOCK": true, "ETIMEDOUT": true, "EINPROGRESS": true,
+}
+
+func relevant(c profile.Call) bool {
+	return !noise[c.Name] && !transient[c.Errno] && !c.NoReturn
+}
+
+// threads splits a segment's relevant calls by thread, threads numbered in
+// order of first appearance, so thread interleaving does not disturb the
+// alignment.
+func threads(s *segment) [][]profile.Call {
+	idx := map[int]int{}
+	var out [][]profile.Call
+	for _, c := range s.calls {
+		if !relevant(c) {
+			continue
+		}
+		tid := c.Tid
+		if tid == 0 {
+			tid = c.Pid
+		}
+		i, ok := idx[tid]
+		if !ok {
+			i = len(out)
+			idx[tid] = i
+			out = append(out, nil)
+		}
+		out[i] = append(out[i], c)
+	}
+	return out
+}
+
+var quotedPath = regexp.MustCompile(`"(/[^"]*)"`)
+var addrPath = regexp.MustCompile(`0x[0-9a-f]+ (/[^,\s]*)`)
+
+// argPath returns a path argument for alignment: Path when captured, else
+// one recovered from the printed arguments (strace quotes paths, gVisor
+// prints them after the pointer).
+func argPath(c profile.Call) string {
+	if c.Path != "" {
+		return c.Path
+	}
+	// The dirfd of *at calls comes first; gVisor prints it with its path.
+	text := c.Text
+	if strings.HasSuffix(c.Name, "at") || strings.HasSuffix(c.Name, "at2") || c.Name == "statx" {
+		if _, rest, ok := strings.Cut(text, ", "); ok {
+			text = rest
+		}
+	}
+	// Whichever form comes first is the path argument; later quoted
+	// strings are argv or data.
+	q := quotedPath.FindStringSubmatchIndex(text)
+	a := addrPath.FindStringSubmatchIndex(text)
+	switch {
+	case q != nil && (a == nil || q[0] < a[0]):
+		return text[q[2]:q[3]]
+	case a != nil:
+		return text[a[2]:a[3]]
+	}
+	return ""
+}
+
+// same reports whether two calls are the same step of the program: same
+// syscall, and same path and key where both sides know them.
+func same(a, b profile.Call, ap, bp string) bool {
+	if a.Name != b.Name {
+		return false
+	}
+	if ap != "" && bp != "" && ap != bp {
+		return false
+	}
+	if a.Key != "" && b.Key != "" && a.Key != b.Key {
+		return false
+	}
+	return true
+}
+
+// window bounds how far alignment looks ahead for a matching call.
+const window = 64
+
+func compareSegment(n, g *segment, proc int) []Divergence {
+	failed := n.exit != g.exit
+	nt, gt := threads(n), threads(g)
+	var out []Divergence
+	pos := 0
+	for ti, gcalls := range gt {
+		var ncalls []profile.Call
+		if ti < len(nt) {
+			ncalls = nt[ti]
+		}
+		ds, sp := alignThread(ncalls, gcalls)
+		if failed && ti == 0 && sp != nil {
+			ds = append(ds, splitDivergence(sp, g))
+		}
+		for _, d := range ds {
+			d.Exe, d.ProcessFailed, d.proc = g.exe, failed, proc
+			d.pos += pos
+			out = append(out, d)
+		}
+		pos += len(gcalls)
+	}
+	return out
+}
+
+// alignThread walks both call lists, pairing equal steps and skipping the
+// fewest calls on either side when they differ (retries, fallbacks, calls
+// one kernel needs and the other does not).
+func alignThread(ns, gs []profile.Call) ([]Divergence, *split) {
+	np := make([]string, len(ns))
+	for i, c := range ns {
+		np[i] = argPath(c)
+	}
+	gp := make([]string, len(gs))
+	for i, c := range gs {
+		gp[i] = argPath(c)
+	}
+	var out []Divergence
+	var pairs [][2]int // matched (native, gVisor) indexes
+	i, j := 0, 0
+	for j < len(gs) {
+		if i < len(ns) && same(ns[i], gs[j], np[i], gp[j]) {
+			if d, ok := outcome(ns[i], gs[j]); ok {
+				d.pos = j
+				out = append(out, d)
+			}
+			pairs = append(pairs, [2]int{i, j})
+			i++
+			j++
+			continue
+		}
+		// Find the nearest pair (a, b) ahead with a+b minimal.
+		bestA, bestB := -1, -1
+	search:
+		for k := 1; k <= 2*window; k++ {
+			for a := 0; a <= k && a <= window; a++ {
+				b := k - a
+				if b > window || i+a >= len(ns) || j+b >= len(gs) {
+					continue
+				}
+				if same(ns[i+a], gs[j+b], np[i+a], gp[j+b]) {
+					bestA, bestB = a, b
+					break search
+				}
+			}
+		}
+		if bestA < 0 {
+			// Nothing ahead matches: the gVisor call is unmatched.
+			if d, ok := extra(gs[j]); ok {
+				d.pos = j
+				out = append(out, d)
+			}
+			j++
+			continue
+		}
+		for b := 0; b < bestB; b++ {
+			if d, ok := extra(gs[j+b]); ok {
+				d.pos = j + b
+				out = append(out, d)
+			}
+		}
+		i += bestA
+		j += bestB
+	}
+	return out, findSplit(ns, gs, pairs)
+}
+
+// splitGap is how many native calls in a row gVisor's run must lack for
+// the runs to count as having parted.
+const splitGap = 16
+
+// split is where two runs of a thread part: the last step both took, and
+// the next step each took.
+type split struct {
+	gs           []profile.Call
+	last         int // index in gs of the last common step
+	native, next profile.Call
+}
+
+// findSplit finds the first matched step after which the native run goes
+// on for many calls gVisor's run does not make.
+func findSplit(ns, gs []profile.Call, pairs [][2]int) *split {
+	if len(pairs) == 0 {
+		return nil
+	}
+	for k, p := range pairs {
+		nextI := len(ns)
+		if k+1 < len(pairs) {
+			nextI = pairs[k+1][0]
+		}
+		if nextI-p[0]-1 < splitGap {
+			continue
+		}
+		sp := &split{gs: gs, last: p[1]}
+		if p[0]+1 < len(ns) {
+			sp.native = ns[p[0]+1]
+		}
+		if p[1]+1 < len(gs) {
+			sp.next = gs[p[1]+1]
+		}
+		return sp
+	}
+	return nil
+}
+
+// dataCalls are calls whose results are data the program decides on.
+var dataCalls = map[string]bool{
+	"read": true, "pread64": true, "readv": true, "recvmsg": true, "recvfrom": true,
+	"ioctl": true, "getsockopt": true, "getdents64": true, "readlink": true,
+	"readlinkat": true, "uname": true, "sysinfo": true, "statfs": true, "fstatfs": true,
+	"getsockname": true, "getpeername": true, "recvmmsg": true,
+}
+
+// splitDivergence explains a split: where the runs parted and which data
+// the program read just before, the likely difference.
+func splitDivergence(sp *split, g *segment) Divergence {
+	last := sp.gs[sp.last]
+	var suspects []string
+	seen := map[string]bool{}
+	for k := sp.last; k >= 0 && k > sp.last-40 && len(suspects) < 4; k-- {
+		c := sp.gs[k]
+		if !dataCalls[c.Name] {
+			continue
+		}
+		if d := describe(c); !seen[d] {
+			seen[d] = true
+			suspects = append(suspects, d)
+		}
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s took another path under gVisor after %s", progName(g.exe), describe(last))
+	if sp.native.Name != "" {
+		fmt.Fprintf(&b, ": natively it went on with %s", describe(sp.native))
+	}
+	if sp.next.Name != "" {
+		fmt.Fprintf(&b, ", under gVisor with %s", describe(sp.next))
+	} else {
+		b.WriteString(", under gVisor it made no further call")
+	}
+	if g.exit != "" {
+		fmt.Fprintf(&b, " and exited %s", g.exit)
+	}
+	if len(suspects) > 0 {
+		fmt.Fprintf(&b, "; no call failed, so data read just before likely differ: %s", strings.Join(suspects, ", "))
+	}
+	return Divergence{Native: sp.native, GVisor: sp.next, Kind: KindSplit, Summary: b.String(), pos: sp.last}
+}
+
+// extras reports the failing calls of a gVisor process with no native
+// counterpart.
+func extras(_ *segment, g *segment, proc int) []Divergence {
+	var out []Divergence
+	for ti, calls := range threads(g) {
+		_ = ti
+		for j, c := range calls {
+			if d, ok := extra(c); ok {
+				d.Exe, d.proc, d.pos = g.exe, proc, j
+				out = append(out, d)
+			}
+		}
+	}
+	return out
+}
+
+func extra(g profile.Call) (Divergence, bool) {
+	if g.Errno == "" {
+		return Divergence{}, false
+	}
+	// A gVisor-only miss of an ordinary file is the program taking another
+	// path (error messages, fallbacks); both runs see the same host files.
+	if p := argPath(g); g.Errno == "ENOENT" && p != "" && !isSpecialPath(p) {
+		return Divergence{}, false
+	}
+	d := Divergence{GVisor: g, Kind: KindExtra}
+	if g.Errno == "ENOSYS" {
+		d.Kind = KindUnsupported
+	}
+	d.Summary = fmt.Sprintf("%s failed under gVisor with %s; the native run made no such call", describe(g), g.Errno)
+	if d.Kind == KindUnsupported {
+		d.Summary = fmt.Sprintf("%s is not implemented by gVisor (ENOSYS); the native run made no such call", describe(g))
+	}
+	return d, true
+}
+
+// outcome compares one aligned pair of calls.
+func outcome(n, g profile.Call) (Divergence, bool) {
+	if n.Errno == g.Errno {
+		return Divergence{}, false
+	}
+	d := Divergence{Native: n, GVisor: g}
+	switch {
+	case g.Errno == "":
+		d.Kind = KindSucceeded
+		d.Summary = fmt.Sprintf("%s failed natively with %s but succeeded under gVisor", describe(g), n.Errno)
+		return d, true
+	case g.Errno == "ENOSYS":
+		d.Kind = KindUnsupported
+	case g.Name == "socket" || g.Name == "socketpair":
+		if g.Errno == "EAFNOSUPPORT" || g.Errno == "EPROTONOSUPPORT" || g.Errno == "ESOCKTNOSUPPORT" || g.Errno == "EINVAL" || g.Errno == "EPERM" || g.Errno == "EACCES" {
+			d.Kind = KindSocketFamily
+		}
+	case g.Name == "ioctl" && (g.Errno == "ENOTTY" || g.Errno == "EINVAL" || g.Errno == "EOPNOTSUPP"):
+		d.Kind = KindIoctl
+	case g.Errno == "ENOENT" && isSpecialPath(argPath(g)) && (n.Errno == "" || n.Errno == "EACCES" || n.Errno == "EPERM"):
+		d.Kind = KindMissingPath
+	}
+	if d.Kind == "" {
+		if n.Errno == "" {
+			d.Kind = KindFailed
+		} else {
+			d.Kind = KindErrno
+		}
+	}
+	d.Summary = summary(d)
+	return d, true
+}
+
+func summary(d Divergence) string {
+	n, g := d.Native, d.GVisor
+	nat := "succeeded natively"
+	if n.Errno != "" {
+		nat = "failed natively with " + n.Errno
+	}
+	switch d.Kind {
+	case KindUnsupported:
+		return fmt.Sprintf("%s is not implemented by gVisor (ENOSYS) but %s", describe(g), nat)
+	case KindMissingPath:
+		return fmt.Sprintf("%s does not exist under gVisor: %s failed with ENOENT but %s", argPath(g), g.Name, nat)
+	case KindSocketFamily:
+		return fmt.Sprintf("gVisor refuses %s with %s but it %s", describe(g), g.Errno, nat)
+	case KindIoctl:
+		return fmt.Sprintf("gVisor does not support %s (%s) but it %s", describe(g), g.Errno, nat)
+	}
+	return fmt.Sprintf("%s failed under gVisor with %s but %s", describe(g), g.Errno, nat)
+}
+
+// describe names a call with its telling argument: "openat(/proc/self/sched)",
+// "ioctl(TCGETS)", "socket(AF_BLUETOOTH,...)".
+func describe(c profile.Call) string {
+	if p := argPath(c); p != "" {
+		return c.Name + "(" + p + ")"
+	}
+	if c.Key != "" {
+		return c.Name + "(" + c.Key + ")"
+	}
+	return c.Name
+}
+
+func isSpecialPath(p string) bool {
+	for _, root := range []string{"/proc", "/sys", "/dev"} {
+		if p == root || strings.HasPrefix(p, root+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// rank orders divergences, merges repeats and numbers them: calls in
+// processes that ended differently first, then by kind (unsupported first),
+// then earliest in the process.
+func rank(ds []Divergence) []Divergence {
+	var out []Divergence
+	seen := map[string]int{}
+	for _, d := range ds {
+		c := d.GVisor
+		if c.Name == "" {
+			c = d.Native
+		}
+		id := strings.Join([]string{progName(d.Exe), d.Kind, c.Name, describe(c), d.Native.Errno, d.GVisor.Errno}, "\x00")
+		if i, ok := seen[id]; ok {
+			out[i].Count++
+			continue
+		}
+		seen[id] = len(out)
+		d.Count = 1
+		out = append(out, d)
+	}
+	slices.SortStableFunc(out, func(a, b Divergence) int {
+		if a.ProcessFailed != b.ProcessFailed {
+			if a.ProcessFailed {
+				return -1
+			}
+			return 1
+		}
+		if c := cmp.Compare(kindOrder[a.Kind], kindOrder[b.Kind]); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.proc, b.proc); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.pos, b.pos)
+	})
+	for i := range out {
+		out[i].Rank = i + 1
+		if out[i].Count > 1 {
+			out[i].Summary += fmt.Sprintf(" (%d times)", out[i].Count)
+		}
+	}
+	return out
+}
