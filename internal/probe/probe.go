@@ -266,7 +266,7 @@ func (p *prober) run(ctx context.Context) error {
 	p.res.Simulated = &sim
 	if ok {
 		p.res.Verdict = analyze.FallbacksVerified
-		p.res.Fallbacks = fallbacks(p.cands, sim.Calls)
+		p.res.Fallbacks = fallbacks(p.cands, sim.Calls, p.ref.Calls)
 		return nil
 	}
 	required, err := Search(len(p.cands), func(deny []int) (bool, error) {
@@ -293,7 +293,7 @@ func (p *prober) run(ctx context.Context) error {
 	}
 	// The simulated run observed what the program did instead; a denied
 	// call it never reached there (it failed earlier) is still shown.
-	p.res.Fallbacks = fallbacks(denied, sim.Calls)
+	p.res.Fallbacks = fallbacks(denied, sim.Calls, p.ref.Calls)
 	p.res.Verdict = analyze.Incompatible
 	return nil
 }
