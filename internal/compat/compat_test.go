@@ -145,6 +145,26 @@ func TestTableSizes(t *testing.T) {
 	}
 }
 
+func TestErrnoFor(t *testing.T) {
+	tb := mustLoad(t, "latest", sysno.AMD64, "")
+	for _, c := range []struct {
+		name       string
+		cap, nocap string
+	}{
+		{"swapon", "ENOSYS", "EPERM"},
+		{"perf_event_open", "ENODEV", "ENODEV"},
+		{"read", "", ""},
+	} {
+		e, _ := tb.LookupName(c.name)
+		if got := e.ErrnoFor(true); got != c.cap {
+			t.Errorf("%s.ErrnoFor(true) = %q, want %q", c.name, got, c.cap)
+		}
+		if got := e.ErrnoFor(false); got != c.nocap {
+			t.Errorf("%s.ErrnoFor(false) = %q, want %q", c.name, got, c.nocap)
+		}
+	}
+}
+
 func TestLookupAbsent(t *testing.T) {
 	tb := mustLoad(t, "latest", sysno.AMD64, "")
 	for _, nr := range []int{335, 1000, 9999} {

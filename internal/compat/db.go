@@ -372,3 +372,17 @@ func (t *Table) Count(s Support) int {
 	}
 	return n
 }
+
+// ErrnoFor is the errno an unimplemented entry returns to a task that has
+// (hasCap) or lacks the entry's capability: CapError entries fail with
+// EPERM without it, Errno with it; other entries always with Errno. It is
+// "" for implemented entries.
+func (e Entry) ErrnoFor(hasCap bool) string {
+	if e.Support != Unimplemented {
+		return ""
+	}
+	if e.Cap != "" && !hasCap {
+		return "EPERM"
+	}
+	return e.Errno
+}
