@@ -39,7 +39,8 @@ const InstallHint = "CGO_ENABLED=0 go install gvisor.dev/gvisor/runsc@" + Module
 type Runner struct {
 	Runsc string // path of runsc; "" looks it up on PATH
 	// Flags are extra runsc flags placed before the subcommand. Unless they
-	// choose a network, --network=none is added.
+	// choose a network, --network=none is added; when not running as root,
+	// --rootless is added.
 	Flags   []string
 	Timeout time.Duration // per run; 0 means none
 	Strace  bool          // run with --strace and return the call stream
@@ -157,6 +158,13 @@ func (r *Runner) globalFlags(logDir string) []string {
 	})
 	if !hasNet {
 		flags = append([]string{"--network=none"}, flags...)
+	}
+	// As root runsc needs nothing more; otherwise it must build its
+	// sandbox in a user namespace (cgroups are then skipped too).
+	if os.Geteuid() != 0 && !slices.ContainsFunc(flags, func(f string) bool {
+		return strings.HasPrefix(strings.TrimLeft(f, "-"), "rootless") || strings.HasPrefix(strings.TrimLeft(f, "-"), "TESTONLY-unsafe-nonroot")
+	}) {
+		flags = append(flags, "--rootless")
 	}
 	flags = append(flags, "--debug", "--debug-log="+logDir+string(filepath.Separator))
 	if r.Strace {
@@ -301,7 +309,7 @@ func (r *Runner) stop(runsc, logDir string, res *RunResult, proc *os.Process) {
 
 // findSandbox reads the sandbox id and state directory runsc logged.
 func (r *Runner) findSandbox(logDir string, res *RunResult) {
-	if res.sandboxID != "" && res.sandboxRoot != "" && !strings.HasPrefix(res.sandboxID, "gvcheck-") {
+	if res.sandboxID != "" && res.sandboxRoot != "" {
 		return
 	}
 	files, _ := filepath.Glob(filepath.Join(logDir, "*"))
@@ -334,8 +342,10 @@ func cleanupSandbox(runsc string, res *RunResult) {
 	}
 	_ = exec.CommandContext(ctx, runsc, "--root", res.sandboxRoot, "delete", "-force", res.sandboxID).Run()
 	killByRoot(res.sandboxRoot)
+	// Both `do` and `run` with --network=none leave a network namespace
+	// bind-mounted in the state directory.
+	unmountUnder(res.sandboxRoot)
 	if strings.Contains(filepath.Base(res.sandboxRoot), "runsc-do") {
-		unmountUnder(res.sandboxRoot)
 		_ = os.RemoveAll(res.sandboxRoot)
 	}
 }

@@ -3,6 +3,7 @@ package gvisor
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -257,5 +258,43 @@ func TestRunSignalAndDir(t *testing.T) {
 	}
 	if res.Exit.Code != 137 || res.Exit.Signal != "SIGKILL" {
 		t.Errorf("exit %+v, want 137 SIGKILL", res.Exit)
+	}
+}
+
+func TestRunBundle(t *testing.T) {
+	r := runner(t)
+	bundle := t.TempDir()
+	spec := exec.Command(r.Runsc, "spec", "--bundle", bundle, "--", "/bin/sh", "-c", "echo bundle-ok; exec cat /proc/self/sched")
+	if b, err := spec.CombinedOutput(); err != nil {
+		t.Fatalf("runsc spec: %v\n%s", err, b)
+	}
+	// Run over the host root, read-only, without a terminal.
+	cfgPath := filepath.Join(bundle, "config.json")
+	b, err := os.ReadFile(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg map[string]any
+	if err := json.Unmarshal(b, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	cfg["root"] = map[string]any{"path": "/", "readonly": true}
+	cfg["process"].(map[string]any)["terminal"] = false
+	b, _ = json.Marshal(cfg)
+	if err := os.WriteFile(cfgPath, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res, err := r.Run(context.Background(), RunOptions{Bundle: bundle})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(res.Stdout) != "bundle-ok\n" || res.Exit.Code != 1 {
+		t.Errorf("stdout %q exit %+v, want bundle-ok and 1", res.Stdout, res.Exit)
+	}
+	if !slices.ContainsFunc(res.Calls, func(c profile.Call) bool { return c.Path == "/proc/self/sched" && c.Errno == "ENOENT" }) {
+		t.Error("no failed open of /proc/self/sched in the call stream")
+	}
+	if mi, err := os.ReadFile("/proc/self/mountinfo"); err == nil && bytes.Contains(mi, []byte(res.sandboxRoot)) {
+		t.Errorf("mounts under %s survive", res.sandboxRoot)
 	}
 }
