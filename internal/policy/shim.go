@@ -1,0 +1,210 @@
+package policy
+
+import (
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// The shim is gvcheck re-executed with argv[0] set to shimArg0 and the
+// filter in shimEnv; argv[1] is the program's path, argv[2:] its argv. The
+// environment variable is removed before the program starts, so the program
+// sees exactly the environment it was given.
+const (
+	shimArg0 = "gvcheck-seccomp-shim"
+	shimEnv  = "GVCHECK_SECCOMP_SHIM"
+	shimVer  = "1"
+)
+
+// Shim describes how the re-exec shim starts a program.
+type Shim struct {
+	// Filter is installed just before exec; empty installs none.
+	Filter []unix.SockFilter
+	// Stop makes the shim stop itself (SIGSTOP) before installing the
+	// filter, so that a tracer can PTRACE_SEIZE it, then SIGCONT it.
+	Stop bool
+}
+
+// EncodeFilter serialises a program as struct sock_filter array bytes.
+func EncodeFilter(prog []unix.SockFilter) []byte {
+	b := make([]byte, 8*len(prog))
+	for i, in := range prog {
+		binary.LittleEndian.PutUint16(b[8*i:], in.Code)
+		b[8*i+2] = in.Jt
+		b[8*i+3] = in.Jf
+		binary.LittleEndian.PutUint32(b[8*i+4:], in.K)
+	}
+	return b
+}
+
+// DecodeFilter is the inverse of EncodeFilter.
+func DecodeFilter(b []byte) ([]unix.SockFilter, error) {
+	if len(b)%8 != 0 {
+		return nil, fmt.Errorf("filter: %d bytes is not a whole number of instructions", len(b))
+	}
+	if len(b)/8 > BPFMaxInsns {
+		return nil, fmt.Errorf("filter: %d instructions, the kernel allows %d", len(b)/8, BPFMaxInsns)
+	}
+	prog := make([]unix.SockFilter, len(b)/8)
+	for i := range prog {
+		prog[i] = unix.SockFilter{
+			Code: binary.LittleEndian.Uint16(b[8*i:]),
+			Jt:   b[8*i+2],
+			Jf:   b[8*i+3],
+			K:    binary.LittleEndian.Uint32(b[8*i+4:]),
+		}
+	}
+	return prog, nil
+}
+
+// Args returns what to pass to os.StartProcess (or exec.Cmd) to run the
+// program at path with argv and environment env through the shim: the
+// executable (gvcheck itself), its argv and its environment.
+func (s *Shim) Args(path string, argv, env []string) (exe string, args, outEnv []string, err error) {
+	if len(argv) == 0 {
+		return "", nil, nil, errors.New("shim: empty argv")
+	}
+	if len(s.Filter) > BPFMaxInsns {
+		return "", nil, nil, fmt.Errorf("shim: filter has %d instructions, the kernel allows %d", len(s.Filter), BPFMaxInsns)
+	}
+	exe, err = os.Executable()
+	if err != nil {
+		return "", nil, nil, fmt.Errorf("shim: find own executable: %w", err)
+	}
+	flags := ""
+	if s.Stop {
+		flags += "s"
+	}
+	spec := shimVer + ":" + flags + ":" + base64.StdEncoding.EncodeToString(EncodeFilter(s.Filter))
+	args = append([]string{shimArg0, path}, argv...)
+	outEnv = make([]string, 0, len(env)+1)
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, shimEnv+"=") {
+			outEnv = append(outEnv, kv)
+		}
+	}
+	outEnv = append(outEnv, shimEnv+"="+spec)
+	return exe, args, outEnv, nil
+}
+
+// Command returns an unstarted command running path with argv under the
+// shim, with gvcheck's own environment; set Stdin/Stdout/Stderr/Dir on it.
+func (s *Shim) Command(path string, argv []string) (*exec.Cmd, error) {
+	exe, args, env, err := s.Args(path, argv, os.Environ())
+	if err != nil {
+		return nil, err
+	}
+	return &exec.Cmd{Path: exe, Args: args, Env: env}, nil
+}
+
+// IsShim reports whether this process was started as the shim.
+func IsShim() bool {
+	if len(os.Args) < 3 || os.Args[0] != shimArg0 {
+		return false
+	}
+	_, ok := os.LookupEnv(shimEnv)
+	return ok
+}
+
+// ShimMain must be called first thing in main (and in TestMain of tests
+// that start traced programs). In the shim it installs the filter it was
+// given and execs the program, never returning; it exits with status 127
+// (126 for a permission problem) and a message on stderr when that fails,
+// like a shell. Elsewhere it returns false at once.
+func ShimMain() bool {
+	if !IsShim() {
+		return false
+	}
+	err := shim()
+	code := 127
+	if errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM) {
+		code = 126
+	}
+	fmt.Fprintf(os.Stderr, "gvcheck: %v\n", err)
+	os.Exit(code)
+	return true
+}
+
+func shim() error {
+	// seccomp filters are per thread and the exec must come from the thread
+	// that has one (and that the tracer watches).
+	runtime.LockOSThread()
+	spec := os.Getenv(shimEnv)
+	if err := os.Unsetenv(shimEnv); err != nil {
+		return fmt.Errorf("shim: %w", err)
+	}
+	ver, rest, ok := strings.Cut(spec, ":")
+	if !ok || ver != shimVer {
+		return fmt.Errorf("shim: unsupported protocol %q (gvcheck binary changed while running?)", ver)
+	}
+	flags, enc, ok := strings.Cut(rest, ":")
+	if !ok {
+		return errors.New("shim: malformed filter specification")
+	}
+	raw, err := base64.StdEncoding.DecodeString(enc)
+	if err != nil {
+		return fmt.Errorf("shim: decode filter: %w", err)
+	}
+	prog, err := DecodeFilter(raw)
+	if err != nil {
+		return fmt.Errorf("shim: %w", err)
+	}
+	if strings.Contains(flags, "s") {
+		if err := unix.Kill(unix.Getpid(), unix.SIGSTOP); err != nil {
+			return fmt.Errorf("shim: stop for tracer: %w", err)
+		}
+	}
+	// The starter may have set a parent-death signal to cover the moment
+	// before a tracer holds us; a natively started program has none.
+	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, 0, 0, 0, 0); err != nil {
+		return fmt.Errorf("shim: clear parent-death signal: %w", err)
+	}
+	if len(prog) > 0 {
+		if err := Install(prog); err != nil {
+			return err
+		}
+	}
+	path, argv := os.Args[1], os.Args[2:]
+	if err := unix.Exec(path, argv, os.Environ()); err != nil {
+		return fmt.Errorf("exec %s: %w", path, err)
+	}
+	return nil
+}
+
+// Install installs prog as a seccomp filter on the calling thread. It sets
+// no_new_privs only when the kernel requires it (without CAP_SYS_ADMIN), so
+// that setuid programs keep working when gvcheck runs as root.
+func Install(prog []unix.SockFilter) error {
+	if len(prog) == 0 {
+		return errors.New("install filter: empty program")
+	}
+	fprog := unix.SockFprog{Len: uint16(len(prog)), Filter: &prog[0]}
+	err := seccompSetFilter(&fprog)
+	if err == unix.EACCES {
+		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+			return fmt.Errorf("install filter: set no_new_privs: %w", err)
+		}
+		err = seccompSetFilter(&fprog)
+	}
+	runtime.KeepAlive(prog)
+	if err != nil {
+		return fmt.Errorf("install filter: %w", err)
+	}
+	return nil
+}
+
+func seccompSetFilter(fprog *unix.SockFprog) error {
+	_, _, e := unix.RawSyscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, 0, uintptr(unsafe.Pointer(fprog)))
+	if e != 0 {
+		return e
+	}
+	return nil
+}

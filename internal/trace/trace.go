@@ -1,0 +1,59 @@
+// Package trace observes the syscalls of a program and its whole process
+// tree with ptrace, natively and without strace. Run starts a program under
+// a seccomp filter installed by the policy shim: in fast mode only the
+// syscalls the policy marks Trace stop the program (the rest run at native
+// speed); in full mode every syscall stops once (PTRACE_EVENT_SECCOMP) plus
+// once more at its exit to see the result. Attach traces running processes
+// with PTRACE_SYSCALL, since a filter cannot be put into another process.
+package trace
+
+import (
+	"os"
+	"time"
+
+	"github.com/gvcheck/gvcheck/internal/policy"
+	"github.com/gvcheck/gvcheck/internal/profile"
+)
+
+// Options configure Run and Attach.
+type Options struct {
+	// Policy decides which syscalls stop the program (fast mode); nil
+	// traces every syscall (full mode). Errno rules stay in force in both
+	// modes, which lets the policy simulate gVisor's missing syscalls.
+	Policy *policy.Policy
+	// Full records every syscall even with a Policy (Allow rules become
+	// Trace), with key arguments decoded.
+	Full bool
+	// ExactErrors waits for the result of every syscall in full mode.
+	// Otherwise results (hence errors) are sampled: the first 64 calls of
+	// each syscall and key argument, then one in 16, and every call with a
+	// recorded path; the others are recorded with NoReturn set.
+	ExactErrors bool
+	// The program's stdio; nil means gvcheck's own, so that the program
+	// owns the terminal.
+	Stdin, Stdout, Stderr *os.File
+	// Dir and Env of the program; empty means gvcheck's own.
+	Dir string
+	Env []string
+	// OnCall is called with every observed completed syscall, in order
+	// per thread, from the tracing goroutine.
+	OnCall func(*profile.Call)
+	// Progress, if set, is called a few times a second with live figures.
+	Progress func(Stats)
+}
+
+// Stats are live and final figures of a trace.
+type Stats struct {
+	Processes int           // processes seen (thread groups)
+	Syscalls  uint64        // syscalls recorded
+	Stopped   uint64        // recorded syscalls the policy traces (fast-mode findings); 0 without a policy
+	Elapsed   time.Duration // since the trace started
+}
+
+// Result is the outcome of a trace.
+type Result struct {
+	Profile *profile.Profile
+	// Exit is how the program ended (Run); zero for Attach.
+	Exit profile.Exit
+	Stats
+}

@@ -1,0 +1,603 @@
+//go:build linux
+
+package trace
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/gvcheck/gvcheck/internal/policy"
+	"github.com/gvcheck/gvcheck/internal/profile"
+	"github.com/gvcheck/gvcheck/internal/sysno"
+)
+
+const (
+	stopSyscall = int(unix.SIGTRAP) | 0x80 // a syscall stop under PTRACE_O_TRACESYSGOOD
+
+	traceOpts = unix.PTRACE_O_TRACESYSGOOD | unix.PTRACE_O_TRACECLONE | unix.PTRACE_O_TRACEFORK |
+		unix.PTRACE_O_TRACEVFORK | unix.PTRACE_O_TRACEEXEC | unix.PTRACE_O_TRACEEXIT
+
+	// ptrace_syscall_info.op
+	infoNone    = 0
+	infoEntry   = 1
+	infoExit    = 2
+	infoSeccomp = 3
+)
+
+type mode int
+
+const (
+	modeRun mode = iota
+	modeAttach
+)
+
+// process is one thread group.
+type process struct {
+	pid     int
+	exe     string
+	shim    bool // still the policy shim: its syscalls are gvcheck's, not the program's
+	threads int
+}
+
+// thread is one traced task.
+type thread struct {
+	tid      int
+	proc     *process
+	pending  *profile.Call // entered, result not seen yet
+	wantExit bool          // resume with PTRACE_SYSCALL to see pending's result
+	inCall   bool          // attach without syscall info: entry/exit parity
+}
+
+// sysInfo is what the tracer learns at a syscall stop.
+type sysInfo struct {
+	op    uint8
+	arch  uint32
+	nr    uint64
+	args  [6]uint64
+	rval  int64
+	isErr bool
+}
+
+type tracer struct {
+	mode      mode
+	arch      sysno.Arch
+	audit     uint32
+	opt       Options
+	traceNr   func(nr int) bool // the policy traces nr (for Stats.Stopped)
+	threads   map[int]*thread
+	procs     map[int]*process
+	prof      *profile.Profile
+	stats     Stats
+	start     time.Time
+	lastProg  time.Time
+	events    uint64
+	mainPid   int
+	exit      profile.Exit
+	noInfo    bool // kernel without PTRACE_GET_SYSCALL_INFO (< 5.3): read registers
+	infoBuf   [88]byte
+	regBuf    []byte
+	sampled   map[sampleKey]uint64
+
+	mu        sync.Mutex
+	live      map[int]bool // thread group ids, for the canceller goroutine
+	cancelled atomic.Bool
+}
+
+func newTracer(m mode, opt Options) (*tracer, error) {
+	arch := sysno.Host()
+	audit, err := policy.AuditArch(arch)
+	if err != nil {
+		return nil, err
+	}
+	t := &tracer{
+		mode:    m,
+		arch:    arch,
+		audit:   audit,
+		opt:     opt,
+		threads: map[int]*thread{},
+		procs:   map[int]*process{},
+		prof:    profile.New(arch),
+		live:    map[int]bool{},
+		sampled: map[sampleKey]uint64{},
+		regBuf:  make([]byte, regSetSize(arch)),
+		start:   time.Now(),
+	}
+	if p := opt.Policy; p != nil {
+		traced := map[int]bool{}
+		for _, r := range p.Rules {
+			traced[r.Nr] = r.Action == policy.Trace
+		}
+		def := p.Default == policy.Trace
+		t.traceNr = func(nr int) bool {
+			if v, ok := traced[nr]; ok {
+				return v
+			}
+			return def
+		}
+	}
+	return t, nil
+}
+
+func ptrace(req, tid int, addr, data uintptr) error {
+	_, _, e := unix.RawSyscall6(unix.SYS_PTRACE, uintptr(req), uintptr(tid), addr, data, 0, 0)
+	if e != 0 {
+		return e
+	}
+	return nil
+}
+
+func seize(tid int, opts int) error {
+	return ptrace(unix.PTRACE_SEIZE, tid, 0, uintptr(opts))
+}
+
+func eventMsg(tid int) (uint64, error) {
+	var msg uint64
+	err := ptrace(unix.PTRACE_GETEVENTMSG, tid, 0, uintptr(unsafe.Pointer(&msg)))
+	return msg, err
+}
+
+// resume restarts a thread from a ptrace-stop, delivering sig.
+func (t *tracer) resume(th *thread, sig int) {
+	req := unix.PTRACE_CONT
+	if t.mode == modeAttach || th.wantExit {
+		req = unix.PTRACE_SYSCALL
+	}
+	// ESRCH: the thread was killed meanwhile; wait reports it.
+	_ = ptrace(req, th.tid, 0, uintptr(sig))
+}
+
+func (t *tracer) syscallInfo(tid int) (sysInfo, error) {
+	var si sysInfo
+	if !t.noInfo {
+		b := &t.infoBuf
+		_, _, e := unix.RawSyscall6(unix.SYS_PTRACE, unix.PTRACE_GET_SYSCALL_INFO, uintptr(tid),
+			uintptr(len(b)), uintptr(unsafe.Pointer(&b[0])), 0, 0)
+		if e == 0 {
+			le := binary.LittleEndian
+			si.op = b[0]
+			si.arch = le.Uint32(b[4:])
+			switch si.op {
+			case infoEntry, infoSeccomp:
+				si.nr = le.Uint64(b[24:])
+				for i := range si.args {
+					si.args[i] = le.Uint64(b[32+8*i:])
+				}
+			case infoExit:
+				si.rval = int64(le.Uint64(b[24:]))
+				si.isErr = b[32] != 0
+			}
+			return si, nil
+		}
+		if e != unix.EIO && e != unix.EINVAL {
+			return si, e
+		}
+		t.noInfo = true
+	}
+	regs, err := t.regs(tid)
+	if err != nil {
+		return si, err
+	}
+	si.arch = t.audit
+	si.nr, si.args = regs.Nr, regs.Args
+	si.rval = int64(regs.Ret)
+	si.isErr = si.rval < 0 && si.rval >= -4095
+	return si, nil
+}
+
+func (t *tracer) regs(tid int) (Regs, error) {
+	iov := unix.Iovec{Base: &t.regBuf[0]}
+	iov.SetLen(len(t.regBuf))
+	if err := ptrace(unix.PTRACE_GETREGSET, tid, unix.NT_PRSTATUS, uintptr(unsafe.Pointer(&iov))); err != nil {
+		return Regs{}, fmt.Errorf("read registers of %d: %w", tid, err)
+	}
+	return DecodeRegs(t.arch, t.regBuf[:iov.Len])
+}
+
+// addProcess registers a thread group.
+func (t *tracer) addProcess(pid int, exe string, shim bool) *process {
+	p := &process{pid: pid, exe: exe, shim: shim}
+	t.procs[pid] = p
+	t.stats.Processes++
+	t.mu.Lock()
+	t.live[pid] = true
+	t.mu.Unlock()
+	return p
+}
+
+func (t *tracer) addThread(tid int, p *process) *thread {
+	th := &thread{tid: tid, proc: p}
+	t.threads[tid] = th
+	p.threads++
+	if t.cancelled.Load() && t.mode == modeRun {
+		_ = unix.Kill(p.pid, unix.SIGKILL)
+	}
+	return th
+}
+
+// lookupThread returns the thread for tid, creating it (and its process)
+// when it shows up before its creator's clone event.
+func (t *tracer) lookupThread(tid int) *thread {
+	if th := t.threads[tid]; th != nil {
+		return th
+	}
+	tgid := readTgid(tid)
+	p := t.procs[tgid]
+	if p == nil {
+		p = t.addProcess(tgid, readExe(tgid), false)
+	}
+	return t.addThread(tid, p)
+}
+
+// childCreated handles a fork/vfork/clone event of parent.
+func (t *tracer) childCreated(parent *thread, child int, ev int) {
+	if t.threads[child] != nil {
+		return
+	}
+	if ev == unix.PTRACE_EVENT_CLONE {
+		t.lookupThread(child) // thread or process: /proc knows
+		return
+	}
+	p := t.procs[child]
+	if p == nil {
+		p = t.addProcess(child, parent.proc.exe, parent.proc.shim)
+	}
+	t.addThread(child, p)
+}
+
+func (t *tracer) threadGone(th *thread) {
+	if th.pending != nil {
+		th.pending.NoReturn = true
+		t.emit(th.pending)
+		th.pending = nil
+	}
+	delete(t.threads, th.tid)
+	p := th.proc
+	p.threads--
+	if p.threads <= 0 && t.procs[p.pid] == p {
+		delete(t.procs, p.pid)
+		t.mu.Lock()
+		delete(t.live, p.pid)
+		t.mu.Unlock()
+	}
+}
+
+// execed handles PTRACE_EVENT_EXEC at tid. An exec from a non-leader thread
+// reports with the leader's tid; the message holds the former tid.
+func (t *tracer) execed(tid int) *thread {
+	cur := t.threads[tid]
+	if former, err := eventMsg(tid); err == nil && int(former) != tid {
+		if ex := t.threads[int(former)]; ex != nil {
+			if cur != nil && cur.pending != nil {
+				cur.pending.NoReturn = true
+				t.emit(cur.pending)
+			}
+			delete(t.threads, int(former))
+			ex.tid = tid
+			t.threads[tid] = ex
+			cur = ex
+		}
+	}
+	if cur == nil {
+		cur = t.lookupThread(tid)
+	}
+	p := cur.proc
+	// Every other thread of the process is gone; some never report it.
+	for otid, o := range t.threads {
+		if o.proc == p && otid != tid {
+			if o.pending != nil {
+				o.pending.NoReturn = true
+				t.emit(o.pending)
+			}
+			delete(t.threads, otid)
+		}
+	}
+	p.threads = 1
+	p.exe = readExe(tid)
+	p.shim = false
+	return cur
+}
+
+func (t *tracer) newCall(th *thread, nr int, args [6]uint64) *profile.Call {
+	c := &profile.Call{Pid: th.proc.pid, Tid: th.tid, Nr: nr, Name: sysno.Name(t.arch, nr)}
+	if !th.proc.shim {
+		c.Exe = th.proc.exe
+	}
+	if keyKinds[c.Name] == keyClone3 {
+		var b [8]byte
+		if readMem(th.tid, uintptr(args[0]), b[:]) == nil {
+			args[0] = binary.LittleEndian.Uint64(b[:])
+		} else {
+			args[0] = 0
+		}
+	}
+	if key, vals, ok := KeyArg(t.arch, c.Name, args); ok {
+		c.Key, c.KeyValues = key, vals
+	}
+	if i, ok := pathSyscalls[c.Name]; ok {
+		addr := args[i]
+		if p, err := readString(th.tid, uintptr(addr), 4096); err == nil && interestingPath(p) {
+			c.Path = p
+		}
+	}
+	return c
+}
+
+func (t *tracer) emit(c *profile.Call) {
+	if c.Exe == "" {
+		if p := t.procs[c.Pid]; p != nil && !p.shim {
+			c.Exe = p.exe
+		}
+	}
+	t.prof.Add(c)
+	t.stats.Syscalls++
+	if t.traceNr != nil && t.traceNr(c.Nr) {
+		t.stats.Stopped++
+	}
+	if t.opt.OnCall != nil {
+		t.opt.OnCall(c)
+	}
+}
+
+func (t *tracer) finish(c *profile.Call, si sysInfo) {
+	c.Ret = si.rval
+	if si.isErr {
+		c.Errno = errnoName(-si.rval)
+	}
+	t.emit(c)
+}
+
+func errnoName(e int64) string {
+	switch e {
+	case 512:
+		return "ERESTARTSYS"
+	case 513:
+		return "ERESTARTNOINTR"
+	case 514:
+		return "ERESTARTNOHAND"
+	case 515:
+		return "ENOIOCTLCMD"
+	case 516:
+		return "ERESTART_RESTARTBLOCK"
+	}
+	if n := unix.ErrnoName(unix.Errno(e)); n != "" {
+		return n
+	}
+	return "E" + strconv.FormatInt(e, 10)
+}
+
+func noReturn(name string) bool { return name == "exit" || name == "exit_group" }
+
+// entered handles a syscall entry (a seccomp stop, or an entry stop when
+// attached).
+func (t *tracer) entered(th *thread, si sysInfo) {
+	if th.pending != nil { // the previous call's result was never seen
+		th.pending.NoReturn = true
+		t.emit(th.pending)
+		th.pending = nil
+	}
+	th.wantExit = false
+	if si.arch != t.audit {
+		return // another ABI (i386): numbers would be misnamed
+	}
+	nr := int(si.nr)
+	if th.proc.shim && nr != unixExecve(t.arch) && nr != unixExecveat(t.arch) {
+		return
+	}
+	c := t.newCall(th, nr, si.args)
+	if noReturn(c.Name) {
+		c.NoReturn = true
+		t.emit(c)
+		return
+	}
+	if t.mode == modeRun && !t.wantResult(c) {
+		c.NoReturn = true
+		t.emit(c)
+		return
+	}
+	th.pending = c
+	th.wantExit = true
+}
+
+// Errors are sampled in full mode: a syscall's result costs a second stop,
+// so only the first sampleFirst calls of each syscall (and key argument),
+// then one in sampleEvery, and calls with a recorded path wait for it.
+const (
+	sampleFirst = 64
+	sampleEvery = 16
+)
+
+type sampleKey struct {
+	nr  int
+	key string
+}
+
+func (t *tracer) wantResult(c *profile.Call) bool {
+	if !t.full() || t.opt.ExactErrors || c.Path != "" {
+		return true
+	}
+	k := sampleKey{c.Nr, c.Key}
+	n := t.sampled[k]
+	t.sampled[k] = n + 1
+	return n < sampleFirst || n%sampleEvery == 0
+}
+
+func unixExecve(a sysno.Arch) int {
+	n, _ := sysno.Number(a, "execve")
+	return n
+}
+
+func unixExecveat(a sysno.Arch) int {
+	n, _ := sysno.Number(a, "execveat")
+	return n
+}
+
+func isStopSignal(sig int) bool {
+	switch unix.Signal(sig) {
+	case unix.SIGSTOP, unix.SIGTSTP, unix.SIGTTIN, unix.SIGTTOU:
+		return true
+	}
+	return false
+}
+
+// handle processes one wait status.
+func (t *tracer) handle(wpid int, ws unix.WaitStatus) {
+	t.events++
+	if ws.Exited() || ws.Signaled() {
+		if th := t.threads[wpid]; th != nil {
+			t.threadGone(th)
+		}
+		if wpid == t.mainPid {
+			if ws.Exited() {
+				t.exit = profile.Exit{Code: ws.ExitStatus()}
+			} else {
+				t.exit = profile.Exit{Code: 128 + int(ws.Signal()), Signal: unix.SignalName(ws.Signal())}
+			}
+		}
+		return
+	}
+	if !ws.Stopped() {
+		return
+	}
+	th := t.lookupThread(wpid)
+	sig := int(ws>>8) & 0xff
+	ev := int(ws>>16) & 0xff
+	switch {
+	case sig == stopSyscall:
+		t.syscallStop(th)
+	case ev == unix.PTRACE_EVENT_SECCOMP:
+		if si, err := t.syscallInfo(th.tid); err == nil {
+			t.entered(th, si)
+		}
+		t.resume(th, 0)
+	case ev == unix.PTRACE_EVENT_FORK || ev == unix.PTRACE_EVENT_VFORK || ev == unix.PTRACE_EVENT_CLONE:
+		if child, err := eventMsg(th.tid); err == nil {
+			t.childCreated(th, int(child), ev)
+		}
+		t.resume(th, 0)
+	case ev == unix.PTRACE_EVENT_EXEC:
+		th = t.execed(wpid)
+		t.resume(th, 0)
+	case ev == unix.PTRACE_EVENT_STOP:
+		if isStopSignal(sig) {
+			// A group-stop: stay stopped like natively, but let the tracer
+			// hear of SIGCONT (or of a later PTRACE_INTERRUPT).
+			_ = ptrace(unix.PTRACE_LISTEN, th.tid, 0, 0)
+			return
+		}
+		t.resume(th, 0)
+	case ev == 0:
+		// A signal-delivery-stop: deliver it as it would be natively.
+		t.resume(th, sig)
+	default: // PTRACE_EVENT_EXIT, VFORK_DONE
+		t.resume(th, 0)
+	}
+}
+
+func (t *tracer) syscallStop(th *thread) {
+	si, err := t.syscallInfo(th.tid)
+	if err != nil {
+		t.resume(th, 0)
+		return
+	}
+	if t.noInfo {
+		// Registers alone do not say entry or exit: seccomp stops are
+		// entries, so a syscall stop in Run is an exit; when attached,
+		// stops alternate.
+		if t.mode == modeAttach && !th.inCall {
+			si.op = infoEntry
+		} else {
+			si.op = infoExit
+		}
+		th.inCall = si.op == infoEntry
+	}
+	switch si.op {
+	case infoEntry:
+		t.entered(th, si)
+	case infoExit:
+		if th.pending != nil {
+			t.finish(th.pending, si)
+			th.pending = nil
+		}
+		th.wantExit = false
+	}
+	t.resume(th, 0)
+}
+
+func (t *tracer) progress() {
+	if t.opt.Progress == nil || t.events%256 != 0 {
+		return
+	}
+	if now := time.Now(); now.Sub(t.lastProg) > 200*time.Millisecond {
+		t.lastProg = now
+		t.opt.Progress(t.snapshot())
+	}
+}
+
+func (t *tracer) snapshot() Stats {
+	s := t.stats
+	s.Elapsed = time.Since(t.start)
+	return s
+}
+
+// killAll sends SIGKILL to every traced process (Run's cancellation).
+func (t *tracer) killAll() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for pid := range t.live {
+		_ = unix.Kill(pid, unix.SIGKILL)
+	}
+}
+
+func readTgid(tid int) int {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(tid) + "/status")
+	if err != nil {
+		return tid
+	}
+	if i := bytes.Index(b, []byte("\nTgid:")); i >= 0 {
+		line := b[i+6:]
+		if j := bytes.IndexByte(line, '\n'); j >= 0 {
+			line = line[:j]
+		}
+		if n, err := strconv.Atoi(strings.TrimSpace(string(line))); err == nil {
+			return n
+		}
+	}
+	return tid
+}
+
+func readExe(pid int) string {
+	s, err := os.Readlink("/proc/" + strconv.Itoa(pid) + "/exe")
+	if err != nil {
+		return ""
+	}
+	return s
+}
+
+// listTasks returns the thread ids of pid.
+func listTasks(pid int) ([]int, error) {
+	ents, err := os.ReadDir("/proc/" + strconv.Itoa(pid) + "/task")
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("no process %d", pid)
+		}
+		return nil, err
+	}
+	var tids []int
+	for _, e := range ents {
+		if n, err := strconv.Atoi(e.Name()); err == nil {
+			tids = append(tids, n)
+		}
+	}
+	return tids, nil
+}
