@@ -76,16 +76,16 @@ func (p *Policy) Action(nr int) (Action, unix.Errno) {
 
 // Classic BPF opcodes used by the compiler (linux/bpf_common.h).
 const (
-	bpfLD  = 0x00
-	bpfJMP = 0x05
-	bpfRET = 0x06
-	bpfW   = 0x00
-	bpfABS = 0x20
-	bpfJA  = 0x00
-	bpfJEQ = 0x10
-	bpfJGE = 0x30
+	bpfLD   = 0x00
+	bpfJMP  = 0x05
+	bpfRET  = 0x06
+	bpfW    = 0x00
+	bpfABS  = 0x20
+	bpfJA   = 0x00
+	bpfJEQ  = 0x10
+	bpfJGE  = 0x30
 	bpfJSET = 0x40
-	bpfK   = 0x00
+	bpfK    = 0x00
 
 	// BPFMaxInsns is the kernel's limit on a classic BPF program's length.
 	BPFMaxInsns = 4096

@@ -70,24 +70,24 @@ type sysInfo struct {
 }
 
 type tracer struct {
-	mode      mode
-	arch      sysno.Arch
-	audit     uint32
-	opt       Options
-	traceNr   func(nr int) bool // the policy traces nr (for Stats.Stopped)
-	threads   map[int]*thread
-	procs     map[int]*process
-	prof      *profile.Profile
-	stats     Stats
-	start     time.Time
-	lastProg  time.Time
-	events    uint64
-	mainPid   int
-	exit      profile.Exit
-	noInfo    bool // kernel without PTRACE_GET_SYSCALL_INFO (< 5.3): read registers
-	infoBuf   [88]byte
-	regBuf    []byte
-	sampled   map[sampleKey]uint64
+	mode     mode
+	arch     sysno.Arch
+	audit    uint32
+	opt      Options
+	traceNr  func(nr int) bool // the policy traces nr (for Stats.Stopped)
+	threads  map[int]*thread
+	procs    map[int]*process
+	prof     *profile.Profile
+	stats    Stats
+	start    time.Time
+	lastProg time.Time
+	events   uint64
+	mainPid  int
+	exit     profile.Exit
+	noInfo   bool // kernel without PTRACE_GET_SYSCALL_INFO (< 5.3): read registers
+	infoBuf  [88]byte
+	regBuf   []byte
+	sampled  map[sampleKey]uint64
 
 	mu        sync.Mutex
 	live      map[int]bool // thread group ids, for the canceller goroutine
