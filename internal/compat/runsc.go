@@ -3,6 +3,7 @@ package compat
 import (
 	"bytes"
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -67,7 +68,7 @@ var (
 )
 
 // ParseRunscTable reads the output of "runsc help syscalls -format=json"
-// and returns arch's table in the embedded database's terms: notes without
+// (or -format=csv) and returns arch's table in the embedded database's terms: notes without
 // the "Returns ..." suffix runsc adds, errnos by name, Cap for CapError.
 // The table's Version is empty; callers fill it in.
 func ParseRunscTable(r io.Reader, arch sysno.Arch) (*Table, error) {
@@ -83,6 +84,14 @@ func parseRunscTable(r io.Reader, arch sysno.Arch) (*Table, error) {
 	data, err := io.ReadAll(r)
 	if err != nil {
 		return nil, fmt.Errorf("runsc syscall table: %w", err)
+	}
+	trimmed := bytes.TrimLeft(data, " \t\r\n")
+	switch {
+	case bytes.HasPrefix(trimmed, []byte("{")):
+	case bytes.HasPrefix(trimmed, []byte("OS,Arch,Num,")):
+		return parseRunscCSV(data, arch)
+	default:
+		return nil, errors.New("runsc syscall table: not the output of runsc help syscalls -format=json or -format=csv")
 	}
 	var doc runscDoc
 	if err := json.Unmarshal(data, &doc); err != nil {
@@ -103,29 +112,87 @@ func parseRunscTable(r io.Reader, arch sysno.Arch) (*Table, error) {
 	}
 	t := &Table{Arch: arch, entries: make(map[int]Entry, len(at.Syscalls))}
 	for key, sc := range at.Syscalls {
-		nr, err := strconv.Atoi(key)
-		if err != nil || nr < 0 || nr > 1<<20 {
-			return nil, fmt.Errorf("runsc syscall table: %s: bad syscall number %q", arch, key)
+		if err := t.addRunsc(key, sc.Name, sc.Support, sc.Note, sc.URLs); err != nil {
+			return nil, fmt.Errorf("runsc syscall table: %s: %w", arch, err)
 		}
-		e := Entry{Number: nr, Name: sc.Name, Note: sc.Note, URLs: sc.URLs, InTable: true}
-		if e.Name == "" {
-			return nil, fmt.Errorf("runsc syscall table: %s: syscall %d has no name", arch, nr)
+	}
+	return t, nil
+}
+
+// addRunsc adds one syscall as runsc prints it.
+func (t *Table) addRunsc(num, name, support, note string, urls []string) error {
+	nr, err := strconv.Atoi(num)
+	if err != nil || nr < 0 || nr > 1<<20 {
+		return fmt.Errorf("bad syscall number %q", num)
+	}
+	if _, dup := t.entries[nr]; dup {
+		return fmt.Errorf("syscall %d listed twice", nr)
+	}
+	e := Entry{Number: nr, Name: name, Note: note, URLs: urls, InTable: true}
+	if e.Name == "" {
+		return fmt.Errorf("syscall %d has no name", nr)
+	}
+	switch support {
+	case "Full Support":
+		e.Support = Full
+		if e.Note == "Fully Supported." {
+			e.Note = ""
 		}
-		switch sc.Support {
-		case "Full Support":
-			e.Support = Full
-			if e.Note == "Fully Supported." {
-				e.Note = ""
-			}
-		case "Partial Support":
-			e.Support = Partial
-		case "Unimplemented":
-			e.Support = Unimplemented
-			e.Note, e.Errno, e.Cap = splitErrorNote(sc.Note)
-		default:
-			return nil, fmt.Errorf("runsc syscall table: %s: syscall %d (%q): unknown support %q", arch, nr, sc.Name, sc.Support)
+	case "Partial Support":
+		e.Support = Partial
+	case "Unimplemented":
+		e.Support = Unimplemented
+		e.Note, e.Errno, e.Cap = splitErrorNote(note)
+	default:
+		return fmt.Errorf("syscall %d (%q): unknown support %q", nr, name, support)
+	}
+	t.entries[nr] = e
+	return nil
+}
+
+// parseRunscCSV reads -format=csv output: a header and rows of OS, Arch,
+// Num, Name, Support, Note per arch, the URLs appended to the note as
+// "\nSee: URL" lines.
+func parseRunscCSV(data []byte, arch sysno.Arch) (*Table, error) {
+	cr := csv.NewReader(bytes.NewReader(data))
+	cr.FieldsPerRecord = 6
+	t := &Table{Arch: arch, entries: map[int]Entry{}}
+	seen := map[string]bool{}
+	for {
+		rec, err := cr.Read()
+		if errors.Is(err, io.EOF) {
+			break
 		}
-		t.entries[nr] = e
+		if err != nil {
+			return nil, fmt.Errorf("runsc syscall table: %w", err)
+		}
+		if rec[0] == "OS" && rec[1] == "Arch" {
+			continue
+		}
+		if rec[0] != "linux" {
+			continue
+		}
+		seen[rec[1]] = true
+		if rec[1] != string(arch) {
+			continue
+		}
+		note, urls := rec[5], []string(nil)
+		parts := strings.Split(note, "\nSee: ")
+		if len(parts) > 1 {
+			note, urls = parts[0], parts[1:]
+		}
+		if err := t.addRunsc(rec[2], rec[3], rec[4], note, urls); err != nil {
+			line, _ := cr.FieldPos(0)
+			return nil, fmt.Errorf("runsc syscall table: line %d: %w", line, err)
+		}
+	}
+	if !seen[string(arch)] {
+		var have []string
+		for a := range seen {
+			have = append(have, a)
+		}
+		sort.Strings(have)
+		return nil, fmt.Errorf("runsc syscall table: no %s table (has %s)", arch, strings.Join(have, ", "))
 	}
 	return t, nil
 }

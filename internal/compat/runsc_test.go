@@ -46,6 +46,18 @@ func TestParseRunscTableFile(t *testing.T) {
 			t.Errorf("%s: Matching = %v, want it to end with %s", a, m, newestID)
 		}
 	}
+	// The CSV output says the same.
+	csvData, err := os.ReadFile("testdata/runsc-help-syscalls.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range sysno.Arches {
+		got, err := compat.ParseRunscTable(bytes.NewReader(csvData), a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameEntries(t, "testdata csv "+string(a), got, mustLoad(t, "latest", a, ""))
+	}
 	tb, err := compat.ReadRunscTableFile("testdata/runsc-help-syscalls.json", sysno.ARM64)
 	if err != nil || tb.Len() != mustLoad(t, "latest", sysno.ARM64, "").Len() || tb.Version.ID == "" {
 		t.Errorf("ReadRunscTableFile: %v, %v", tb, err)
@@ -104,6 +116,10 @@ func TestParseRunscTableErrors(t *testing.T) {
 		{`{"linux":{"amd64":{"syscalls":{"-1":{"name":"write","support":"Full Support"}}}}}`, `bad syscall number "-1"`},
 		{`{"linux":{"amd64":{"syscalls":{"1":{"support":"Full Support"}}}}}`, `has no name`},
 		{"{\n\"linux\": 3}", "line 2"},
+		{"OS,Arch,Num,Name,Support,Note\nlinux,amd64,0,read,Full Support\n", "record on line 2: wrong number of fields"},
+		{"OS,Arch,Num,Name,Support,Note\nlinux,amd64,0,read,Full Support,x\nlinux,amd64,0,read,Full Support,x\n", "line 3: syscall 0 listed twice"},
+		{"OS,Arch,Num,Name,Support,Note\nlinux,arm64,0,read,Full Support,x\n", "no amd64 table (has arm64)"},
+		{"read\nwrite\n", "not the output of runsc help syscalls"},
 	} {
 		_, err := compat.ParseRunscTable(strings.NewReader(c.in), sysno.AMD64)
 		if err == nil || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "\n") {
@@ -142,6 +158,9 @@ func FuzzParseRunscTable(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(data)
+	if csvData, err := os.ReadFile("testdata/runsc-help-syscalls.csv"); err == nil {
+		f.Add(csvData)
+	}
 	f.Fuzz(func(t *testing.T, in []byte) {
 		for _, a := range sysno.Arches {
 			tb, err := compat.ParseRunscTable(bytes.NewReader(in), a)
