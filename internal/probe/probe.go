@@ -119,8 +119,9 @@ type Finding struct {
 // Fallback is what the program did when a denied syscall failed.
 type Fallback struct {
 	Candidate
-	// Failed is how many times the call failed in the simulated run (0: it
-	// was not reached in the observed run).
+	// Failed is how many times the call failed in the simulated run (where
+	// the denied call itself was invisible, how often the reference made
+	// it); 0 when unknown.
 	Failed int `json:"failed"`
 	// Then is the syscall the same thread made next (the usual fallback,
 	// e.g. clone after clone3), "" if none was seen; Next lists the first
@@ -131,10 +132,7 @@ type Fallback struct {
 
 func (f Fallback) String() string {
 	s := f.Syscall + " → " + f.Errno
-	switch {
-	case f.Failed == 0:
-		s += " (not called in the observed run)"
-	case f.Then != "":
+	if f.Then != "" {
 		s += ", then " + f.Then
 	}
 	return s
@@ -291,9 +289,10 @@ func (p *prober) run(ctx context.Context) error {
 			denied = append(denied, c)
 		}
 	}
-	// The simulated run observed what the program did instead; a denied
-	// call it never reached there (it failed earlier) is still shown.
-	p.res.Fallbacks = fallbacks(denied, sim.Calls, p.ref.Calls)
+	// The observed simulation failed, so what it did after a denied call
+	// says nothing about a working fallback; the runs that worked were not
+	// observed. List the deniable ones without a follow-up.
+	p.res.Fallbacks = fallbacks(denied, nil, nil)
 	p.res.Verdict = analyze.Incompatible
 	return nil
 }

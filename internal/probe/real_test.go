@@ -281,3 +281,41 @@ func mustAtoi(s string) int {
 	n, _ := strconv.Atoi(s)
 	return n
 }
+
+// BenchmarkProbeTwoOfFive measures a whole real probe: the program needing
+// two of five missing syscalls, reference and search included.
+func BenchmarkProbeTwoOfFive(b *testing.B) {
+	if os.Geteuid() != 0 {
+		b.Skip("tracing needs root on this machine")
+	}
+	cc, err := exec.LookPath("cc")
+	if err != nil {
+		b.Skip("no C compiler on this machine")
+	}
+	prog := filepath.Join(b.TempDir(), "fivecalls")
+	if out, err := exec.Command(cc, "-O1", "-o", prog, filepath.Join("testdata", "prog", "fivecalls.c")).CombinedOutput(); err != nil {
+		b.Fatalf("cc: %v\n%s", err, out)
+	}
+	v, err := compat.ResolveVersion("latest")
+	if err != nil {
+		b.Fatal(err)
+	}
+	tb, err := compat.Load(v, sysno.Host(), "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg := Config{Argv: []string{prog, "vmsplice", "fspick"}, Table: tb, Arch: sysno.Host()}
+	r, err := NewRunner(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	runs := 0
+	for b.Loop() {
+		res, err := Probe(context.Background(), cfg, r)
+		if err != nil {
+			b.Fatal(err)
+		}
+		runs = res.Runs
+	}
+	b.ReportMetric(float64(runs), "runs/probe")
+}
