@@ -241,11 +241,25 @@ func ReadRunscTableFile(path string, arch sysno.Arch) (*Table, error) {
 	return t, nil
 }
 
-// Matching returns the embedded versions whose table for t's arch (default
-// options, or a variant, noted in the result) has exactly t's entries, e.g.
-// to name the release an installed runsc corresponds to.
-func Matching(t *Table) []Table {
-	var out []Table
+// Match names an embedded table: a version and a variant ("" = default).
+type Match struct {
+	Version Version
+	Variant string
+}
+
+// String is the version ID, followed by the variant if any.
+func (m Match) String() string {
+	if m.Variant == "" {
+		return m.Version.ID
+	}
+	return m.Version.ID + " " + m.Variant
+}
+
+// Matching returns the embedded tables for t's arch, oldest first, that have
+// exactly t's entries, e.g. to name the release an installed runsc
+// corresponds to.
+func Matching(t *Table) []Match {
+	var out []Match
 	for _, v := range Versions() {
 		for _, variant := range append([]string{""}, v.Variants...) {
 			e, err := Load(v, t.Arch, variant)
@@ -253,7 +267,7 @@ func Matching(t *Table) []Table {
 				continue
 			}
 			if e.Len() == t.Len() && len(Diff(e, t)) == 0 {
-				out = append(out, Table{Version: e.Version, Arch: e.Arch, Variant: e.Variant})
+				out = append(out, Match{Version: e.Version, Variant: e.Variant})
 			}
 		}
 	}
@@ -294,20 +308,12 @@ func InstalledTable(ctx context.Context, runscPath string, arch sysno.Arch) (*Ta
 	if m := Matching(t); len(m) > 0 {
 		first, last := m[0], m[len(m)-1]
 		if first.Version.ID == last.Version.ID {
-			t.Version.Source += "; same table as embedded " + describeMatch(last)
+			t.Version.Source += "; same table as embedded " + last.String()
 		} else {
-			t.Version.Source += fmt.Sprintf("; same table as %d embedded versions, %s to %s", len(m), describeMatch(first), describeMatch(last))
+			t.Version.Source += fmt.Sprintf("; same table as %d embedded versions, %s to %s", len(m), first, last)
 		}
 	}
 	return t, nil
-}
-
-func describeMatch(t Table) string {
-	s := t.Version.ID
-	if t.Variant != "" {
-		s += " " + t.Variant
-	}
-	return s
 }
 
 func firstLine(s string) string {
