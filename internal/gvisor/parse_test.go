@@ -61,6 +61,15 @@ D1127 10:46:00.606305       1 usertrap_amd64.go:232] [   1:   1] Found the patte
 		name: "ioctl key",
 		log:  `I1127 10:50:56.887657       1 strace.go:607] [   1:   1] mix X ioctl(0x0 host:[1], 0x5401, 0x0) = -1 errno=25 (not a typewriter) (1.102µs)`,
 		want: []profile.Call{{Name: "ioctl", Errno: "ENOTTY", Ret: -1, Key: "TCGETS"}},
+	}, {
+		name: "task line of another file with E-like text",
+		log:  `D1127 10:46:00.606305       1 task_exit.go:204] [   1:   1] Transition X from(TaskExitNone)`,
+		want: nil,
+	}, {
+		name: "last line cut short",
+		log: `I0101 00:00:00.000000       1 strace.go:601] [   1:   1] app X getpid() = 1 (0x1) (1µs)
+I0101 00:00:00.000000       1 strace.go:601] [   1:   1] app X write(0x1, "abc`,
+		want: []profile.Call{{Name: "getpid", Ret: 1}},
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -95,9 +104,9 @@ func checkCall(t *testing.T, got, want profile.Call) {
 func TestParseStraceErrors(t *testing.T) {
 	for _, log := range []string{
 		`I0101 00:00:00.000000       1 strace.go:601] [   1:   1] app X close(0x3) = what`,
-		`I0101 00:00:00.000000       1 strace.go:601] [   1:   1] app X write(0x1, "unterminated`,
+		"I0101 00:00:00.000000       1 strace.go:601] [   1:   1] app X write(0x1, \"unterminated\n",
 	} {
-		err := ParseStrace(strings.NewReader("\n"+log+"\n"), sysno.AMD64, func(*profile.Call) {})
+		err := ParseStrace(strings.NewReader("\n"+strings.TrimSuffix(log, "\n")+"\n"), sysno.AMD64, func(*profile.Call) {})
 		if err == nil || !strings.Contains(err.Error(), "line 2") {
 			t.Errorf("ParseStrace(%q) = %v, want an error naming line 2", log, err)
 		}

@@ -64,9 +64,11 @@ type RunResult struct {
 	Calls       []profile.Call
 	Unsupported []Unsupported
 	Profile     *profile.Profile
-	Version     string   // runsc's version
-	Flags       []string // the runsc flags used (global ones, before the subcommand)
-	Duration    time.Duration
+	Version     string // runsc's version
+	// Flags are the runsc flags that shaped the run (network, platform,
+	// the caller's); gvcheck's own logging flags are left out.
+	Flags    []string
+	Duration time.Duration
 
 	sandboxRoot string // runsc's state directory for this run
 	sandboxID   string
@@ -132,6 +134,12 @@ func (r *Runner) Check(ctx context.Context) error {
 	if _, err := r.Version(ctx); err != nil {
 		return fmt.Errorf("%w (install runsc: %s)", err, InstallHint)
 	}
+	// `runsc do` arrived in 2019; a runsc without it is too old to run a
+	// command line, and predates most of the syscall table gvcheck knows.
+	help, _ := exec.CommandContext(ctx, p, "help").CombinedOutput()
+	if !regexp.MustCompile(`(?m)^\s+do\s`).Match(help) {
+		return fmt.Errorf("%s is too old: it has no \"do\" command (install a current one: %s)", p, InstallHint)
+	}
 	return nil
 }
 
@@ -150,8 +158,10 @@ func dynamic(p string) (bool, error) {
 	return false, nil
 }
 
-// globalFlags returns the runsc flags for a run, before the subcommand.
-func (r *Runner) globalFlags(logDir string) []string {
+// globalFlags returns the runsc flags for a run that matter to the result
+// (network, rootless, the caller's), and all flags including gvcheck's own
+// logging ones.
+func (r *Runner) globalFlags(logDir string) (visible, all []string) {
 	flags := slices.Clone(r.Flags)
 	hasNet := slices.ContainsFunc(flags, func(f string) bool {
 		return strings.HasPrefix(strings.TrimLeft(f, "-"), "network")
@@ -166,11 +176,11 @@ func (r *Runner) globalFlags(logDir string) []string {
 	}) {
 		flags = append(flags, "--rootless")
 	}
-	flags = append(flags, "--debug", "--debug-log="+logDir+string(filepath.Separator))
+	all = append(slices.Clone(flags), "--debug", "--debug-log="+logDir+string(filepath.Separator))
 	if r.Strace {
-		flags = append(flags, "--strace")
+		all = append(all, "--strace")
 	}
-	return flags
+	return flags, all
 }
 
 var sandboxRe = regexp.MustCompile(`Create container, cid: ([^,\s]+), rootDir: "([^"]+)"`)
@@ -203,8 +213,9 @@ func (r *Runner) Run(ctx context.Context, opt RunOptions) (*RunResult, error) {
 		}
 	}
 
-	res := &RunResult{Version: version, Flags: r.globalFlags(logDir)}
-	args := slices.Clone(res.Flags)
+	res := &RunResult{Version: version}
+	var args []string
+	res.Flags, args = r.globalFlags(logDir)
 	if opt.Bundle != "" {
 		res.sandboxRoot = stateDir
 		res.sandboxID = fmt.Sprintf("gvcheck-%d-%d", os.Getpid(), time.Now().UnixNano())
@@ -406,7 +417,7 @@ func (r *Runner) collect(logDir string, arch sysno.Arch, opt RunOptions, res *Ru
 	boots, _ := filepath.Glob(filepath.Join(logDir, "*.boot.txt"))
 	prof := profile.New(arch)
 	src := profile.Source{Kind: "gvisor", Command: opt.Argv, Coverage: profile.CoverageNames,
-		Detail: "runsc " + res.Version + " " + strings.Join(res.Flags[:len(res.Flags)-1], " ")}
+		Detail: strings.TrimSpace("runsc " + res.Version + " " + strings.Join(res.Flags, " "))}
 	if opt.Bundle != "" {
 		src.Name = opt.Bundle
 	}

@@ -298,3 +298,25 @@ func TestRunBundle(t *testing.T) {
 		t.Errorf("mounts under %s survive", res.sandboxRoot)
 	}
 }
+
+func TestCheckTooOld(t *testing.T) {
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command to build a stand-in runsc")
+	}
+	fake := filepath.Join(t.TempDir(), "runsc")
+	build := exec.Command(goBin, "build", "-o", fake, "./testdata/oldrunsc")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build stand-in: %v\n%s", err, b)
+	}
+	r := &Runner{Runsc: fake}
+	v, err := r.Version(context.Background())
+	if err != nil || v != "release-20181201.0" {
+		t.Errorf("Version = %q, %v", v, err)
+	}
+	err = r.Check(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "too old") || !strings.Contains(err.Error(), InstallHint) {
+		t.Errorf("Check = %v, want too old with the hint", err)
+	}
+}

@@ -25,6 +25,10 @@ var taskPrefix = regexp.MustCompile(`\[\s*(\d+)(?:\(\s*\d+\))?:\s*(\d+)(?:\(\s*\
 // straceEvent matches what follows the task name: " E name(" or " X name(".
 var straceEvent = regexp.MustCompile(` ([EX]) ([a-z_][a-z0-9_]*)\(`)
 
+// glogHeader matches the header of gVisor's text log lines and captures the
+// source file that logged the line.
+var glogHeader = regexp.MustCompile(`^[DIWEF]\d{4} [\d:.]+\s+\d+ ([\w.]+):\d+\] `)
+
 // straceLine is one parsed strace line of gVisor's debug log.
 type straceLine struct {
 	pid, tid int
@@ -251,7 +255,10 @@ func parseStrace(r io.Reader, arch sysno.Arch, initExe string, onCall func(*prof
 		raw, err := br.ReadString('\n')
 		if raw != "" {
 			n++
-			if perr := st.line(strings.TrimRight(raw, "\r\n"), n, onCall); perr != nil {
+			perr := st.line(strings.TrimRight(raw, "\r\n"), n, onCall)
+			// A last line without its newline was cut short (sandbox
+			// killed mid-write): drop it rather than fail the log.
+			if perr != nil && !(errors.Is(err, io.EOF) && !strings.HasSuffix(raw, "\n")) {
 				return perr
 			}
 		}
@@ -298,6 +305,10 @@ func newStraceState(arch sysno.Arch) *straceState {
 
 func (st *straceState) line(s string, n int, onCall func(*profile.Call)) error {
 	if !strings.Contains(s, "] ") {
+		return nil
+	}
+	// Other task-prefixed debug lines come from other files.
+	if m := glogHeader.FindStringSubmatch(s); m != nil && m[1] != "strace.go" {
 		return nil
 	}
 	l, ok := parseStraceLine(s)
