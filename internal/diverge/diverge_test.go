@@ -187,9 +187,10 @@ func checkProcSched(t *testing.T, ds []Divergence) {
 	}
 }
 
-// TestCompareLive runs testdata/procsched.c natively under strace and under
-// runsc, and finds the missing /proc file.
-func TestCompareLive(t *testing.T) {
+// liveRun runs the C program testdata/prog/NAME.c natively under strace and
+// under runsc and returns both call streams and gVisor's result.
+func liveRun(t *testing.T, name string) (native []profile.Call, res *gvisor.RunResult, nativeErr error) {
+	t.Helper()
 	runsc, err := exec.LookPath("runsc")
 	if err != nil {
 		if os.Getenv("CI") == "true" {
@@ -199,30 +200,64 @@ func TestCompareLive(t *testing.T) {
 	}
 	straceBin, err := exec.LookPath("strace")
 	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("strace not installed in CI")
+		}
 		t.Skip("strace is not installed on this machine")
 	}
 	cc, err := exec.LookPath("cc")
 	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("no C compiler in CI")
+		}
 		t.Skip("no C compiler on this machine")
 	}
 	dir := t.TempDir()
-	prog := filepath.Join(dir, "procsched")
-	if b, err := exec.Command(cc, "-o", prog, "../gvisor/testdata/prog/procsched.c").CombinedOutput(); err != nil {
+	prog := filepath.Join(dir, name)
+	if b, err := exec.Command(cc, "-o", prog, "../gvisor/testdata/prog/"+name+".c").CombinedOutput(); err != nil {
 		t.Fatalf("cc: %v\n%s", err, b)
 	}
 	logf := filepath.Join(dir, "native.strace")
-	if b, err := exec.Command(straceBin, "-f", "-o", logf, prog).CombinedOutput(); err != nil {
-		t.Fatalf("native run: %v\n%s", err, b)
-	}
+	nativeErr = exec.Command(straceBin, "-f", "-o", logf, prog).Run()
 	r := &gvisor.Runner{Runsc: runsc, Strace: true, Timeout: time.Minute}
-	res, err := r.Run(context.Background(), gvisor.RunOptions{Argv: []string{prog}})
+	res, err = r.Run(context.Background(), gvisor.RunOptions{Argv: []string{prog}})
 	if err != nil {
 		t.Fatal(err)
+	}
+	return readStrace(t, logf), res, nativeErr
+}
+
+// TestCompareLive runs testdata/procsched.c natively under strace and under
+// runsc, and finds the missing /proc file.
+func TestCompareLive(t *testing.T) {
+	native, res, nerr := liveRun(t, "procsched")
+	if nerr != nil {
+		t.Fatalf("native run failed: %v", nerr)
 	}
 	if res.Exit.Code != 1 {
 		t.Fatalf("under gVisor: exit %+v, want 1", res.Exit)
 	}
-	checkProcSched(t, Compare(readStrace(t, logf), res.Calls))
+	checkProcSched(t, Compare(native, res.Calls))
+}
+
+// TestCompareLiveIOURing finds io_uring_setup as the cause of a program
+// that needs io_uring.
+func TestCompareLiveIOURing(t *testing.T) {
+	native, res, nerr := liveRun(t, "iouring")
+	if nerr != nil {
+		// Hosts may disable io_uring (sysctl, container seccomp).
+		t.Skipf("io_uring is not available natively on this machine: %v", nerr)
+	}
+	ds := Compare(native, res.Calls)
+	if len(ds) == 0 {
+		t.Fatal("no divergence")
+	}
+	for _, d := range ds {
+		t.Logf("%d %s %s", d.Rank, d.Kind, d.Summary)
+	}
+	if d := ds[0]; d.Kind != KindUnsupported || d.GVisor.Name != "io_uring_setup" || d.GVisor.Errno != "ENOSYS" || !strings.Contains(d.Summary, "io_uring_setup") {
+		t.Errorf("first divergence = %+v, want io_uring_setup ENOSYS", d)
+	}
 }
 
 // readStrace is a minimal parser of `strace -f -o` logs, enough for these
