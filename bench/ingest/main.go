@@ -3,12 +3,15 @@
 //
 //	ingest-bench gen -size 1GiB FILE   write a log
 //	ingest-bench parse FILE...         parse and print MB/s and the names
+//	ingest-bench time CMD ARGS...      run CMD, print its wall time and the
+//	                                   peak RSS of its largest process
 package main
 
 import (
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"syscall"
@@ -73,8 +76,32 @@ func run(args []string) error {
 			size, d.Seconds(), float64(size)/1e6/d.Seconds(), len(p.Syscalls), ru.Maxrss)
 		fmt.Println(strings.Join(p.Names(), "\n"))
 		return nil
+	case "time":
+		if len(args) < 2 {
+			return fmt.Errorf("usage: ingest-bench time CMD ARGS")
+		}
+		cmd := exec.Command(args[1], args[2:]...)
+		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+		start := time.Now()
+		if err := cmd.Run(); err != nil {
+			return err
+		}
+		d := time.Since(start)
+		// RUSAGE_CHILDREN's ru_maxrss is that of the largest descendant
+		// waited for: for a pipeline, its biggest stage.
+		var ru syscall.Rusage
+		if err := syscall.Getrusage(syscall.RUSAGE_CHILDREN, &ru); err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "time: %.3f s wall, %.3f s user, %.3f s sys, peak RSS %d KiB\n",
+			d.Seconds(), tv(ru.Utime), tv(ru.Stime), ru.Maxrss)
+		return nil
 	}
 	return fmt.Errorf("unknown command %q", args[0])
+}
+
+func tv(t syscall.Timeval) float64 {
+	return float64(t.Sec) + float64(t.Usec)/1e6
 }
 
 func parseSize(s string) (int64, error) {

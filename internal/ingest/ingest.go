@@ -154,6 +154,8 @@ func ReadWorkloads(r io.Reader, name string, opt Options) ([]Workload, error) {
 	switch f {
 	case FormatStrace:
 		s := newStraceParser(opt, name)
+		// An input that fits in the head is too small to share out.
+		s.smallIn = len(head) < headSize
 		if err := s.parse(br, name, 0); err != nil {
 			return nil, err
 		}
@@ -313,6 +315,9 @@ func readGroup(name string, files []string, opt Options) (*profile.Profile, erro
 		fh, err := os.Open(path)
 		if err != nil {
 			return nil, err
+		}
+		if fi, err := fh.Stat(); err == nil {
+			s.smallIn = fi.Size() < headSize
 		}
 		err = s.parse(fh, path, pid)
 		fh.Close()

@@ -3,6 +3,7 @@ package ingest
 import (
 	"bufio"
 	"bytes"
+	"io"
 	"maps"
 	"os"
 	"path/filepath"
@@ -604,4 +605,63 @@ func TestPerPidFiles(t *testing.T) {
 			t.Errorf("names %v paths %v", p.Names(), p.Paths)
 		}
 	}
+}
+
+// TestParallelMatchesSequential: lexing chunks on several goroutines gives
+// exactly the sequential result, whatever the chunk boundaries.
+func TestParallelMatchesSequential(t *testing.T) {
+	files, _ := filepath.Glob("testdata/strace/*.log")
+	defer func(n int) { chunkSize = n }(chunkSize)
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want string
+		for _, size := range []int{1 << 20, 4096, 100, 7} {
+			chunkSize = size
+			for _, workers := range []int{0, 1, 3} {
+				var calls []string
+				opt := amd64
+				opt.OnCall = func(c *profile.Call) { calls = append(calls, c.Name+"("+c.Text+")") }
+				s := newStraceParser(opt, f)
+				if workers == 0 {
+					err = s.parseSequential(bytes.NewReader(data), f, 0)
+				} else {
+					err = s.parseParallel(iotestHalf(data), f, 0, workers)
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				p, err := s.finish()
+				if err != nil {
+					t.Fatal(err)
+				}
+				var buf bytes.Buffer
+				p.Write(&buf)
+				got := buf.String() + strings.Join(calls, "\n")
+				if want == "" {
+					want = got
+				} else if got != want {
+					t.Errorf("%s: chunk %d, %d workers: result differs", f, size, workers)
+				}
+			}
+		}
+	}
+}
+
+// iotestHalf returns a reader that reads at most half of what is asked, to
+// exercise short reads.
+func iotestHalf(data []byte) *halfReader { return &halfReader{data: data} }
+
+type halfReader struct{ data []byte }
+
+func (h *halfReader) Read(p []byte) (int, error) {
+	if len(h.data) == 0 {
+		return 0, io.EOF
+	}
+	n := max(1, len(p)/2)
+	n = copy(p[:n], h.data)
+	h.data = h.data[n:]
+	return n, nil
 }

@@ -5,128 +5,28 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"path"
-	"strconv"
+	"runtime"
 	"strings"
-
-	"golang.org/x/sys/unix"
+	"sync"
+	"sync/atomic"
 
 	"github.com/gvcheck/gvcheck/internal/profile"
 	"github.com/gvcheck/gvcheck/internal/sysno"
 )
 
 const (
-	readBufSize = 1 << 20
 	// maxLine bounds the memory one line may take; strace -s with a huge
 	// string size can print long lines, but not this long.
 	maxLine = 64 << 20
-	// maxNameCache bounds the name cache against logs full of junk names.
+	// maxNameCache bounds caches against logs full of junk names.
 	maxNameCache = 4096
 	// maxUnknown bounds how many unrecognised names are kept for the report.
 	maxUnknown = 20
 )
 
-// lineInfo is the leader of a strace line: what comes before the syscall.
-type lineInfo struct {
-	off   int  // where the record (syscall name, "---", "+++", "<...") starts
-	pid   int  // from "[pid N]" or a leading "N " (strace -f -o)
-	nr    int  // from -n's "[ N]", -1 if absent
-	proc  bool // "[ Process PID=N runs in M mode ]"
-	hasID bool
-}
-
-// parseLeader reads the optional pid, timestamp (-t/-tt/-ttt/-r), -i
-// instruction pointer and -n number in front of a record. It never fails: it
-// stops at the first thing it does not know.
-func parseLeader(b []byte, l *lineInfo) {
-	i, n := 0, len(b)
-	l.nr = -1
-	for i < n && b[i] == ' ' {
-		i++
-	}
-	first := true
-	for i < n {
-		c := b[i]
-		switch {
-		case c == '[':
-			j := bytes.IndexByte(b[i:min(n, i+64)], ']')
-			if j < 0 {
-				l.off = i
-				return
-			}
-			in := b[i+1 : i+j]
-			switch {
-			case bytes.HasPrefix(in, []byte("pid ")):
-				if pid, ok := atoiTrim(in[4:]); ok {
-					l.pid, l.hasID = pid, true
-				}
-			case bytes.HasPrefix(in, []byte(" Process PID=")):
-				l.proc = true
-				l.off = i
-				return
-			default:
-				if nr, ok := atoiTrim(in); ok && len(in) <= 6 {
-					l.nr = nr
-				} // else -i instruction pointer or --secontext: skip
-			}
-			i += j + 1
-		case c >= '0' && c <= '9':
-			j := i
-			for j < n && b[j] >= '0' && b[j] <= '9' {
-				j++
-			}
-			digitsOnly := j
-			for j < n && (b[j] >= '0' && b[j] <= '9' || b[j] == '.' || b[j] == ':') {
-				j++
-			}
-			if j >= n || b[j] != ' ' {
-				l.off = i
-				return
-			}
-			if first && digitsOnly == j {
-				l.pid, _ = atoiTrim(b[i:j])
-				l.hasID = true
-			}
-			i = j
-		default:
-			l.off = i
-			return
-		}
-		first = false
-		for i < n && b[i] == ' ' {
-			i++
-		}
-	}
-	l.off = i
-}
-
-func atoiTrim(b []byte) (int, bool) {
-	b = bytes.TrimSpace(b)
-	if len(b) == 0 || len(b) > 9 {
-		return 0, false
-	}
-	v := 0
-	for _, c := range b {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		v = v*10 + int(c-'0')
-	}
-	return v, true
-}
-
-func identLen(b []byte) int {
-	i := 0
-	for i < len(b) {
-		c := b[i]
-		if c >= 'a' && c <= 'z' || c == '_' || c >= '0' && c <= '9' || c >= 'A' && c <= 'Z' {
-			i++
-			continue
-		}
-		break
-	}
-	return i
-}
+// chunkSize is how much of a log one parsing goroutine takes at a time;
+// tests lower it to exercise chunk boundaries.
+var chunkSize = 1 << 20
 
 // pidState is what the parser remembers of one process (thread).
 type pidState struct {
@@ -135,12 +35,11 @@ type pidState struct {
 	x32     bool
 	pending bool // an "<unfinished ...>" call awaits its "resumed" line
 	pNr     int
-	pName   string
-	pArgs   []byte // arguments printed before "<unfinished ...>" (only kept for OnCall/paths)
-	exited  bool
+	pPath   string
+	pArgs   []byte // arguments printed before "<unfinished ...>" (kept for OnCall only)
 	exit    *profile.Exit
 	order   int
-	child   bool // created by a fork/clone seen in the log
+	child   bool // created by a fork/clone (or announced attach) seen in the log
 }
 
 type sysAgg struct {
@@ -149,34 +48,29 @@ type sysAgg struct {
 	exes   []uint64 // by exe index
 }
 
+// straceParser applies lexed records, in log order, to per-process state and
+// per-syscall counters, and builds the profile at the end.
 type straceParser struct {
 	opt       Options
 	arch      sysno.Arch
+	tables    *archTables
 	src       profile.Source
 	p         *profile.Profile
-	buf       []byte
-	names     map[string]int // syscall name -> number, -1 if unknown
-	errnos    map[string]string
-	paths     map[string]string
+	lx        *lexer // for sequential parsing
 	exes      []string
 	exeIdx    map[string]int
 	agg       map[int]*sysAgg
-	small     []*sysAgg // agg for numbers below len(small), to avoid a map lookup
+	small     []*sysAgg // agg for low numbers, sparing a map lookup
 	pids      map[int]*pidState
 	lastPid   int
 	last      *pidState
+	zeroTaken bool
+	smallIn   bool // the input is small: parse it on this goroutine, with a small buffer
 	calls     int64
 	unknown   map[string]int64
 	mode32    int64
 	x32       int64
-	cur       string // file being parsed, for messages
-	pathBuf   []byte
-	zeroTaken bool
-	nameCache [512]struct {
-		name string
-		nr   int
-	}
-	pidCache [256]struct {
+	pidCache  [256]struct {
 		pid int
 		st  *pidState
 	}
@@ -187,17 +81,237 @@ func newStraceParser(opt Options, name string) *straceParser {
 	return &straceParser{
 		opt:    opt,
 		arch:   arch,
+		tables: tablesFor(arch),
 		src:    profile.Source{Kind: string(FormatStrace), Name: name, Coverage: profile.CoverageFull},
 		p:      profile.New(arch),
-		names:  map[string]int{},
-		errnos: map[string]string{},
-		paths:  map[string]string{},
 		exes:   []string{""},
 		exeIdx: map[string]int{"": 0},
 		agg:    map[int]*sysAgg{},
-		small:  make([]*sysAgg, 1024),
+		small:  make([]*sysAgg, 512),
 		pids:   map[int]*pidState{},
 	}
+}
+
+// parse reads one log. filePid is the pid of a strace -ff per-process file
+// (0 otherwise); lines carrying their own pid override it.
+func (s *straceParser) parse(r io.Reader, name string, filePid int) error {
+	var err error
+	if n := runtime.GOMAXPROCS(0); n > 1 && !s.smallIn {
+		err = s.parseParallel(r, name, filePid, n)
+	} else {
+		err = s.parseSequential(r, name, filePid)
+	}
+	if err != nil {
+		return err
+	}
+	if filePid != 0 {
+		// A per-process file that ends inside a call: the process was
+		// killed or strace detached.
+		if st := s.pids[filePid]; st != nil && st.pending {
+			s.flushPending(filePid, st)
+		}
+	}
+	return nil
+}
+
+// lines calls fn for each line of data (the last one may lack its newline).
+func lines(data []byte, fn func(line []byte) bool) {
+	for len(data) > 0 {
+		k := bytes.IndexByte(data, '\n')
+		if k < 0 {
+			fn(data)
+			return
+		}
+		if !fn(data[:k]) {
+			return
+		}
+		data = data[k+1:]
+	}
+}
+
+func (s *straceParser) parseSequential(r io.Reader, name string, filePid int) error {
+	if s.lx == nil {
+		s.lx = newLexer(s.arch)
+	}
+	var rc rec
+	lineNo := 0
+	var err error
+	size := chunkSize
+	if s.smallIn {
+		size = min(size, headSize)
+	}
+	readErr := readChunks(r, size, func(data []byte) bool {
+		lines(data, func(line []byte) bool {
+			lineNo++
+			s.lx.lex(line, &rc)
+			if err = s.apply(&rc, filePid); err != nil {
+				err = fmt.Errorf("%s:%d: %w", name, lineNo, err)
+				return false
+			}
+			return true
+		})
+		return err == nil
+	})
+	if err != nil {
+		return err
+	}
+	if readErr != nil {
+		return fmt.Errorf("%s: %w", name, readErr)
+	}
+	return nil
+}
+
+// readChunks reads r into buffers of whole lines and calls fn with each;
+// fn must be done with the data when it returns. A line longer than the
+// buffer grows it, up to maxLine.
+func readChunks(r io.Reader, size int, fn func(data []byte) bool) error {
+	buf := make([]byte, size)
+	end := 0
+	for {
+		n, err := r.Read(buf[end:])
+		end += n
+		eof := errors.Is(err, io.EOF)
+		if err != nil && !eof {
+			return err
+		}
+		if eof {
+			if end > 0 {
+				fn(buf[:end])
+			}
+			return nil
+		}
+		last := bytes.LastIndexByte(buf[:end], '\n')
+		if last < 0 {
+			if end == len(buf) {
+				if len(buf) >= maxLine {
+					return fmt.Errorf("a line is longer than %d MiB", maxLine>>20)
+				}
+				buf = append(buf, make([]byte, len(buf))...)
+			}
+			continue
+		}
+		if end < len(buf)/2 && n > 0 {
+			continue // fill the buffer before handing it on
+		}
+		if !fn(buf[:last+1]) {
+			return nil
+		}
+		end = copy(buf, buf[last+1:end])
+	}
+}
+
+type job struct {
+	buf  []byte
+	data []byte
+	recs []rec
+	done chan struct{}
+}
+
+// parseParallel lexes chunks of the log on several goroutines and applies
+// the records in order on this one. Memory stays bounded: a fixed number of
+// chunk buffers circulate between reader, lexers and applier.
+func (s *straceParser) parseParallel(r io.Reader, name string, filePid int, workers int) error {
+	nbuf := 2*workers + 2
+	free := make(chan *job, nbuf)
+	for range nbuf {
+		free <- &job{buf: make([]byte, chunkSize)}
+	}
+	work := make(chan *job, nbuf)
+	order := make(chan *job, nbuf)
+	var stop atomic.Bool
+	var readErr error
+	go func() {
+		defer close(order)
+		defer close(work)
+		var carry []byte
+		for j := range free {
+			if stop.Load() {
+				return
+			}
+			end := copy(j.buf, carry)
+			if end < len(carry) { // a line longer than a chunk
+				j.buf = append(j.buf[:0], carry...)
+				end = len(carry)
+			}
+			eof := false
+			for {
+				if end == len(j.buf) {
+					if bytes.IndexByte(j.buf, '\n') >= 0 {
+						break
+					}
+					if len(j.buf) >= maxLine {
+						readErr = fmt.Errorf("a line is longer than %d MiB", maxLine>>20)
+						return
+					}
+					j.buf = append(j.buf, make([]byte, len(j.buf))...)
+				}
+				n, err := r.Read(j.buf[end:])
+				end += n
+				if errors.Is(err, io.EOF) {
+					eof = true
+					break
+				}
+				if err != nil {
+					readErr = err
+					return
+				}
+			}
+			cut := end
+			if !eof {
+				cut = bytes.LastIndexByte(j.buf[:end], '\n') + 1
+			}
+			carry = append(carry[:0], j.buf[cut:end]...)
+			j.data = j.buf[:cut]
+			j.done = make(chan struct{})
+			work <- j
+			order <- j
+			if eof {
+				return
+			}
+		}
+	}()
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			lx := newLexer(s.arch)
+			for j := range work {
+				j.recs = j.recs[:0]
+				lines(j.data, func(line []byte) bool {
+					j.recs = append(j.recs, rec{})
+					lx.lex(line, &j.recs[len(j.recs)-1])
+					return true
+				})
+				close(j.done)
+			}
+		}()
+	}
+	lineNo := 0
+	var err error
+	for j := range order {
+		<-j.done
+		if err == nil {
+			for i := range j.recs {
+				if e := s.apply(&j.recs[i], filePid); e != nil {
+					err = fmt.Errorf("%s:%d: %w", name, lineNo+i+1, e)
+					stop.Store(true)
+					break
+				}
+			}
+			lineNo += len(j.recs)
+		}
+		j.data = nil
+		free <- j
+	}
+	wg.Wait()
+	if err != nil {
+		return err
+	}
+	if readErr != nil {
+		return fmt.Errorf("%s: %w", name, readErr)
+	}
+	return nil
 }
 
 func (s *straceParser) state(pid int) *pidState {
@@ -228,201 +342,6 @@ func (s *straceParser) state(pid int) *pidState {
 	return st
 }
 
-// lastEq finds the last " = " in b, which separates a call's arguments
-// from its result (results and -T durations never contain one).
-func lastEq(b []byte) int {
-	for i := len(b) - 2; i > 0; i-- {
-		if b[i] == '=' && b[i+1] == ' ' && b[i-1] == ' ' {
-			return i - 1
-		}
-	}
-	return -1
-}
-
-// parse reads one log. filePid is the pid of a strace -ff per-process file
-// (0 otherwise); lines carrying their own pid override it.
-func (s *straceParser) parse(r io.Reader, name string, filePid int) error {
-	s.cur = name
-	if s.buf == nil {
-		s.buf = make([]byte, readBufSize)
-	}
-	buf := s.buf
-	start, end := 0, 0
-	lineNo := 0
-	eof := false
-	for {
-		for {
-			k := bytes.IndexByte(buf[start:end], '\n')
-			if k < 0 {
-				break
-			}
-			lineNo++
-			if err := s.line(buf[start:start+k], filePid); err != nil {
-				return fmt.Errorf("%s:%d: %w", name, lineNo, err)
-			}
-			start += k + 1
-		}
-		if eof {
-			if start < end {
-				lineNo++
-				if err := s.line(buf[start:end], filePid); err != nil {
-					return fmt.Errorf("%s:%d: %w", name, lineNo, err)
-				}
-			}
-			break
-		}
-		if start > 0 {
-			copy(buf, buf[start:end])
-			end -= start
-			start = 0
-		}
-		if end == len(buf) {
-			if len(buf) >= maxLine {
-				return fmt.Errorf("%s:%d: line longer than %d MiB", name, lineNo+1, maxLine>>20)
-			}
-			nb := make([]byte, 2*len(buf))
-			copy(nb, buf[:end])
-			buf = nb
-		}
-		n, err := r.Read(buf[end:])
-		end += n
-		if errors.Is(err, io.EOF) {
-			eof = true
-		} else if err != nil {
-			return fmt.Errorf("%s: %w", name, err)
-		}
-	}
-	// Keep the grown buffer only while it is modest.
-	if len(buf) <= 4*readBufSize {
-		s.buf = buf
-	}
-	if filePid != 0 {
-		// A per-process file that ends inside a call: the process was
-		// killed or strace detached.
-		if st := s.pids[filePid]; st != nil && st.pending {
-			s.flushPending(filePid, st)
-		}
-	}
-	return nil
-}
-
-func (s *straceParser) line(b []byte, filePid int) error {
-	s.src.Lines++
-	if n := len(b); n > 0 && b[n-1] == '\r' {
-		b = b[:n-1]
-	}
-	var l lineInfo
-	parseLeader(b, &l)
-	pid := filePid
-	if l.hasID {
-		pid = l.pid
-	}
-	rest := b[l.off:]
-	if len(rest) == 0 {
-		s.src.Skipped++
-		return nil
-	}
-	if l.proc {
-		s.personality(rest)
-		s.src.Skipped++
-		return nil
-	}
-	switch rest[0] {
-	case '<':
-		if bytes.HasPrefix(rest, []byte("<... ")) {
-			return s.resumed(pid, rest, l.nr)
-		}
-		if bytes.HasPrefix(rest, []byte("<unfinished ...>")) {
-			// The end of a call line that a message of strace's own cut
-			// in two ("vfork(strace: Process 9 attached").
-			s.src.Skipped++
-			return nil
-		}
-	case '-':
-		if bytes.HasPrefix(rest, []byte("--- ")) { // signal delivery, stop
-			s.src.Skipped++
-			return nil
-		}
-	case '+':
-		if bytes.HasPrefix(rest, []byte("+++ ")) {
-			s.exitLine(pid, rest)
-			s.src.Skipped++
-			return nil
-		}
-	case '>': // -k stack frame
-		s.src.Skipped++
-		return nil
-	}
-	n := identLen(rest)
-	if n > 0 && n < len(rest) {
-		name := rest[:n]
-		after := n
-		if rest[after] == '#' { // personality suffix, e.g. "read#64"
-			after++
-			after += identLen(rest[after:])
-		}
-		if after < len(rest) && rest[after] == '(' {
-			return s.call(pid, name, l.nr, rest[after+1:], false)
-		}
-	}
-	return s.other(b, rest, filePid)
-}
-
-// other handles a line that is not a well-formed record: strace's own
-// messages, output of the traced program, or a record glued after such
-// output (the program wrote to the same terminal without a newline).
-func (s *straceParser) other(b, rest []byte, filePid int) error {
-	if bytes.HasPrefix(rest, []byte("strace: ")) {
-		if i := bytes.Index(rest, []byte("[ Process PID=")); i >= 0 {
-			s.personality(rest[i:])
-		}
-		s.attached(rest)
-		s.src.Skipped++
-		return nil
-	}
-	for _, c := range b {
-		if c == 0 || c < 0x20 && c != '\t' && c != 0x1b || c == 0x7f {
-			return fmt.Errorf("binary data, not a strace log line")
-		}
-	}
-	// A record glued to the end of other output.
-	if i := bytes.Index(b[1:], []byte("[pid ")); i >= 0 {
-		return s.line(b[i+1:], filePid)
-	}
-	if i := bytes.Index(b, []byte("+++ exited with ")); i > 0 {
-		return s.line(b[i:], filePid)
-	}
-	if i := bytes.Index(b, []byte("+++ killed by ")); i > 0 {
-		return s.line(b[i:], filePid)
-	}
-	if i := bytes.IndexByte(b, '('); i > 0 && (bytes.Contains(b[i:], []byte(" = ")) || bytes.HasSuffix(b, []byte("<unfinished ...>"))) {
-		j := i
-		for j > 0 && identLen(b[j-1:j]) == 1 {
-			j--
-		}
-		// The longest known syscall name ending at the parenthesis.
-		for k := j; k < i; k++ {
-			if nr := s.lookup(b[k:i]); nr >= 0 {
-				return s.call(filePid, b[k:i], -1, b[i+1:], false)
-			}
-		}
-	}
-	s.src.Skipped++
-	return nil
-}
-
-// attached notes a process strace announced ("strace: Process N
-// attached"): a child, not the unnamed first process.
-func (s *straceParser) attached(b []byte) {
-	i := bytes.Index(b, []byte("strace: Process "))
-	if i < 0 || !bytes.HasSuffix(b, []byte(" attached")) {
-		return
-	}
-	if pid, ok := atoiTrim(b[i+len("strace: Process ") : len(b)-len(" attached")]); ok && pid != 0 {
-		s.child(pid)
-	}
-}
-
 // child returns the state of a process another process in the log created.
 func (s *straceParser) child(pid int) *pidState {
 	c := s.pids[pid]
@@ -438,198 +357,99 @@ func (s *straceParser) child(pid int) *pidState {
 	return c
 }
 
-func (s *straceParser) personality(rest []byte) {
-	// "[ Process PID=123 runs in 32 bit mode. ]"
-	i := bytes.Index(rest, []byte("PID="))
-	if i < 0 {
-		return
+// apply updates the state with one lexed line.
+func (s *straceParser) apply(r *rec, filePid int) error {
+	s.src.Lines++
+	pid := filePid
+	if r.hasPid {
+		pid = r.pid
 	}
-	j := i + 4
-	k := j
-	for k < len(rest) && rest[k] >= '0' && rest[k] <= '9' {
-		k++
-	}
-	pid, ok := atoiTrim(rest[j:k])
-	if !ok {
-		return
-	}
-	st := s.state(pid)
-	st.mode32 = bytes.Contains(rest, []byte("32 bit mode"))
-	st.x32 = bytes.Contains(rest, []byte("x32 mode"))
-}
-
-func (s *straceParser) exitLine(pid int, rest []byte) {
-	st := s.state(pid)
-	if st.pending {
-		s.flushPending(pid, st)
-	}
-	switch {
-	case bytes.HasPrefix(rest, []byte("+++ exited with ")):
-		v := rest[len("+++ exited with "):]
-		if i := bytes.IndexByte(v, ' '); i >= 0 {
-			v = v[:i]
+	switch r.kind {
+	case recCall, recUnfinished, recResumed:
+	case recBinary:
+		return fmt.Errorf("binary data, not a strace log line")
+	case recPersonality:
+		st := s.state(pid)
+		st.mode32, st.x32 = r.mode32, r.x32
+		s.src.Skipped++
+		return nil
+	case recExit:
+		st := s.state(pid)
+		if st.pending {
+			s.flushPending(pid, st)
 		}
-		code, _ := atoiTrim(v)
-		st.exited = true
-		st.exit = &profile.Exit{Code: code}
-	case bytes.HasPrefix(rest, []byte("+++ killed by ")):
-		v := rest[len("+++ killed by "):]
-		if i := bytes.IndexByte(v, ' '); i >= 0 {
-			v = v[:i]
+		if r.known {
+			st.exit = &profile.Exit{Code: r.exitCode, Signal: r.signal}
 		}
-		sig := string(v)
-		e := &profile.Exit{Signal: sig, Code: 128}
-		if n := unix.SignalNum(sig); n != 0 {
-			e.Code = 128 + int(n)
+		s.src.Skipped++
+		return nil
+	default:
+		if r.attached != 0 {
+			s.child(r.attached)
 		}
-		st.exited = true
-		st.exit = e
-	}
-}
-
-func (s *straceParser) lookup(name []byte) int {
-	// A direct-mapped cache keyed by a cheap hash spares the map's.
-	h := uint(len(name))
-	for _, c := range name {
-		h = h*31 + uint(c)
-	}
-	slot := &s.nameCache[h%uint(len(s.nameCache))]
-	if slot.name == string(name) && slot.name != "" {
-		return slot.nr
-	}
-	nr := s.lookupSlow(name)
-	if nr >= 0 {
-		slot.name, slot.nr = sysno.Name(s.arch, nr), nr
-		if slot.name != string(name) { // an alias: cache the spelling seen
-			slot.name = string(name)
-		}
-	}
-	return nr
-}
-
-func (s *straceParser) lookupSlow(name []byte) int {
-	if nr, ok := s.names[string(name)]; ok {
-		return nr
-	}
-	nr, ok := sysno.Number(s.arch, string(name))
-	if !ok {
-		nr = -1
-	}
-	if len(s.names) < maxNameCache {
-		s.names[string(name)] = nr
-	}
-	return nr
-}
-
-// resumed handles "<... NAME resumed>ARGS) = RET".
-func (s *straceParser) resumed(pid int, rest []byte, nrHint int) error {
-	body := rest[len("<... "):]
-	i := bytes.Index(body, []byte(" resumed>"))
-	if i < 0 {
 		s.src.Skipped++
 		return nil
 	}
-	name := body[:i]
-	if j := bytes.IndexByte(name, '#'); j >= 0 {
-		name = name[:j]
-	}
-	return s.call(pid, name, nrHint, body[i+len(" resumed>"):], true)
-}
-
-func (s *straceParser) flushPending(pid int, st *pidState) {
-	st.pending = false
-	s.record(pid, st, st.pNr, st.pName, st.pArgs, 0, "", true)
-}
-
-// call handles a record from the argument list on: args is everything after
-// "NAME(" (or after "resumed>"), up to the end of the line.
-func (s *straceParser) call(pid int, name []byte, nrHint int, args []byte, isResumed bool) error {
 	st := s.state(pid)
+	if r.attached != 0 {
+		s.child(r.attached)
+	}
 	if st.mode32 {
 		// A 32-bit process: its numbers and names are another ABI, which
 		// gVisor does not run at all; count, but keep it out of the profile.
-		if !isResumed {
+		if r.kind != recResumed {
 			s.mode32++
 		}
 		return nil
 	}
-	nr := s.lookup(name)
-	if nr < 0 && nrHint >= 0 {
-		nr = nrHint
-	}
+	nr := r.nr
 	if nr < 0 {
-		if !isResumed {
-			s.noteUnknown(name)
+		if r.kind != recResumed {
+			s.noteUnknown(r.name)
 		}
 		return nil
 	}
-	if st.x32 && !isResumed {
+	if st.x32 && r.kind != recResumed {
 		s.x32++
 	}
-	if i := bytes.Index(args, []byte("strace: Process ")); i >= 0 {
-		// strace wrote its own message into the middle of the call
-		// line; the call's end follows as " <unfinished ...>".
-		s.attached(args[i:])
-		args = append(args[:i:i], "<unfinished ...>"...)
-	}
-	if bytes.HasSuffix(args, []byte("<unfinished ...>")) {
-		if st.pending { // a call that never resumed (strace lost it)
+	if r.kind == recUnfinished || r.unfinished {
+		if st.pending && r.kind == recUnfinished { // strace lost the resumption
 			s.flushPending(pid, st)
 		}
-		a := bytes.TrimSuffix(args, []byte("<unfinished ...>"))
-		st.pending = true
-		st.pNr = nr
-		if isResumed {
+		if r.kind == recResumed {
 			// "<... x resumed> <unfinished ...>": still running; the
 			// first part's arguments are kept.
+			st.pending, st.pNr = true, nr
 			return nil
 		}
-		st.pName = s.names2str(name, nr)
-		st.pArgs = append(st.pArgs[:0], a...)
+		st.pending, st.pNr, st.pPath = true, nr, r.path
+		if s.opt.OnCall != nil {
+			st.pArgs = append(st.pArgs[:0], r.args...)
+		}
 		return nil
 	}
-	// Split "ARGS) = RET" at the last " = ".
-	eq := lastEq(args)
-	var ret []byte
-	a := args
-	if eq >= 0 {
-		ret = args[eq+3:]
-		a = bytes.TrimRight(args[:eq], " ")
-		a = bytes.TrimSuffix(a, []byte(")"))
-	} else {
-		a = bytes.TrimRight(a, " ")
-		a = bytes.TrimSuffix(a, []byte(")"))
-	}
-	var full []byte
-	if isResumed {
+	args, path := r.args, r.path
+	if r.kind == recResumed {
 		if st.pending && st.pNr == nr {
 			st.pending = false
-			if s.opt.OnCall != nil || pathArg(nr, s.arch) != 0 {
-				st.pArgs = append(st.pArgs, a...)
-				full = st.pArgs
+			path = st.pPath
+			if s.opt.OnCall != nil {
+				st.pArgs = append(st.pArgs, r.args...)
+				args = st.pArgs
 			}
-		} else {
-			if st.pending {
-				s.flushPending(pid, st)
-			}
-			full = a
-		}
-	} else {
-		if st.pending { // interleaved without strace noticing: keep both
+		} else if st.pending {
 			s.flushPending(pid, st)
 		}
-		full = a
+	} else if st.pending { // interleaved without strace noticing: keep both
+		s.flushPending(pid, st)
 	}
-	rv, errno, noRet := s.parseRet(ret)
-	if eq < 0 {
-		noRet = true
-	}
-	s.record(pid, st, nr, "", full, rv, errno, noRet)
+	s.record(pid, st, nr, args, path, r.ret, r.errno, r.noRet)
 	return nil
 }
 
-func (s *straceParser) names2str(name []byte, nr int) string {
-	return sysno.Name(s.arch, nr)
+func (s *straceParser) flushPending(pid int, st *pidState) {
+	st.pending = false
+	s.record(pid, st, st.pNr, st.pArgs, st.pPath, 0, "", true)
 }
 
 func (s *straceParser) noteUnknown(name []byte) {
@@ -639,95 +459,6 @@ func (s *straceParser) noteUnknown(name []byte) {
 	if _, ok := s.unknown[string(name)]; ok || len(s.unknown) < maxUnknown {
 		s.unknown[string(name)]++
 	}
-}
-
-// parseRet reads "RET [ERRNO (text)] [<dur>]", "? ERESTARTSYS (...)" or "?".
-func (s *straceParser) parseRet(b []byte) (rv int64, errno string, noRet bool) {
-	for len(b) > 0 && b[0] == ' ' {
-		b = b[1:]
-	}
-	if len(b) == 0 {
-		return 0, "", true
-	}
-	i := 0
-	if b[0] == '?' {
-		i = 1
-		noRet = true
-	} else {
-		neg := false
-		if b[0] == '-' {
-			neg = true
-			i++
-		}
-		if i+1 < len(b) && b[i] == '0' && (b[i+1] == 'x' || b[i+1] == 'X') {
-			i += 2
-			var v uint64
-			for i < len(b) {
-				c := b[i]
-				switch {
-				case c >= '0' && c <= '9':
-					v = v<<4 | uint64(c-'0')
-				case c >= 'a' && c <= 'f':
-					v = v<<4 | uint64(c-'a'+10)
-				case c >= 'A' && c <= 'F':
-					v = v<<4 | uint64(c-'A'+10)
-				default:
-					goto done
-				}
-				i++
-			}
-		done:
-			rv = int64(v)
-		} else {
-			var v int64
-			j := i
-			for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-				v = v*10 + int64(b[i]-'0')
-				i++
-			}
-			if i == j {
-				return 0, "", true
-			}
-			rv = v
-		}
-		if neg {
-			rv = -rv
-		}
-	}
-	// Skip an -y fd annotation on the result: "3</etc/passwd>".
-	for i < len(b) && b[i] == ' ' {
-		i++
-	}
-	if i < len(b) && b[i] == 'E' {
-		j := i
-		for j < len(b) && b[j] != ' ' {
-			j++
-		}
-		errno = s.errno(b[i:j])
-		if noRet { // "? ERESTARTSYS": interrupted, will be restarted
-			noRet = false
-			rv = -1
-		}
-	} else if rv < 0 && bytes.HasPrefix(b[i:], []byte("(errno ")) {
-		// -X raw or an errno strace cannot name
-		j := i + len("(errno ")
-		k := bytes.IndexByte(b[j:], ')')
-		if k > 0 {
-			errno = s.errno(append(append(s.pathBuf[:0], "errno_"...), b[j:j+k]...))
-		}
-	}
-	return rv, errno, noRet
-}
-
-func (s *straceParser) errno(b []byte) string {
-	if e, ok := s.errnos[string(b)]; ok {
-		return e
-	}
-	e := string(b)
-	if len(s.errnos) < maxNameCache {
-		s.errnos[e] = e
-	}
-	return e
 }
 
 func (s *straceParser) aggFor(nr int) *sysAgg {
@@ -749,7 +480,7 @@ func (s *straceParser) aggFor(nr int) *sysAgg {
 }
 
 // record counts one completed call.
-func (s *straceParser) record(pid int, st *pidState, nr int, name string, args []byte, rv int64, errno string, noRet bool) {
+func (s *straceParser) record(pid int, st *pidState, nr int, args []byte, path string, rv int64, errno string, noRet bool) {
 	s.calls++
 	a := s.aggFor(nr)
 	a.count++
@@ -759,17 +490,11 @@ func (s *straceParser) record(pid int, st *pidState, nr int, name string, args [
 		}
 		a.errors[errno]++
 	}
-	var path string
-	if k := pathArg(nr, s.arch); k != 0 && args != nil {
-		exec := isExec(nr, s.arch)
-		path = s.path(args, k, exec)
-		if path != "" && !noRet && errno == "" && exec {
-			st.exe = s.exeID(path)
-		}
+	if path != "" && !noRet && errno == "" && isExec(nr, s.arch) {
+		st.exe = s.exeID(path)
 	}
-	if k := isFork(nr, s.arch); k && rv > 0 && errno == "" {
-		c := s.child(int(rv))
-		if c.exe == 0 {
+	if rv > 0 && errno == "" && isFork(nr, s.arch) {
+		if c := s.child(int(rv)); c.exe == 0 {
 			c.exe = st.exe
 		}
 	}
@@ -779,16 +504,14 @@ func (s *straceParser) record(pid int, st *pidState, nr int, name string, args [
 		}
 		a.exes[st.exe]++
 	}
-	if path != "" && keepPath(path) {
+	kept := path != "" && keepPath(path)
+	if kept {
 		s.p.RecordPath(path, sysno.Name(s.arch, nr), 1, errno)
 	}
 	if s.opt.OnCall != nil {
-		if name == "" {
-			name = sysno.Name(s.arch, nr)
-		}
-		c := &profile.Call{Pid: pid, Tid: pid, Exe: s.exes[st.exe], Nr: nr, Name: name,
+		c := &profile.Call{Pid: pid, Tid: pid, Exe: s.exes[st.exe], Nr: nr, Name: sysno.Name(s.arch, nr),
 			Ret: rv, Errno: errno, NoReturn: noRet, Text: string(args)}
-		if keepPath(path) {
+		if kept {
 			c.Path = path
 		}
 		s.opt.OnCall(c)
@@ -803,167 +526,6 @@ func (s *straceParser) exeID(path string) int {
 	s.exes = append(s.exes, path)
 	s.exeIdx[path] = id
 	return id
-}
-
-func keepPath(p string) bool {
-	return under(p, "/proc") || under(p, "/sys") || under(p, "/dev")
-}
-
-func under(p, dir string) bool {
-	return strings.HasPrefix(p, dir) && (len(p) == len(dir) || p[len(dir)] == '/')
-}
-
-// path extracts the path argument (the k-th, 1-based) from the arguments
-// text. For the *at calls, a relative path is joined to the directory that
-// strace -y printed for the dirfd. Only paths gvcheck keeps (execve's always,
-// for process attribution) are turned into strings.
-func (s *straceParser) path(args []byte, k int, exec bool) string {
-	q := bytes.IndexByte(args, '"')
-	if q < 0 {
-		return ""
-	}
-	raw, ok := cString(args[q:])
-	if !ok {
-		return ""
-	}
-	if len(raw) == 0 {
-		return "" // AT_EMPTY_PATH: an operation on the fd, not a lookup
-	}
-	var dir []byte
-	if k == 2 && raw[0] != '/' {
-		// "AT_FDCWD</cwd>, " or "3</proc/self>, " (-yy may nest "<char 1:3>")
-		dir = fdPath(args[:q])
-		if len(dir) == 0 || dir[0] != '/' {
-			return ""
-		}
-	}
-	s.pathBuf = s.pathBuf[:0]
-	if dir != nil {
-		s.pathBuf = append(s.pathBuf, dir...)
-		if len(raw) > 0 {
-			s.pathBuf = append(s.pathBuf, '/')
-		}
-	}
-	s.pathBuf = unescapeC(s.pathBuf, raw)
-	pb := s.pathBuf
-	if dir != nil {
-		pb = []byte(path.Clean(string(pb)))
-	}
-	if !(bytes.HasPrefix(pb, []byte("/proc")) || bytes.HasPrefix(pb, []byte("/sys")) || bytes.HasPrefix(pb, []byte("/dev"))) {
-		if !exec || dir != nil || len(pb) == 0 || pb[0] != '/' {
-			return ""
-		}
-		// Not kept, but execve's path names the process.
-	}
-	if p, ok := s.paths[string(pb)]; ok {
-		return p
-	}
-	p := string(pb)
-	if len(s.paths) < 1<<16 {
-		s.paths[p] = p
-	}
-	return p
-}
-
-// fdPath returns the path strace -y printed for the first fd in b:
-// "3</proc/self>" gives "/proc/self"; -yy's inner "<char 1:3>" is dropped.
-func fdPath(b []byte) []byte {
-	lt := bytes.IndexByte(b, '<')
-	if lt < 0 {
-		return nil
-	}
-	depth := 0
-	for i := lt; i < len(b); i++ {
-		switch b[i] {
-		case '<':
-			depth++
-			if depth == 2 {
-				return b[lt+1 : i]
-			}
-		case '>':
-			depth--
-			if depth == 0 {
-				return b[lt+1 : i]
-			}
-		}
-	}
-	return nil
-}
-
-// cString returns the body of the quoted string at the start of b, still
-// escaped.
-func cString(b []byte) ([]byte, bool) {
-	if len(b) == 0 || b[0] != '"' {
-		return nil, false
-	}
-	for i := 1; i < len(b); i++ {
-		switch b[i] {
-		case '\\':
-			i++
-		case '"':
-			return b[1:i], true
-		}
-	}
-	return nil, false
-}
-
-// unescapeC decodes strace's C escapes (\n, \", \\, \xHH, octal).
-func unescapeC(dst, b []byte) []byte {
-	for i := 0; i < len(b); i++ {
-		c := b[i]
-		if c != '\\' || i+1 >= len(b) {
-			dst = append(dst, c)
-			continue
-		}
-		i++
-		switch e := b[i]; e {
-		case 'n':
-			dst = append(dst, '\n')
-		case 't':
-			dst = append(dst, '\t')
-		case 'r':
-			dst = append(dst, '\r')
-		case 'v':
-			dst = append(dst, '\v')
-		case 'f':
-			dst = append(dst, '\f')
-		case 'x':
-			v, j := 0, i+1
-			for ; j < len(b) && j < i+3 && isHex(b[j]); j++ {
-				v = v<<4 | hexVal(b[j])
-			}
-			if j == i+1 {
-				dst = append(dst, '\\', 'x')
-				continue
-			}
-			dst = append(dst, byte(v))
-			i = j - 1
-		case '0', '1', '2', '3', '4', '5', '6', '7':
-			v, j := 0, i
-			for ; j < len(b) && j < i+3 && b[j] >= '0' && b[j] <= '7'; j++ {
-				v = v<<3 | int(b[j]-'0')
-			}
-			dst = append(dst, byte(v))
-			i = j - 1
-		default:
-			dst = append(dst, e)
-		}
-	}
-	return dst
-}
-
-func isHex(c byte) bool {
-	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
-}
-
-func hexVal(c byte) int {
-	switch {
-	case c >= '0' && c <= '9':
-		return int(c - '0')
-	case c >= 'a' && c <= 'f':
-		return int(c-'a') + 10
-	}
-	return int(c-'A') + 10
 }
 
 // finish turns the aggregate into the profile.
@@ -999,14 +561,14 @@ func (s *straceParser) finish() (*profile.Profile, error) {
 	}
 	// The traced program's exit is that of the first process that no other
 	// process in the log created.
-	root, best := 0, -1
-	for pid, st := range s.pids {
-		if !st.child && st.exit != nil && (best < 0 || st.order < best) {
-			root, best = pid, st.order
+	var root *pidState
+	for _, st := range s.pids {
+		if !st.child && st.exit != nil && (root == nil || st.order < root.order) {
+			root = st
 		}
 	}
-	if best >= 0 {
-		s.src.Exit = s.pids[root].exit
+	if root != nil {
+		s.src.Exit = root.exit
 	}
 	var notes []string
 	if s.mode32 > 0 {
@@ -1021,13 +583,4 @@ func (s *straceParser) finish() (*profile.Profile, error) {
 	s.src.Detail = joinDetail(s.src.Detail, strings.Join(notes, "; "))
 	s.p.Sources = append(s.p.Sources, s.src)
 	return s.p, nil
-}
-
-func sortedKeys(m map[string]int64) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, strconv.Quote(k))
-	}
-	sortStrings(keys)
-	return keys
 }

@@ -65,14 +65,6 @@ func tablesFor(a sysno.Arch) *archTables {
 	return tablesByArch[sysno.AMD64]
 }
 
-func pathArg(nr int, a sysno.Arch) int {
-	t := tablesFor(a)
-	if nr < 0 || nr >= len(t.path) {
-		return 0
-	}
-	return int(t.path[nr])
-}
-
 func isExec(nr int, a sysno.Arch) bool {
 	t := tablesFor(a)
 	return nr >= 0 && nr < len(t.exec) && t.exec[nr]
