@@ -1,0 +1,166 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gvcheck/gvcheck/internal/analyze"
+	"github.com/gvcheck/gvcheck/internal/ingest"
+	"github.com/gvcheck/gvcheck/internal/profile"
+	"github.com/gvcheck/gvcheck/internal/report"
+)
+
+func newCheckCmd(e *env) *cobra.Command {
+	var (
+		target    targetFlags
+		out       outputFlags
+		inFormat  string
+		workloads bool
+	)
+	cmd := &cobra.Command{
+		Use:   "check [FILE|DIR|-]...",
+		Short: "Judge recorded evidence: strace logs, name lists, seccomp profiles, saved profiles",
+		Long: `Judge recorded evidence against a gVisor version.
+
+Inputs (format detected, or forced with --input-format):
+  strace logs        any mix of -f, -ff (a directory of per-pid files), -t/-tt/-ttt/-r,
+                     -T, -n, -y/-yy, -X, unfinished/resumed pairs, signals, exits
+  strace -c tables   summary tables of -c, -C and -w
+  name lists         one syscall name per line (the output of sed 's/(.*//' | sort | uniq)
+  seccomp profiles   OCI/Docker seccomp JSON, Kubernetes SeccompProfile objects
+  gvcheck profiles   saved with 'gvcheck run --save'
+With no file, or "-", standard input is read. Several inputs merge into one
+workload; --workloads reports each input (and each object of a list) on its own row.`,
+		Example: `  strace -f -o app.log ./app && gvcheck check app.log
+  gvcheck check --gvisor docs-2020-04-23 syscalls_nmap
+  gvcheck check --workloads --format markdown profiles/*.yaml`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := out.validate(); err != nil {
+				return err
+			}
+			failOn, err := analyze.ParseLevel(out.failOn)
+			if err != nil {
+				return &usageError{fmt.Errorf("--fail-on: %w", err)}
+			}
+			format, err := ingest.ParseFormat(inFormat)
+			if err != nil {
+				return &usageError{fmt.Errorf("--input-format: %w", err)}
+			}
+			arch, err := target.archFor()
+			if err != nil {
+				return err
+			}
+			if len(args) == 0 {
+				args = []string{"-"}
+			}
+			opt := ingest.Options{Format: format, Arch: arch}
+			wls, err := readWorkloads(e.stdin, args, opt, workloads)
+			if err != nil {
+				return err
+			}
+			table, tgt, err := target.resolve(cmd.Context(), wls[0].Profile.Arch)
+			if err != nil {
+				return err
+			}
+			ropt := report.Options{All: out.all}
+			var rws []report.Workload
+			failed := false
+			for _, w := range wls {
+				if w.Profile.Arch != table.Arch {
+					return fmt.Errorf("%s: evidence is %s but the target table is %s", w.Name, w.Profile.Arch, table.Arch)
+				}
+				res := analyze.Analyze(w.Profile, table)
+				failed = failed || res.Fails(failOn)
+				rws = append(rws, report.NewWorkload(w.Name, w.Profile, res, ropt))
+			}
+			rep := report.New("gvcheck "+Version, tgt, rws)
+			if err := out.writeTo(e.stdout, func(w io.Writer) error { return report.Write(w, rep, out.format, ropt) }); err != nil {
+				return err
+			}
+			if failed {
+				return &exitError{ExitFindings}
+			}
+			return nil
+		},
+	}
+	fs := cmd.Flags()
+	target.register(fs)
+	fs.StringVarP(&out.format, "format", "f", "text", "report format: text, json or markdown")
+	fs.StringVarP(&out.file, "output", "o", "", "write the report to this file instead of standard output")
+	fs.BoolVar(&out.all, "all", false, "list every syscall seen, not only the findings")
+	fs.StringVar(&out.failOn, "fail-on", "unimplemented", "exit 3 when a finding is at or above this level: partial, needs-option, unsupported-argument, unimplemented, never")
+	fs.StringVar(&inFormat, "input-format", "auto", "input format: auto, strace, strace-summary, names, profile, oci-seccomp, spo")
+	fs.BoolVar(&workloads, "workloads", false, "report each input, and each object of a multi-object file, as its own workload")
+	return cmd
+}
+
+type namedProfile struct {
+	Name    string
+	Profile *profile.Profile
+}
+
+// readWorkloads reads every input; merged into one workload unless each
+// input is to stand on its own.
+func readWorkloads(stdin io.Reader, args []string, opt ingest.Options, separate bool) ([]namedProfile, error) {
+	if !separate {
+		var p *profile.Profile
+		var err error
+		if len(args) == 1 && args[0] == "-" {
+			p, err = ingest.Read(stdin, "-", opt)
+		} else {
+			p, err = ingest.ReadFiles(args, opt)
+		}
+		if err != nil {
+			return nil, err
+		}
+		name := args[0]
+		if len(args) > 1 {
+			name = fmt.Sprintf("%s and %d more", args[0], len(args)-1)
+		}
+		return []namedProfile{{name, p}}, nil
+	}
+	var out []namedProfile
+	for _, a := range args {
+		var r io.Reader = stdin
+		if a != "-" {
+			st, err := os.Stat(a)
+			if err != nil {
+				return nil, fmt.Errorf("read evidence: %w", err)
+			}
+			if st.IsDir() { // strace -ff output: one workload
+				p, err := ingest.ReadFiles([]string{a}, opt)
+				if err != nil {
+					return nil, err
+				}
+				out = append(out, namedProfile{a, p})
+				continue
+			}
+			f, err := os.Open(a)
+			if err != nil {
+				return nil, fmt.Errorf("read evidence: %w", err)
+			}
+			defer f.Close()
+			r = f
+		}
+		ws, err := ingest.ReadWorkloads(r, a, opt)
+		if err != nil {
+			return nil, err
+		}
+		for _, w := range ws {
+			out = append(out, namedProfile{w.Name, w.Profile})
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no workloads in the evidence")
+	}
+	arch := out[0].Profile.Arch
+	for _, w := range out[1:] {
+		if w.Profile.Arch != arch {
+			return nil, fmt.Errorf("%s is %s evidence but %s is %s: check them separately or pass --arch", w.Name, w.Profile.Arch, out[0].Name, arch)
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,377 @@
+package cli
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gvcheck/gvcheck/internal/compat"
+	"github.com/gvcheck/gvcheck/internal/sysno"
+)
+
+func newDBCmd(e *env) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "db",
+		Short: "Query the embedded gVisor compatibility database",
+		Long: `Query the embedded gVisor compatibility database: the syscall tables of every
+embedded gVisor version, for amd64 and arm64, generated from gVisor's source.`,
+	}
+	cmd.AddCommand(newDBVersionsCmd(e), newDBShowCmd(e), newDBListCmd(e), newDBDiffCmd(e), newDBExportCmd(e))
+	return cmd
+}
+
+func newDBVersionsCmd(e *env) *cobra.Command {
+	return &cobra.Command{
+		Use:   "versions",
+		Short: "List the embedded gVisor versions",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "DATE\tRELEASE TAG\tVERSION\tAMD64\tARM64\tNOTES")
+			for _, v := range compat.Versions() {
+				counts := make([]string, 0, 2)
+				for _, a := range sysno.Arches {
+					t, err := compat.Load(v, a, "")
+					if err != nil {
+						counts = append(counts, "-")
+						continue
+					}
+					counts = append(counts, fmt.Sprint(t.Len()))
+				}
+				var notes []string
+				if v.NamesOnly {
+					notes = append(notes, "names of unimplemented syscalls only")
+				}
+				if len(v.Variants) > 0 {
+					notes = append(notes, "other table with "+strings.Join(v.Variants, ", "))
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", v.Date.Format("2006-01-02"), dash(v.Tag), v.ID, counts[0], counts[1], strings.Join(notes, "; "))
+			}
+			return tw.Flush()
+		},
+	}
+}
+
+func newDBShowCmd(e *env) *cobra.Command {
+	var archFlag string
+	cmd := &cobra.Command{
+		Use:   "show SYSCALL",
+		Short: "Show a syscall's support in every embedded version and architecture",
+		Args:  exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			arches, err := archList(archFlag)
+			if err != nil {
+				return err
+			}
+			name := args[0]
+			known := false
+			for _, a := range arches {
+				if _, ok := sysno.Number(a, name); ok {
+					known = true
+				}
+			}
+			if !known {
+				return usagef("unknown syscall %q", name)
+			}
+			tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+			header := "DATE\tRELEASE TAG\tVERSION"
+			for _, a := range arches {
+				header += "\t" + strings.ToUpper(string(a))
+			}
+			fmt.Fprintln(tw, header)
+			firstFull := map[sysno.Arch]string{}
+			var notes []string
+			for _, v := range compat.Versions() {
+				row := fmt.Sprintf("%s\t%s\t%s", v.Date.Format("2006-01-02"), dash(v.Tag), v.ID)
+				for _, a := range arches {
+					nr, ok := sysno.Number(a, name)
+					if !ok {
+						row += "\t(no such syscall)"
+						continue
+					}
+					t, err := compat.Load(v, a, "")
+					if err != nil {
+						row += "\t-"
+						continue
+					}
+					en := t.Lookup(nr)
+					row += "\t" + entryCell(en)
+					if en.Support != compat.Unimplemented && firstFull[a] == "" {
+						firstFull[a] = v.ID + " (" + v.Date.Format("2006-01-02") + ")"
+					}
+					if en.Support == compat.Unimplemented {
+						firstFull[a] = "" // supported again only if it stays supported
+					}
+					if en.Note != "" && (len(notes) == 0 || notes[len(notes)-1] != en.Note) {
+						notes = append(notes, en.Note)
+					}
+				}
+				fmt.Fprintln(tw, row)
+			}
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			for _, a := range arches {
+				if nr, ok := sysno.Number(a, name); ok {
+					if firstFull[a] != "" {
+						fmt.Fprintf(e.stdout, "%s (%s %d): implemented since %s\n", name, a, nr, firstFull[a])
+					} else {
+						fmt.Fprintf(e.stdout, "%s (%s %d): not implemented in the newest embedded version\n", name, a, nr)
+					}
+				}
+			}
+			if len(notes) > 0 {
+				fmt.Fprintf(e.stdout, "gVisor's note: %s\n", notes[len(notes)-1])
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&archFlag, "arch", "", "only this architecture (default: both)")
+	return cmd
+}
+
+func entryCell(en compat.Entry) string {
+	switch en.Support {
+	case compat.Full:
+		return "full"
+	case compat.Partial:
+		return "partial"
+	}
+	s := en.Errno
+	if en.Cap != "" {
+		s += "/EPERM without " + en.Cap
+	}
+	if !en.InTable {
+		s += " (absent)"
+	}
+	return s
+}
+
+func newDBListCmd(e *env) *cobra.Command {
+	var target targetFlags
+	var support string
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List a version's syscall table",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var want *compat.Support
+			if support != "" {
+				s, err := compat.ParseSupport(support)
+				if err != nil {
+					return &usageError{fmt.Errorf("--support: %w", err)}
+				}
+				want = &s
+			}
+			arch, err := target.archFor()
+			if err != nil {
+				return err
+			}
+			t, tgt, err := target.resolve(cmd.Context(), arch)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stdout, "gVisor %s (%s), %s\n", tgt.GVisor, dash(tgt.Tag), tgt.Arch)
+			tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "NR\tSYSCALL\tSUPPORT\tERRNO\tNOTE")
+			for _, nr := range sysno.Numbers(t.Arch) {
+				en := t.Lookup(nr)
+				if want != nil && en.Support != *want {
+					continue
+				}
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", nr, sysno.Name(t.Arch, nr), en.Support, dash(entryErrno(en)), en.Note)
+			}
+			return tw.Flush()
+		},
+	}
+	target.register(cmd.Flags())
+	cmd.Flags().StringVar(&support, "support", "", "only syscalls with this support: full, partial or unimplemented")
+	return cmd
+}
+
+func entryErrno(en compat.Entry) string {
+	if en.Support != compat.Unimplemented {
+		return ""
+	}
+	if en.Cap != "" {
+		return en.Errno + "/EPERM"
+	}
+	return en.Errno
+}
+
+func newDBDiffCmd(e *env) *cobra.Command {
+	var archFlag string
+	cmd := &cobra.Command{
+		Use:   "diff V1 V2",
+		Short: "Show what changed between two gVisor versions",
+		Args:  exactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			arches, err := archList(archFlag)
+			if err != nil {
+				return err
+			}
+			var vs [2]compat.Version
+			for i, spec := range args {
+				v, err := compat.ResolveVersion(spec)
+				if err != nil {
+					return &usageError{err}
+				}
+				vs[i] = v
+			}
+			for _, a := range arches {
+				t1, err := compat.Load(vs[0], a, "")
+				if err != nil {
+					return err
+				}
+				t2, err := compat.Load(vs[1], a, "")
+				if err != nil {
+					return err
+				}
+				changes := compat.Diff(t1, t2)
+				fmt.Fprintf(e.stdout, "%s: %s -> %s: %d changes\n", a, vs[0].ID, vs[1].ID, len(changes))
+				tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+				for _, c := range changes {
+					fmt.Fprintf(tw, "  %d\t%s\t%s\t->\t%s\n", c.Number, c.Name, entryCell(c.Old), entryCell(c.New))
+				}
+				if err := tw.Flush(); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&archFlag, "arch", "", "only this architecture (default: both)")
+	return cmd
+}
+
+func newDBExportCmd(e *env) *cobra.Command {
+	var target targetFlags
+	var format string
+	var allVersions bool
+	cmd := &cobra.Command{
+		Use:   "export",
+		Short: "Export syscall tables as JSON or CSV",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if format != "json" && format != "csv" {
+				return usagef("--format: unknown format %q (want json or csv)", format)
+			}
+			var tables []*compat.Table
+			if allVersions {
+				arches := sysno.Arches
+				if target.arch != "" {
+					a, err := target.archFor()
+					if err != nil {
+						return err
+					}
+					arches = []sysno.Arch{a}
+				}
+				for _, v := range compat.Versions() {
+					for _, a := range arches {
+						t, err := compat.Load(v, a, "")
+						if err != nil {
+							continue // e.g. the 2020 documentation has no arm64 list
+						}
+						tables = append(tables, t)
+					}
+				}
+			} else {
+				arch, err := target.archFor()
+				if err != nil {
+					return err
+				}
+				t, _, err := target.resolve(cmd.Context(), arch)
+				if err != nil {
+					return err
+				}
+				tables = append(tables, t)
+			}
+			if format == "json" {
+				return exportJSON(e.stdout, tables)
+			}
+			return exportCSV(e.stdout, tables)
+		},
+	}
+	target.register(cmd.Flags())
+	cmd.Flags().StringVarP(&format, "format", "f", "json", "json or csv")
+	cmd.Flags().BoolVar(&allVersions, "all-versions", false, "every embedded version (with --arch, one architecture)")
+	return cmd
+}
+
+type exportedTable struct {
+	Version compat.Version `json:"version"`
+	Arch    sysno.Arch     `json:"arch"`
+	Variant string         `json:"variant,omitempty"`
+	Entries []compat.Entry `json:"syscalls"`
+}
+
+func allEntries(t *compat.Table) []compat.Entry {
+	var out []compat.Entry
+	for _, nr := range sysno.Numbers(t.Arch) {
+		out = append(out, t.Lookup(nr))
+	}
+	return out
+}
+
+func exportJSON(w io.Writer, tables []*compat.Table) error {
+	out := make([]exportedTable, 0, len(tables))
+	for _, t := range tables {
+		out = append(out, exportedTable{t.Version, t.Arch, t.Variant, allEntries(t)})
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}
+
+func exportCSV(w io.Writer, tables []*compat.Table) error {
+	cw := csv.NewWriter(w)
+	cw.Write([]string{"version", "date", "tag", "arch", "number", "name", "support", "errno", "cap", "in_table", "note", "urls"})
+	for _, t := range tables {
+		for _, en := range allEntries(t) {
+			cw.Write([]string{t.Version.ID, t.Version.Date.Format("2006-01-02"), t.Version.Tag, string(t.Arch),
+				fmt.Sprint(en.Number), en.Name, en.Support.String(), en.Errno, en.Cap, fmt.Sprint(en.InTable),
+				en.Note, strings.Join(en.URLs, " ")})
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+func archList(flag string) ([]sysno.Arch, error) {
+	if flag == "" {
+		return sysno.Arches, nil
+	}
+	a, err := sysno.ParseArch(flag)
+	if err != nil {
+		return nil, &usageError{fmt.Errorf("--arch: %w", err)}
+	}
+	return []sysno.Arch{a}, nil
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func noArgs(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return usagef("%s takes no arguments", cmd.CommandPath())
+	}
+	return nil
+}
+
+func exactArgs(n int) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) != n {
+			return usagef("%s takes %d argument(s), got %d", cmd.CommandPath(), n, len(args))
+		}
+		return nil
+	}
+}

@@ -1,0 +1,51 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+)
+
+// outputFlags choose the report format and where it goes.
+type outputFlags struct {
+	format string
+	file   string
+	all    bool
+	failOn string
+}
+
+func (o *outputFlags) validate() error {
+	switch o.format {
+	case "text", "json", "markdown", "md":
+		return nil
+	}
+	return usagef("--format: unknown format %q (want text, json or markdown)", o.format)
+}
+
+// writeTo writes via fn to --output (atomically, so a failed run leaves no
+// half report) or to w.
+func (o *outputFlags) writeTo(w io.Writer, fn func(io.Writer) error) error {
+	if o.file == "" || o.file == "-" {
+		return fn(w)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(o.file), ".gvcheck-report-*")
+	if err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if err := fn(tmp); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), o.file); err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	return nil
+}

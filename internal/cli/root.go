@@ -1,0 +1,90 @@
+// Package cli is gvcheck's command line: subcommands, flags and the
+// messages people read. It is the only package that prints to the user.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+)
+
+// Version is gvcheck's version, set at build time with -ldflags.
+var Version = "dev"
+
+// env is what a command may touch of the outside world, so that tests can
+// run the CLI in-process.
+type env struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+}
+
+// Main runs gvcheck with args (without the program name) and returns the
+// process exit status.
+func Main(ctx context.Context, args []string) int {
+	e := &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr}
+	root := newRoot(e)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return ExitOK
+	}
+	if strings.HasPrefix(err.Error(), "unknown command") {
+		// cobra reports unknown subcommands as plain errors.
+		err = &usageError{err}
+	}
+	var ee *exitError
+	if !errors.As(err, &ee) {
+		fmt.Fprintf(e.stderr, "gvcheck: error: %s\n", oneLine(err.Error()))
+		var he *hintError
+		if errors.As(err, &he) {
+			fmt.Fprintf(e.stderr, "gvcheck: hint: %s\n", he.hint)
+		}
+		var ue *usageError
+		if errors.As(err, &ue) {
+			fmt.Fprintf(e.stderr, "run 'gvcheck %s --help' for usage\n", commandPath(root, args))
+		}
+	}
+	return exitCode(err)
+}
+
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", " ")), " ")
+}
+
+func commandPath(root *cobra.Command, args []string) string {
+	cmd, _, err := root.Find(args)
+	if err != nil || cmd == root {
+		return ""
+	}
+	return strings.TrimPrefix(cmd.CommandPath(), "gvcheck ")
+}
+
+func newRoot(e *env) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "gvcheck",
+		Short: "Will this application run on gVisor?",
+		Long: `gvcheck answers "will this application run on gVisor?" and, when it won't, says why.
+
+It observes a program on an ordinary Linux host (gvcheck run / attach), or reads
+evidence already recorded (gvcheck check: strace logs, name lists, seccomp
+profiles), and judges it against an embedded database of gVisor's syscall
+tables, version by version.
+
+Exit status: 0 no finding, 3 findings at or above --fail-on, 1 error, 2 usage.
+gvcheck run exits with the traced program's own status.`,
+		Version:       Version,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetIn(e.stdin)
+	root.SetOut(e.stdout)
+	root.SetErr(e.stderr)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
+	root.AddCommand(newCheckCmd(e), newDBCmd(e))
+	return root
+}

@@ -1,0 +1,136 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/spf13/pflag"
+
+	"github.com/gvcheck/gvcheck/internal/compat"
+	"github.com/gvcheck/gvcheck/internal/report"
+	"github.com/gvcheck/gvcheck/internal/sysno"
+)
+
+// targetFlags name the gVisor that evidence is judged against.
+type targetFlags struct {
+	gvisor     string
+	tableFile  string
+	arch       string
+	runsc      string
+	runscFlags []string
+	platform   string
+}
+
+func (t *targetFlags) register(fs *pflag.FlagSet) {
+	fs.StringVar(&t.gvisor, "gvisor", "latest", "gVisor version: latest, a release tag (release-20230920.0), a date (2023-10-01), a module version, docs-2020-04-23, or installed (the runsc on PATH)")
+	fs.StringVar(&t.tableFile, "gvisor-table", "", "judge against this table, as printed by 'runsc help syscalls -format=json'")
+	fs.StringVar(&t.arch, "arch", "", "architecture of the target table: amd64 or arm64 (default: the evidence's, else the host's)")
+	fs.StringVar(&t.runsc, "runsc", "", "runsc binary for --gvisor=installed (default: runsc on PATH)")
+	fs.StringArrayVar(&t.runscFlags, "runsc-flag", nil, "a runsc option the sandbox will run with, e.g. --net-raw (repeatable)")
+	fs.Var(&splitFlag{&t.runscFlags}, "runsc-flags", "runsc options the sandbox will run with, space-separated, e.g. '--net-raw --iouring'")
+	fs.StringVar(&t.platform, "platform", "", "runsc platform: systrap, ptrace or kvm")
+}
+
+// splitFlag appends the space-separated words of each value to a list.
+type splitFlag struct{ list *[]string }
+
+func (s *splitFlag) String() string {
+	if s.list == nil {
+		return ""
+	}
+	return strings.Join(*s.list, " ")
+}
+func (s *splitFlag) Set(v string) error {
+	*s.list = append(*s.list, strings.Fields(v)...)
+	return nil
+}
+func (s *splitFlag) Type() string { return "flags" }
+
+// archFor returns the --arch value, or "" to let the evidence decide.
+func (t *targetFlags) archFor() (sysno.Arch, error) {
+	if t.arch == "" {
+		return "", nil
+	}
+	a, err := sysno.ParseArch(t.arch)
+	if err != nil {
+		return "", &usageError{fmt.Errorf("--arch: %w", err)}
+	}
+	return a, nil
+}
+
+// options returns the runsc flags with --platform folded in.
+func (t *targetFlags) options() ([]string, error) {
+	flags := slices.Clone(t.runscFlags)
+	for _, f := range flags {
+		if !strings.HasPrefix(f, "-") {
+			return nil, usagef("--runsc-flags: %q is not a flag (runsc options start with -)", f)
+		}
+	}
+	if t.platform != "" {
+		switch t.platform {
+		case "systrap", "ptrace", "kvm":
+		default:
+			return nil, usagef("--platform: unknown platform %q (want systrap, ptrace or kvm)", t.platform)
+		}
+		flags = append(flags, "--platform="+t.platform)
+	}
+	return flags, nil
+}
+
+// resolve loads the target table for arch (the evidence's architecture).
+func (t *targetFlags) resolve(ctx context.Context, arch sysno.Arch) (*compat.Table, report.Target, error) {
+	flags, err := t.options()
+	if err != nil {
+		return nil, report.Target{}, err
+	}
+	if arch == "" {
+		arch = sysno.Host()
+	}
+	var table *compat.Table
+	switch {
+	case t.tableFile != "":
+		f, err := os.Open(t.tableFile)
+		if err != nil {
+			return nil, report.Target{}, fmt.Errorf("--gvisor-table: %w", err)
+		}
+		defer f.Close()
+		table, err = compat.ParseRunscTable(f, arch)
+		if err != nil {
+			return nil, report.Target{}, fmt.Errorf("--gvisor-table %s: %w", t.tableFile, err)
+		}
+	case t.gvisor == "installed":
+		table, err = compat.InstalledTable(ctx, t.runsc, arch)
+		if err != nil {
+			return nil, report.Target{}, withHint(fmt.Errorf("--gvisor=installed: %w", err),
+				"install a static runsc (CGO_ENABLED=0 go install gvisor.dev/gvisor/runsc@latest) or name an embedded version with --gvisor")
+		}
+	default:
+		v, err := compat.ResolveVersion(t.gvisor)
+		if err != nil {
+			return nil, report.Target{}, &usageError{fmt.Errorf("--gvisor: %w", err)}
+		}
+		table, err = compat.Load(v, arch, variantFor(v, flags))
+		if err != nil {
+			return nil, report.Target{}, fmt.Errorf("load gVisor %s %s table: %w", v.ID, arch, err)
+		}
+	}
+	v := table.Version
+	return table, report.Target{
+		GVisor: v.ID, Tag: v.Tag, Date: v.Date, Arch: string(table.Arch), Variant: table.Variant,
+		RunscFlags: flags, Source: v.Source,
+	}, nil
+}
+
+// variantFor picks the table variant that runsc flags select, if the
+// version has one (e.g. --vfs2 in the years VFS2 was optional).
+func variantFor(v compat.Version, flags []string) string {
+	for _, f := range flags {
+		if slices.Contains(v.Variants, f) {
+			return f
+		}
+	}
+	return ""
+}
