@@ -1,0 +1,463 @@
+//go:build linux
+
+package trace
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/gvcheck/gvcheck/internal/policy"
+	"github.com/gvcheck/gvcheck/internal/profile"
+	"github.com/gvcheck/gvcheck/internal/sysno"
+)
+
+var victimDir string
+
+func TestMain(m *testing.M) {
+	if policy.ShimMain() {
+		return
+	}
+	if argv := os.Getenv("GVCHECK_TRACE_TEST_TRACER"); argv != "" {
+		tracerHelper(strings.Fields(argv))
+		return
+	}
+	dir, err := os.MkdirTemp("", "gvcheck-trace-test")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	victimDir = dir
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// tracerHelper is a gvcheck stand-in that a test kills with SIGKILL.
+func tracerHelper(argv []string) {
+	_, err := Run(context.Background(), argv, Options{Policy: testPolicy()})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	os.Exit(0)
+}
+
+func requireRoot(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("tracing tests need root (CAP_SYS_PTRACE); CI runs them as root")
+	}
+}
+
+func lookTool(t *testing.T, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		t.Skipf("%s is not installed (CI installs it)", name)
+	}
+	return p
+}
+
+var (
+	buildOnce sync.Map // name -> *buildResult
+)
+
+type buildResult struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+func build(t *testing.T, name string, f func(out string) *exec.Cmd) string {
+	t.Helper()
+	v, _ := buildOnce.LoadOrStore(name, &buildResult{})
+	b := v.(*buildResult)
+	b.once.Do(func() {
+		b.path = filepath.Join(victimDir, name)
+		cmd := f(b.path)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			b.err = fmt.Errorf("build %s: %v\n%s", name, err, out)
+		}
+	})
+	if b.err != nil {
+		t.Fatal(b.err)
+	}
+	return b.path
+}
+
+func cVictims(t *testing.T) string {
+	cc := lookTool(t, "cc")
+	return build(t, "victims", func(out string) *exec.Cmd {
+		return exec.Command(cc, "-O1", "-pthread", "-o", out, "testdata/victims/victims.c")
+	})
+}
+
+func goThreads(t *testing.T) string {
+	gocmd := lookTool(t, "go")
+	return build(t, "gothreads", func(out string) *exec.Cmd {
+		return exec.Command(gocmd, "build", "-o", out, "./testdata/victims/gothreads")
+	})
+}
+
+func nr(t *testing.T, name string) int {
+	t.Helper()
+	n, ok := sysno.Number(sysno.Host(), name)
+	if !ok {
+		t.Fatalf("no syscall %s", name)
+	}
+	return n
+}
+
+// testPolicy stands for a compat-DB policy: everything allowed but a few
+// syscalls gVisor lacks, and number 999.
+func testPolicy() *policy.Policy {
+	p := &policy.Policy{Arch: sysno.Host(), Default: policy.Allow}
+	for _, name := range []string{"io_uring_setup", "kexec_load", "set_robust_list"} {
+		if n, ok := sysno.Number(sysno.Host(), name); ok {
+			p.Rules = append(p.Rules, policy.Rule{Nr: n, Action: policy.Trace})
+		}
+	}
+	p.Rules = append(p.Rules, policy.Rule{Nr: 999, Action: policy.Trace})
+	return p
+}
+
+type outcome struct {
+	stdout []byte
+	exit   profile.Exit
+}
+
+func runNative(t *testing.T, argv []string) outcome {
+	t.Helper()
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Dir = "testdata/victims"
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	var o outcome
+	o.stdout = out.Bytes()
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+	case errors.As(err, &ee):
+		o.exit.Code = ee.ExitCode()
+		if st, ok := ee.Sys().(syscall.WaitStatus); ok && st.Signaled() {
+			o.exit = profile.Exit{Code: 128 + int(st.Signal()), Signal: unix.SignalName(st.Signal())}
+		}
+	default:
+		t.Fatalf("native %v: %v", argv, err)
+	}
+	return o
+}
+
+func runTraced(t *testing.T, argv []string, opt Options) (outcome, *Result) {
+	t.Helper()
+	f, err := os.Create(filepath.Join(t.TempDir(), "stdout"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var errb bytes.Buffer
+	ef, err := os.Create(filepath.Join(t.TempDir(), "stderr"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ef.Close()
+	opt.Stdout, opt.Stderr = f, ef
+	opt.Dir = "testdata/victims"
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	res, err := Run(ctx, argv, opt)
+	if err != nil {
+		t.Fatalf("traced %v: %v", argv, err)
+	}
+	out, err := os.ReadFile(f.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(ef.Name()); len(b) > 0 {
+		errb.Write(b)
+		t.Logf("traced stderr: %s", errb.String())
+	}
+	return outcome{stdout: out, exit: res.Exit}, res
+}
+
+// TestRunSameAsNative runs real programs natively and under both modes and
+// requires the same exit status and the same stdout bytes.
+func TestRunSameAsNative(t *testing.T) {
+	requireRoot(t)
+	sh := lookTool(t, "sh")
+	cases := []struct {
+		name string
+		argv func(t *testing.T) []string
+	}{
+		{"go-threads", func(t *testing.T) []string { return []string{goThreads(t)} }},
+		{"python-multiprocessing", func(t *testing.T) []string { return []string{lookTool(t, "python3"), "mp.py"} }},
+		{"shell-pipeline", func(t *testing.T) []string {
+			return []string{sh, "-c", `(echo a; echo b; echo c) | (read x; exec sort -r); echo $(echo sub | tr a-z A-Z); (exit 4) || echo $?; exec /bin/echo done`}
+		}},
+		{"shell-kills-itself", func(t *testing.T) []string { return []string{sh, "-c", `echo before; kill -TERM $$; echo after`} }},
+		{"raise", func(t *testing.T) []string { return []string{cVictims(t), "raise"} }},
+		{"stop-and-continue", func(t *testing.T) []string {
+			return []string{sh, "-c", `(sleep 0.3; kill -CONT $$) & kill -STOP $$; echo resumed; wait; echo end`}
+		}},
+		{"exec-from-thread", func(t *testing.T) []string { return []string{cVictims(t), "threadexec"} }},
+		{"vfork", func(t *testing.T) []string { return []string{cVictims(t), "vfork"} }},
+		{"clone3", func(t *testing.T) []string { return []string{cVictims(t), "clone3"} }},
+		{"execveat", func(t *testing.T) []string { return []string{cVictims(t), "execveat"} }},
+		{"signal-handler", func(t *testing.T) []string { return []string{cVictims(t), "handler"} }},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			argv := c.argv(t)
+			native := runNative(t, argv)
+			for _, full := range []bool{false, true} {
+				opt := Options{Policy: testPolicy(), Full: full}
+				got, res := runTraced(t, argv, opt)
+				mode := map[bool]string{false: "fast", true: "full"}[full]
+				if got.exit != native.exit {
+					t.Errorf("%s mode: exit %+v, native %+v", mode, got.exit, native.exit)
+				}
+				if !bytes.Equal(got.stdout, native.stdout) {
+					t.Errorf("%s mode: stdout\n%q\nnative\n%q", mode, got.stdout, native.stdout)
+				}
+				if full && res.Syscalls == 0 {
+					t.Errorf("full mode recorded no syscalls")
+				}
+			}
+		})
+	}
+}
+
+func TestFastModeRecordsUnsupported(t *testing.T) {
+	requireRoot(t)
+	prog := cVictims(t)
+	var calls []*profile.Call
+	_, res := runTraced(t, []string{prog, "gvisor"}, Options{Policy: testPolicy(), OnCall: func(c *profile.Call) { calls = append(calls, c) }})
+	names := res.Profile.Names()
+	for _, want := range []string{"io_uring_setup", "kexec_load", sysno.UnknownName(999)} {
+		if !slices.Contains(names, want) {
+			t.Errorf("fast mode profile %v lacks %s", names, want)
+		}
+	}
+	for _, allowed := range []string{"write", "read", "mmap", "execve", "exit_group"} {
+		if slices.Contains(names, allowed) {
+			t.Errorf("fast mode recorded %s, which the policy allows", allowed)
+		}
+	}
+	if res.Stopped != res.Syscalls || res.Syscalls != uint64(len(calls)) {
+		t.Errorf("stats %+v, %d calls seen", res.Stats, len(calls))
+	}
+	s := res.Profile.Syscalls[sysno.UnknownName(999)]
+	if s == nil || s.Errors["ENOSYS"] != 1 || s.Exes[prog] != 1 {
+		t.Errorf("syscall 999: %+v, want one ENOSYS by %s", s, prog)
+	}
+	if src := res.Profile.Sources; len(src) != 1 || src[0].Coverage != profile.CoverageFiltered {
+		t.Errorf("sources %+v", src)
+	}
+}
+
+// straceNames runs strace -f on argv and returns the syscall names it saw.
+func straceNames(t *testing.T, argv []string) []string {
+	strace := lookTool(t, "strace")
+	log := filepath.Join(t.TempDir(), "strace.log")
+	cmd := exec.Command(strace, append([]string{"-f", "-o", log}, argv...)...)
+	cmd.Dir = "testdata/victims"
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("strace: %v\n%s", err, out)
+	}
+	b, err := os.ReadFile(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	set := map[string]bool{}
+	for line := range strings.Lines(string(b)) {
+		f := strings.TrimSpace(line)
+		if i := strings.IndexByte(f, ' '); i > 0 {
+			if _, err := strconv.Atoi(f[:i]); err == nil {
+				f = strings.TrimSpace(f[i:])
+			}
+		}
+		if strings.HasPrefix(f, "<... ") {
+			f = strings.TrimPrefix(f, "<... ")
+			set[strings.Fields(f)[0]] = true
+			continue
+		}
+		if i := strings.IndexByte(f, '('); i > 0 && !strings.HasPrefix(f, "---") && !strings.HasPrefix(f, "+++") {
+			set[f[:i]] = true
+		}
+	}
+	return slices.Sorted(func(yield func(string) bool) {
+		for k := range set {
+			if !yield(k) {
+				return
+			}
+		}
+	})
+}
+
+func TestFullModeMatchesStrace(t *testing.T) {
+	requireRoot(t)
+	prog := cVictims(t)
+	argv := []string{prog, "small"}
+	want := straceNames(t, argv)
+	_, res := runTraced(t, argv, Options{})
+	got := res.Profile.Names()
+	if !slices.Equal(got, want) {
+		t.Errorf("syscall sets differ\ngvcheck: %v\nstrace:  %v", got, want)
+	}
+	p := res.Profile
+	if a := p.Syscalls["prctl"]; a == nil || a.Args["PR_SET_NAME"] == nil {
+		t.Errorf("prctl key argument not recorded: %+v", a)
+	}
+	if a := p.Syscalls["socket"]; a == nil || a.Args["AF_UNIX,SOCK_STREAM,0"] == nil {
+		t.Errorf("socket key argument not recorded: %+v", a)
+	}
+	for _, path := range []string{"/proc/self/status", "/dev/null"} {
+		if p.Paths[path] == nil {
+			t.Errorf("path %s not recorded: %v", path, p.Paths)
+		}
+	}
+	if a := p.Syscalls["access"]; a == nil || a.Errors["ENOENT"] == 0 {
+		t.Errorf("access ENOENT not recorded: %+v", a)
+	}
+	if res.Processes != 2 {
+		t.Errorf("processes = %d, want 2", res.Processes)
+	}
+}
+
+func procState(pid int) (byte, bool) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, false
+	}
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 || i+2 >= len(b) {
+		return 0, false
+	}
+	return b[i+2], true
+}
+
+// gone waits for pid to disappear or become a zombie.
+func gone(pid int, d time.Duration) bool {
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		st, ok := procState(pid)
+		if !ok || st == 'Z' || st == 'X' {
+			return true
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return false
+}
+
+func TestRunCancelKillsTree(t *testing.T) {
+	requireRoot(t)
+	sh := lookTool(t, "sh")
+	pids := map[int]bool{}
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	res, err := Run(ctx, []string{sh, "-c", "sleep 100 & sleep 100; wait"}, Options{
+		OnCall: func(c *profile.Call) { pids[c.Pid] = true },
+	})
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v, want deadline exceeded", err)
+	}
+	if time.Since(start) > 10*time.Second {
+		t.Errorf("cancellation took %v", time.Since(start))
+	}
+	if res == nil || res.Exit.Signal != "SIGKILL" {
+		t.Errorf("result %+v, want killed", res)
+	}
+	if len(pids) < 2 {
+		t.Errorf("saw processes %v, want the shell and its children", pids)
+	}
+	for pid := range pids {
+		if !gone(pid, 5*time.Second) {
+			t.Errorf("process %d survived cancellation", pid)
+		}
+	}
+}
+
+// TestKilledTracerLeavesNothing SIGKILLs a tracing process mid-run: the
+// traced tree must die with it (PTRACE_O_EXITKILL), not stay stopped.
+func TestKilledTracerLeavesNothing(t *testing.T) {
+	requireRoot(t)
+	sh := lookTool(t, "sh")
+	pidfile := filepath.Join(t.TempDir(), "pids")
+	script := "sleep 100 & echo $! > " + pidfile + ".tmp; echo $$ >> " + pidfile + ".tmp; mv " + pidfile + ".tmp " + pidfile + "; wait"
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	scriptFile := filepath.Join(t.TempDir(), "victim.sh")
+	if err := os.WriteFile(scriptFile, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	helper := exec.Command(self)
+	helper.Env = append(os.Environ(), "GVCHECK_TRACE_TEST_TRACER="+sh+" "+scriptFile)
+	helper.Stderr = os.Stderr
+	if err := helper.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var pids []int
+	deadline := time.Now().Add(20 * time.Second)
+	for len(pids) < 2 && time.Now().Before(deadline) {
+		b, err := os.ReadFile(pidfile)
+		if err == nil {
+			pids = pids[:0]
+			for _, f := range strings.Fields(string(b)) {
+				if n, err := strconv.Atoi(f); err == nil {
+					pids = append(pids, n)
+				}
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if len(pids) < 2 {
+		_ = helper.Process.Kill()
+		_ = helper.Wait()
+		t.Fatalf("victim did not start (pids %v)", pids)
+	}
+	if err := helper.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = helper.Wait()
+	for _, pid := range pids {
+		if !gone(pid, 5*time.Second) {
+			st, _ := procState(pid)
+			t.Errorf("traced process %d survived its tracer (state %c)", pid, st)
+		}
+	}
+}
+
+func TestRunErrors(t *testing.T) {
+	if _, err := Run(context.Background(), nil, Options{}); err == nil {
+		t.Error("empty argv: no error")
+	}
+	_, err := Run(context.Background(), []string{"gvcheck-no-such-command"}, Options{})
+	if err == nil || !strings.Contains(err.Error(), "not found") {
+		t.Errorf("missing command: %v", err)
+	}
+	bad := &policy.Policy{Arch: sysno.ARM64}
+	if sysno.Host() == sysno.ARM64 {
+		bad.Arch = sysno.AMD64
+	}
+	if _, err := Run(context.Background(), []string{"/bin/true"}, Options{Policy: bad}); err == nil {
+		t.Error("foreign policy: no error")
+	}
+}
