@@ -59,7 +59,8 @@ func Unsupported(t analyze.Table, arch sysno.Arch, hasCap func(string) bool) []C
 		if name == "" {
 			name = sysno.Name(arch, nr)
 		}
-		out = append(out, Candidate{Syscall: name, Nr: nr, Errno: gvisorErrno(e.Errno, e.Cap, hasCap)})
+		held := e.Cap == "" || (hasCap != nil && hasCap(e.Cap)) || (hasCap == nil && OwnCapability(e.Cap))
+		out = append(out, Candidate{Syscall: name, Nr: nr, Errno: e.ErrnoFor(held)})
 	}
 	return out
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/gvcheck/gvcheck/internal/compat"
 	"github.com/gvcheck/gvcheck/internal/policy"
 	"github.com/gvcheck/gvcheck/internal/sysno"
+	"github.com/gvcheck/gvcheck/internal/trace"
 )
 
 func TestMain(m *testing.M) {
@@ -318,4 +319,38 @@ func BenchmarkProbeTwoOfFive(b *testing.B) {
 		runs = res.Runs
 	}
 	b.ReportMetric(float64(runs), "runs/probe")
+}
+
+// TestSimulatePolicyRun is `gvcheck run --simulate`: one traced run under
+// the policy for the whole table.
+func TestSimulatePolicyRun(t *testing.T) {
+	needRoot(t)
+	prog := buildC(t, "fivecalls")
+	tb := table(t, "latest")
+	pol, err := SimulatePolicy(tb, sysno.Host(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		args []string
+		code int
+	}{{nil, 0}, {[]string{"vmsplice"}, 1}} {
+		res, err := trace.Run(context.Background(), append([]string{prog}, c.args...), trace.Options{Policy: pol, Stdout: devNull(t), Stderr: devNull(t)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Exit.Code != c.code {
+			t.Errorf("fivecalls %v under the simulation: exit %v, want %d", c.args, res.Exit, c.code)
+		}
+	}
+}
+
+func devNull(t *testing.T) *os.File {
+	t.Helper()
+	f, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f
 }

@@ -10,7 +10,9 @@ import (
 	"testing"
 
 	"github.com/gvcheck/gvcheck/internal/analyze"
+	"github.com/gvcheck/gvcheck/internal/compat"
 	"github.com/gvcheck/gvcheck/internal/profile"
+	"github.com/gvcheck/gvcheck/internal/sysno"
 )
 
 // ceilLog2 is ⌈log2 n⌉ for n ≥ 1.
@@ -267,4 +269,79 @@ func BenchmarkSearchRuns(b *testing.B) {
 			}
 		}
 	}
+}
+
+func TestWriteText(t *testing.T) {
+	f := &fakeRunner{required: map[int]bool{1: true}}
+	res, err := Probe(context.Background(), Config{Candidates: candidates(4)}, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	if err := res.WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{
+		fmt.Sprintf("probe: incompatible (%d runs, ", res.Runs),
+		"required (the program fails when they fail):\n    sys1 → ENOSYS: exit status 1, stderr: fatal: needed syscall failed\n",
+		"has fallback",
+		"    sys3 → ENOSYS\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("text lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestUnsupportedAndPolicy(t *testing.T) {
+	tb := compatLatest(t)
+	none := Unsupported(tb, tb.Arch, CapSet(nil))
+	all := Unsupported(tb, tb.Arch, func(string) bool { return true })
+	byName := func(cs []Candidate) map[string]string {
+		m := map[string]string{}
+		for _, c := range cs {
+			m[c.Syscall] = c.Errno
+		}
+		return m
+	}
+	n, a := byName(none), byName(all)
+	// CapError: EPERM without the capability, gVisor's errno with it.
+	if n["swapon"] != "EPERM" || a["swapon"] != "ENOSYS" {
+		t.Errorf("swapon: %q without caps, %q with", n["swapon"], a["swapon"])
+	}
+	if n["perf_event_open"] != "ENODEV" || a["vmsplice"] != "ENOSYS" {
+		t.Errorf("perf_event_open %q, vmsplice %q", n["perf_event_open"], a["vmsplice"])
+	}
+	for _, partial := range []string{"read", "clone3", "futex", "io_uring_setup"} {
+		if _, ok := a[partial]; ok {
+			t.Errorf("%s is denied, but gVisor implements it at least in part", partial)
+		}
+	}
+	pol, err := SimulatePolicy(tb, tb.Arch, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pol.Compile(); err != nil {
+		t.Fatalf("policy does not compile: %v", err)
+	}
+	if len(pol.Rules) != len(all) && len(pol.Rules) != len(none) {
+		t.Errorf("%d rules for %d unsupported syscalls", len(pol.Rules), len(all))
+	}
+	if _, err := SimulatePolicy(tb, tb.Arch, []Candidate{{Syscall: "x", Nr: 1, Errno: "ENOPE"}}); err == nil {
+		t.Error("unknown errno accepted")
+	}
+}
+
+func compatLatest(t *testing.T) *compat.Table {
+	t.Helper()
+	v, err := compat.ResolveVersion("latest")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb, err := compat.Load(v, sysno.AMD64, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tb
 }

@@ -39,8 +39,21 @@ func SimulatePolicy(t analyze.Table, arch sysno.Arch, cands []Candidate) (*polic
 	return p, nil
 }
 
+// errnoAliases are names unix.ErrnoName does not give for their number.
+var errnoAliases = map[string]unix.Errno{
+	"EOPNOTSUPP":  unix.EOPNOTSUPP,
+	"ENOTSUP":     unix.ENOTSUP,
+	"EWOULDBLOCK": unix.EWOULDBLOCK,
+	"EAGAIN":      unix.EAGAIN,
+	"EDEADLOCK":   unix.EDEADLOCK,
+	"EDEADLK":     unix.EDEADLK,
+}
+
 // ErrnoValue returns the number of an errno name such as "ENOSYS".
 func ErrnoValue(name string) (unix.Errno, error) {
+	if e, ok := errnoAliases[name]; ok {
+		return e, nil
+	}
 	for e := unix.Errno(1); e < 4096; e++ {
 		if unix.ErrnoName(e) == name {
 			return e, nil
