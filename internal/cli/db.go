@@ -3,6 +3,7 @@ package cli
 import (
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gvcheck/gvcheck/internal/compat"
+	"github.com/gvcheck/gvcheck/internal/report"
 	"github.com/gvcheck/gvcheck/internal/sysno"
 )
 
@@ -69,13 +71,40 @@ func newDBShowCmd(e *env) *cobra.Command {
 				return err
 			}
 			name := args[0]
-			known := false
+			cells := map[sysno.Arch]map[string]string{}
+			var summary []string
+			note := ""
 			for _, a := range arches {
-				if _, ok := sysno.Number(a, name); ok {
-					known = true
+				hist, err := compat.History(name, a)
+				if err != nil {
+					continue
+				}
+				cells[a] = map[string]string{}
+				since := ""
+				for _, p := range hist {
+					cell := entryCell(p.Entry)
+					for variant, ve := range p.Variants {
+						cell += fmt.Sprintf(" (%s: %s)", variant, entryCell(ve))
+					}
+					cells[a][p.Version.ID] = cell
+					switch {
+					case p.Entry.Support == compat.Unimplemented:
+						since = ""
+					case since == "":
+						since = fmt.Sprintf("%s (%s, %s)", p.Version.Date.Format("2006-01-02"), dash(p.Version.Tag), p.Version.ID)
+					}
+				}
+				last := hist[len(hist)-1].Entry
+				if note == "" {
+					note = last.Note
+				}
+				if since != "" {
+					summary = append(summary, fmt.Sprintf("%s (%s %d): %s in the newest version, since %s", name, a, last.Number, last.Support, since))
+				} else {
+					summary = append(summary, fmt.Sprintf("%s (%s %d): not implemented in the newest version (%s)", name, a, last.Number, entryCell(last)))
 				}
 			}
-			if !known {
+			if len(cells) == 0 {
 				return usagef("unknown syscall %q", name)
 			}
 			tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
@@ -84,49 +113,25 @@ func newDBShowCmd(e *env) *cobra.Command {
 				header += "\t" + strings.ToUpper(string(a))
 			}
 			fmt.Fprintln(tw, header)
-			firstFull := map[sysno.Arch]string{}
-			var notes []string
 			for _, v := range compat.Versions() {
 				row := fmt.Sprintf("%s\t%s\t%s", v.Date.Format("2006-01-02"), dash(v.Tag), v.ID)
 				for _, a := range arches {
-					nr, ok := sysno.Number(a, name)
+					c, ok := cells[a][v.ID]
 					if !ok {
-						row += "\t(no such syscall)"
-						continue
+						c = "-"
 					}
-					t, err := compat.Load(v, a, "")
-					if err != nil {
-						row += "\t-"
-						continue
-					}
-					en := t.Lookup(nr)
-					row += "\t" + entryCell(en)
-					if en.Support != compat.Unimplemented && firstFull[a] == "" {
-						firstFull[a] = v.ID + " (" + v.Date.Format("2006-01-02") + ")"
-					}
-					if en.Support == compat.Unimplemented {
-						firstFull[a] = "" // supported again only if it stays supported
-					}
-					if en.Note != "" && (len(notes) == 0 || notes[len(notes)-1] != en.Note) {
-						notes = append(notes, en.Note)
-					}
+					row += "\t" + c
 				}
 				fmt.Fprintln(tw, row)
 			}
 			if err := tw.Flush(); err != nil {
 				return err
 			}
-			for _, a := range arches {
-				if nr, ok := sysno.Number(a, name); ok {
-					if firstFull[a] != "" {
-						fmt.Fprintf(e.stdout, "%s (%s %d): implemented since %s\n", name, a, nr, firstFull[a])
-					} else {
-						fmt.Fprintf(e.stdout, "%s (%s %d): not implemented in the newest embedded version\n", name, a, nr)
-					}
-				}
+			for _, line := range summary {
+				fmt.Fprintln(e.stdout, line)
 			}
-			if len(notes) > 0 {
-				fmt.Fprintf(e.stdout, "gVisor's note: %s\n", notes[len(notes)-1])
+			if note != "" {
+				fmt.Fprintf(e.stdout, "gVisor's note: %s\n", note)
 			}
 			return nil
 		},
@@ -206,6 +211,7 @@ func entryErrno(en compat.Entry) string {
 
 func newDBDiffCmd(e *env) *cobra.Command {
 	var archFlag string
+	var notes bool
 	cmd := &cobra.Command{
 		Use:   "diff V1 V2",
 		Short: "Show what changed between two gVisor versions",
@@ -223,29 +229,40 @@ func newDBDiffCmd(e *env) *cobra.Command {
 				}
 				vs[i] = v
 			}
+			compared := 0
 			for _, a := range arches {
-				t1, err := compat.Load(vs[0], a, "")
-				if err != nil {
-					return err
+				t1, err1 := compat.Load(vs[0], a, "")
+				t2, err2 := compat.Load(vs[1], a, "")
+				if err1 != nil || err2 != nil {
+					if len(arches) > 1 {
+						continue // e.g. the 2020 documentation has no arm64 table
+					}
+					return errors.Join(err1, err2)
 				}
-				t2, err := compat.Load(vs[1], a, "")
-				if err != nil {
-					return err
+				compared++
+				var changes []compat.Change
+				for _, c := range compat.Diff(t1, t2) {
+					if notes || c.SupportChanged() || c.Old.Errno != c.New.Errno {
+						changes = append(changes, c)
+					}
 				}
-				changes := compat.Diff(t1, t2)
-				fmt.Fprintf(e.stdout, "%s: %s -> %s: %d changes\n", a, vs[0].ID, vs[1].ID, len(changes))
+				fmt.Fprintf(e.stdout, "%s: %s -> %s: %s\n", a, vs[0].ID, vs[1].ID, report.Plural(len(changes), "change"))
 				tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
 				for _, c := range changes {
-					fmt.Fprintf(tw, "  %d\t%s\t%s\t->\t%s\n", c.Number, c.Name, entryCell(c.Old), entryCell(c.New))
+					fmt.Fprintf(tw, "  %d\t%s\t%s\t->\t%s\t%s\n", c.Number, c.Name, entryCell(c.Old), entryCell(c.New), strings.Join(c.Fields, ","))
 				}
 				if err := tw.Flush(); err != nil {
 					return err
 				}
 			}
+			if compared == 0 {
+				return fmt.Errorf("no architecture has a table in both %s and %s", vs[0].ID, vs[1].ID)
+			}
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&archFlag, "arch", "", "only this architecture (default: both)")
+	cmd.Flags().BoolVar(&notes, "notes", false, "also list changes of notes and links only")
 	return cmd
 }
 

@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 
@@ -92,14 +91,9 @@ func (t *targetFlags) resolve(ctx context.Context, arch sysno.Arch) (*compat.Tab
 	var table *compat.Table
 	switch {
 	case t.tableFile != "":
-		f, err := os.Open(t.tableFile)
+		table, err = compat.ReadRunscTableFile(t.tableFile, arch)
 		if err != nil {
 			return nil, report.Target{}, fmt.Errorf("--gvisor-table: %w", err)
-		}
-		defer f.Close()
-		table, err = compat.ParseRunscTable(f, arch)
-		if err != nil {
-			return nil, report.Target{}, fmt.Errorf("--gvisor-table %s: %w", t.tableFile, err)
 		}
 	case t.gvisor == "installed":
 		table, err = compat.InstalledTable(ctx, t.runsc, arch)
@@ -112,7 +106,7 @@ func (t *targetFlags) resolve(ctx context.Context, arch sysno.Arch) (*compat.Tab
 		if err != nil {
 			return nil, report.Target{}, &usageError{fmt.Errorf("--gvisor: %w", err)}
 		}
-		table, err = compat.Load(v, arch, variantFor(v, flags))
+		table, err = compat.Load(v, arch, v.VariantFor(flags))
 		if err != nil {
 			return nil, report.Target{}, fmt.Errorf("load gVisor %s %s table: %w", v.ID, arch, err)
 		}
@@ -122,15 +116,4 @@ func (t *targetFlags) resolve(ctx context.Context, arch sysno.Arch) (*compat.Tab
 		GVisor: v.ID, Tag: v.Tag, Date: v.Date, Arch: string(table.Arch), Variant: table.Variant,
 		RunscFlags: flags, Source: v.Source,
 	}, nil
-}
-
-// variantFor picks the table variant that runsc flags select, if the
-// version has one (e.g. --vfs2 in the years VFS2 was optional).
-func variantFor(v compat.Version, flags []string) string {
-	for _, f := range flags {
-		if slices.Contains(v.Variants, f) {
-			return f
-		}
-	}
-	return ""
 }

@@ -28,7 +28,7 @@ func WriteMarkdown(out io.Writer, r *Report, opt Options) error {
 		fmt.Fprintf(bw, "\nEvidence: %s  \n", mdCell(evidenceLine(w)))
 		s := w.Summary
 		fmt.Fprintf(bw, "Summary: %s seen, %d fully supported, %d partial, %d unimplemented\n",
-			plural(s.SyscallsSeen, "syscall"), s.FullySupported, s.Partial, s.Unimplemented)
+			Plural(s.SyscallsSeen, "syscall"), s.FullySupported, s.Partial, s.Unimplemented)
 		if len(w.Findings) > 0 {
 			fmt.Fprintf(bw, "\n| Level | Syscall | Calls | Under gVisor | Note |\n|---|---|---:|---|---|\n")
 			for _, f := range w.Findings {
@@ -44,7 +44,7 @@ func WriteMarkdown(out io.Writer, r *Report, opt Options) error {
 		}
 		if opt.All && len(w.Rows) > 0 {
 			fmt.Fprintf(bw, "\n<details><summary>All %s</summary>\n\n| Syscall | Nr | Support | Calls | Errors |\n|---|---:|---|---:|---:|\n",
-				plural(len(w.Rows), "syscall"))
+				Plural(len(w.Rows), "syscall"))
 			for _, row := range w.Rows {
 				fmt.Fprintf(bw, "| `%s` | %d | %s | %s | %d |\n", row.Syscall, row.Number, row.Support, calls(row.Count), row.Errors)
 			}

@@ -49,11 +49,11 @@ func headline(r *Report) string {
 	switch r.Verdict {
 	case analyze.Compatible:
 		if partial > 0 {
-			return fmt.Sprintf("compatible (%s partially supported; see notes)", plural(partial, "syscall"))
+			return fmt.Sprintf("compatible (%s partially supported; see notes)", Plural(partial, "syscall"))
 		}
 		return "compatible: every observed syscall is supported by gVisor"
 	case analyze.AtRisk:
-		return fmt.Sprintf("at-risk: %s that gVisor does not implement", plural(unimpl, "syscall"))
+		return fmt.Sprintf("at-risk: %s that gVisor does not implement", Plural(unimpl, "syscall"))
 	}
 	return string(r.Verdict)
 }
@@ -92,7 +92,7 @@ func writeWorkloadText(bw *bufio.Writer, w Workload, opt Options) {
 	fmt.Fprintf(bw, "evidence: %s\n", evidenceLine(w))
 	s := w.Summary
 	fmt.Fprintf(bw, "summary:  %s seen, %d fully supported, %d partial, %d unimplemented\n",
-		plural(s.SyscallsSeen, "syscall"), s.FullySupported, s.Partial, s.Unimplemented)
+		Plural(s.SyscallsSeen, "syscall"), s.FullySupported, s.Partial, s.Unimplemented)
 	if len(w.Findings) > 0 {
 		fmt.Fprintln(bw)
 		tw := tabwriter.NewWriter(bw, 0, 0, 2, ' ', 0)
@@ -211,7 +211,8 @@ func calls(n uint64) string {
 	return fmt.Sprint(n)
 }
 
-func plural(n int, word string) string {
+// Plural writes "1 word" or "n words".
+func Plural(n int, word string) string {
 	if n == 1 {
 		return fmt.Sprintf("1 %s", word)
 	}
