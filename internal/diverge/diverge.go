@@ -12,6 +12,7 @@ import (
 	"path"
 	"regexp"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -357,6 +358,10 @@ func alignThread(ns, gs []profile.Call) ([]Divergence, *split) {
 	for i, c := range gs {
 		gp[i] = argPath(c)
 	}
+	byName := map[string][]int{} // native indexes by syscall, ascending
+	for i, c := range ns {
+		byName[c.Name] = append(byName[c.Name], i)
+	}
 	var out []Divergence
 	var pairs [][2]int // matched (native, gVisor) indexes
 	i, j := 0, 0
@@ -371,18 +376,22 @@ func alignThread(ns, gs []profile.Call) ([]Divergence, *split) {
 			j++
 			continue
 		}
-		// Find the nearest pair (a, b) ahead with a+b minimal.
+		// Find the nearest pair (a, b) ahead with a+b minimal, looking
+		// only at native calls of the same name.
 		bestA, bestB := -1, -1
-	search:
-		for k := 1; k <= 2*window; k++ {
-			for a := 0; a <= k && a <= window; a++ {
-				b := k - a
-				if b > window || i+a >= len(ns) || j+b >= len(gs) {
-					continue
+		for b := 0; b <= window && j+b < len(gs); b++ {
+			if bestA >= 0 && b >= bestA+bestB {
+				break
+			}
+			pos := byName[gs[j+b].Name]
+			for k := sort.SearchInts(pos, i); k < len(pos); k++ {
+				a := pos[k] - i
+				if a > window || (bestA >= 0 && a+b >= bestA+bestB) {
+					break
 				}
-				if same(ns[i+a], gs[j+b], np[i+a], gp[j+b]) {
+				if (a > 0 || b > 0) && same(ns[pos[k]], gs[j+b], np[pos[k]], gp[j+b]) {
 					bestA, bestB = a, b
-					break search
+					break
 				}
 			}
 		}
@@ -453,20 +462,50 @@ var dataCalls = map[string]bool{
 	"getsockname": true, "getpeername": true, "recvmmsg": true,
 }
 
+// sockCalls receive data from a socket.
+var sockCalls = map[string]bool{"recvmsg": true, "recvfrom": true, "recvmmsg": true, "read": false}
+
 // splitDivergence explains a split: where the runs parted and which data
 // the program read just before, the likely difference.
 func splitDivergence(sp *split, g *segment) Divergence {
 	last := sp.gs[sp.last]
+	// Name sockets by what socket() made them, as it was at each call (fds
+	// are reused), so a netlink answer shows as such.
+	sockets := map[int64]string{}
+	labels := make([]string, sp.last+1)
+	for k, c := range sp.gs[:sp.last+1] {
+		switch {
+		case c.Name == "socket" && c.Errno == "" && c.Key != "":
+			sockets[c.Ret] = c.Key
+		case sockCalls[c.Name]:
+			if v, err := strconv.ParseInt(strings.Fields(c.Text + " x")[0], 0, 64); err == nil && sockets[v] != "" {
+				labels[k] = c.Name + "(" + sockets[v] + ")"
+			}
+		}
+	}
+	name := func(k int) string {
+		if labels[k] != "" {
+			return labels[k]
+		}
+		return describe(sp.gs[k])
+	}
+	// Answers from sockets and synthesised files first: they are what
+	// gVisor implements differently most often.
 	var suspects []string
 	seen := map[string]bool{}
-	for k := sp.last; k >= 0 && k > sp.last-40 && len(suspects) < 4; k-- {
-		c := sp.gs[k]
-		if !dataCalls[c.Name] {
-			continue
-		}
-		if d := describe(c); !seen[d] {
-			seen[d] = true
-			suspects = append(suspects, d)
+	for pass := 0; pass < 2; pass++ {
+		for k := sp.last; k >= 0 && k > sp.last-60 && len(suspects) < 5; k-- {
+			c := sp.gs[k]
+			if !dataCalls[c.Name] {
+				continue
+			}
+			if first := sockCalls[c.Name] || isSpecialPath(argPath(c)); first != (pass == 0) {
+				continue
+			}
+			if d := name(k); !seen[d] {
+				seen[d] = true
+				suspects = append(suspects, d)
+			}
 		}
 	}
 	var b strings.Builder
@@ -579,6 +618,9 @@ func summary(d Divergence) string {
 // describe names a call with its telling argument: "openat(/proc/self/sched)",
 // "ioctl(TCGETS)", "socket(AF_BLUETOOTH,...)".
 func describe(c profile.Call) string {
+	if c.Key != "" && keyFirst[c.Name] {
+		return c.Name + "(" + c.Key + ")"
+	}
 	if p := argPath(c); p != "" {
 		return c.Name + "(" + p + ")"
 	}
@@ -586,6 +628,13 @@ func describe(c profile.Call) string {
 		return c.Name + "(" + c.Key + ")"
 	}
 	return c.Name
+}
+
+// keyFirst are calls better named by their key argument than by the file
+// their fd refers to.
+var keyFirst = map[string]bool{
+	"ioctl": true, "fcntl": true, "prctl": true, "arch_prctl": true, "socket": true,
+	"socketpair": true, "setsockopt": true, "getsockopt": true, "futex": true,
 }
 
 func isSpecialPath(p string) bool {
