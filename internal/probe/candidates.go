@@ -137,6 +137,15 @@ func ownEffective() (uint64, bool) {
 	return 0, false
 }
 
+// DockerCaps is the capability set Docker and containerd grant a container
+// by default; none of gVisor's CapError syscalls is in it, so each fails
+// with EPERM there. Use CapSet(DockerCaps) as Config.HasCap for such targets.
+var DockerCaps = []string{
+	"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW",
+	"CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE",
+	"CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
+}
+
 // CapSet returns a hasCap function for an explicit list of capability
 // names (as a target's runtime would grant them).
 func CapSet(names []string) func(string) bool {

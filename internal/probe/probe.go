@@ -86,9 +86,11 @@ type Outcome struct {
 	StdoutSum string `json:"stdout_sha256,omitempty"`
 	// Test is the --test command's result, in test mode.
 	Test *TestOutcome `json:"test,omitempty"`
-	// Calls are the syscalls observed, in completion order (observed runs only).
-	Calls    []profile.Call `json:"-"`
-	Duration time.Duration  `json:"duration_ns"`
+	// Calls are the syscalls observed, in completion order, and Profile
+	// their profile (observed runs only).
+	Calls    []profile.Call   `json:"-"`
+	Profile  *profile.Profile `json:"-"`
+	Duration time.Duration    `json:"duration_ns"`
 }
 
 // TestOutcome is the result of the --test command.

@@ -354,3 +354,25 @@ func devNull(t *testing.T) *os.File {
 	t.Cleanup(func() { f.Close() })
 	return f
 }
+
+func TestCapErrorFollowsCapabilities(t *testing.T) {
+	needRoot(t)
+	prog := buildC(t, "kcmp")
+	for _, c := range []struct {
+		name   string
+		hasCap func(string) bool
+		errno  string
+		msg    string
+	}{
+		{"runsc do as root", nil, "ENOSYS", "Function not implemented"},
+		{"docker default caps", CapSet(DockerCaps), "EPERM", "Operation not permitted"},
+	} {
+		res := probe(t, Config{Argv: []string{prog}, Table: table(t, "latest"), HasCap: c.hasCap})
+		if len(res.Required) != 1 || res.Required[0].Syscall != "kcmp" || res.Required[0].Errno != c.errno {
+			t.Fatalf("%s: required %+v, want kcmp → %s", c.name, res.Required, c.errno)
+		}
+		if !strings.Contains(res.Required[0].Evidence.Stderr, c.msg) {
+			t.Errorf("%s: evidence stderr %q, want %q", c.name, res.Required[0].Evidence.Stderr, c.msg)
+		}
+	}
+}

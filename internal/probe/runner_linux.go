@@ -141,6 +141,9 @@ func (r *ExecRunner) Run(ctx context.Context, deny []Candidate, observe bool) (O
 
 	if tr.res != nil {
 		o.Exit = tr.res.Exit
+		if observe {
+			o.Profile = tr.res.Profile
+		}
 	}
 	if tr.err != nil {
 		switch {
