@@ -1,0 +1,202 @@
+package policy
+
+import (
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/gvcheck/gvcheck/internal/sysno"
+)
+
+const auditAArch64 = 0xc00000b7
+
+func want(p *Policy, nr int) uint32 {
+	a, e := p.Action(nr)
+	r, err := retFor(a, e)
+	if err != nil {
+		panic(err)
+	}
+	return r
+}
+
+func evalNr(t *testing.T, prog []unix.SockFilter, arch uint32, nr int32) uint32 {
+	t.Helper()
+	got, err := Eval(prog, SeccompData{Nr: nr, Arch: arch, Args: [6]uint64{1, 2, 3, 4, 5, 6}})
+	if err != nil {
+		t.Fatalf("eval nr %d: %v", nr, err)
+	}
+	return got
+}
+
+// TestCompileMatchesTable compiles random policies and checks the filter's
+// verdict for every syscall number against the table, on both ABIs.
+func TestCompileMatchesTable(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for iter := 0; iter < 60; iter++ {
+		for _, arch := range sysno.Arches {
+			audit, _ := AuditArch(arch)
+			p := &Policy{Arch: arch, Default: Action(rng.IntN(3)), DefaultErrno: unix.ENOSYS,
+				OtherABI: Action(rng.IntN(3)), OtherABIErrno: unix.ENOSYS}
+			nums := sysno.Numbers(arch)
+			density := rng.Float64()
+			for _, n := range append(nums, 999, 1000, 2000) {
+				if rng.Float64() < density {
+					r := Rule{Nr: n, Action: Action(rng.IntN(3))}
+					if r.Action == Errno {
+						r.Errno = unix.Errno(1 + rng.IntN(4000))
+					}
+					p.Rules = append(p.Rules, r)
+				}
+			}
+			prog, err := p.Compile()
+			if err != nil {
+				t.Fatalf("%s: %v", arch, err)
+			}
+			for n := int32(0); n < 2100; n++ {
+				if got, w := evalNr(t, prog, audit, n), want(p, int(n)); got != w {
+					t.Fatalf("%s iter %d nr %d: filter says %#x, table %#x", arch, iter, n, got, w)
+				}
+			}
+			other := want(&Policy{Default: p.OtherABI, DefaultErrno: p.OtherABIErrno}, 0)
+			if got := evalNr(t, prog, 0x40000003, 1); got != other { // AUDIT_ARCH_I386
+				t.Fatalf("%s: foreign arch verdict %#x, want %#x", arch, got, other)
+			}
+			if arch == sysno.AMD64 {
+				if got := evalNr(t, prog, audit, 0x40000000|1); got != other {
+					t.Fatalf("x32 write: verdict %#x, want %#x", got, other)
+				}
+				if got := evalNr(t, prog, audit, -1); got != other {
+					t.Fatalf("nr -1: verdict %#x, want %#x", got, other)
+				}
+			} else if got := evalNr(t, prog, audit, 0x40000000|1); got != want(p, 0x40000001) {
+				t.Fatalf("arm64 high nr: verdict %#x", got)
+			}
+			if len(prog) > 4*len(p.Rules)+16 { // a range and a gap per rule, a jump per range
+				t.Errorf("%d rules compiled to %d instructions", len(p.Rules), len(prog))
+			}
+		}
+	}
+}
+
+// TestCompileIsLogarithmic checks a call's cost: the number of instructions
+// executed for any syscall is about log2 of the number of ranges, not linear.
+func TestCompileIsLogarithmic(t *testing.T) {
+	p := &Policy{Arch: sysno.AMD64, Default: Allow}
+	for n := 0; n < 450; n += 2 {
+		p.Rules = append(p.Rules, Rule{Nr: n, Action: Trace})
+	}
+	prog, err := p.Compile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for n := 0; n < 460; n++ {
+		steps := pathLen(prog, uint32(n))
+		if steps > 20 {
+			t.Errorf("nr %d takes %d instructions", n, steps)
+		}
+	}
+}
+
+// pathLen counts instructions executed for nr on amd64.
+func pathLen(prog []unix.SockFilter, nr uint32) int {
+	a, steps := uint32(0), 0
+	for pc := 0; pc < len(prog); pc++ {
+		steps++
+		in := prog[pc]
+		switch in.Code {
+		case bpfLD | bpfW | bpfABS:
+			if in.K == offArch {
+				a = unix.AUDIT_ARCH_X86_64
+			} else {
+				a = nr
+			}
+		case bpfRET | bpfK:
+			return steps
+		case bpfJMP | bpfJA:
+			pc += int(in.K)
+		default:
+			var c bool
+			switch in.Code &^ 0x07 {
+			case bpfJEQ:
+				c = a == in.K
+			case bpfJGE:
+				c = a >= in.K
+			case bpfJSET:
+				c = a&in.K != 0
+			}
+			if c {
+				pc += int(in.Jt)
+			} else {
+				pc += int(in.Jf)
+			}
+		}
+	}
+	return steps
+}
+
+func TestCompileErrors(t *testing.T) {
+	cases := []struct {
+		p    Policy
+		want string
+	}{
+		{Policy{Arch: "mips"}, "unsupported architecture"},
+		{Policy{Arch: sysno.AMD64, Default: Errno}, "errno 0 out of range"},
+		{Policy{Arch: sysno.AMD64, Rules: []Rule{{Nr: 1, Action: Trace}, {Nr: 1, Action: Allow}}}, "two rules"},
+		{Policy{Arch: sysno.AMD64, Rules: []Rule{{Nr: -3}}}, "out of range"},
+		{Policy{Arch: sysno.AMD64, Rules: []Rule{{Nr: 5, Action: Errno, Errno: 5000}}}, "out of range"},
+		{Policy{Arch: sysno.AMD64, Rules: []Rule{{Nr: 5, Action: 9}}}, "unknown action"},
+	}
+	for _, c := range cases {
+		_, err := c.p.Compile()
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%+v: error %v, want %q", c.p, err, c.want)
+		}
+	}
+}
+
+func TestEncodeDecode(t *testing.T) {
+	p := &Policy{Arch: sysno.ARM64, Default: Trace, Rules: []Rule{{Nr: 63, Action: Allow}, {Nr: 64, Action: Errno, Errno: unix.EPERM}}}
+	prog, err := p.Compile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := DecodeFilter(EncodeFilter(prog))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(back) != len(prog) {
+		t.Fatalf("round trip: %d instructions, want %d", len(back), len(prog))
+	}
+	for i := range prog {
+		if back[i] != prog[i] {
+			t.Fatalf("instruction %d: %+v, want %+v", i, back[i], prog[i])
+		}
+	}
+	if got := evalNr(t, back, auditAArch64, 64); got != unix.SECCOMP_RET_ERRNO|uint32(unix.EPERM) {
+		t.Errorf("write on arm64: %#x", got)
+	}
+	if _, err := DecodeFilter(make([]byte, 7)); err == nil {
+		t.Error("7 bytes decoded")
+	}
+}
+
+func FuzzDecodeFilter(f *testing.F) {
+	p := &Policy{Arch: sysno.AMD64, Default: Allow, Rules: []Rule{{Nr: 425, Action: Trace}}}
+	prog, _ := p.Compile()
+	f.Add(EncodeFilter(prog))
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		prog, err := DecodeFilter(b)
+		if err != nil {
+			return
+		}
+		if got := EncodeFilter(prog); string(got) != string(b) {
+			t.Fatalf("round trip changed the program")
+		}
+		// Arbitrary programs must evaluate or fail cleanly, never panic
+		// or loop: every jump goes forward.
+		_, _ = Eval(prog, SeccompData{Nr: 1, Arch: unix.AUDIT_ARCH_X86_64})
+	})
+}
