@@ -12,9 +12,13 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/gvcheck/gvcheck/internal/cli"
+	"github.com/gvcheck/gvcheck/internal/policy"
 )
 
 func TestMain(m *testing.M) {
+	if policy.ShimMain() {
+		return
+	}
 	testscript.Main(m, map[string]func(){
 		"gvcheck": func() { os.Exit(cli.Main(context.Background(), os.Args[1:])) },
 	})

@@ -1,0 +1,262 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/sys/unix"
+
+	"github.com/gvcheck/gvcheck/internal/analyze"
+	"github.com/gvcheck/gvcheck/internal/compat"
+	"github.com/gvcheck/gvcheck/internal/policy"
+	"github.com/gvcheck/gvcheck/internal/profile"
+	"github.com/gvcheck/gvcheck/internal/report"
+	"github.com/gvcheck/gvcheck/internal/sysno"
+	"github.com/gvcheck/gvcheck/internal/trace"
+)
+
+// traceFlags are shared by run and attach.
+type traceFlags struct {
+	target   targetFlags
+	out      outputFlags
+	full     bool
+	exact    bool
+	save     string
+	progress bool
+}
+
+func (t *traceFlags) register(cmd *cobra.Command, reportDest string) {
+	fs := cmd.Flags()
+	t.target.register(fs)
+	fs.StringVarP(&t.out.format, "format", "f", "text", "report format: text, json or markdown")
+	fs.StringVarP(&t.out.file, "output", "o", "", "write the report to this file instead of "+reportDest)
+	fs.BoolVar(&t.out.all, "all", false, "list every syscall seen, not only the findings (with --full: the complete inventory)")
+	fs.StringVar(&t.out.failOn, "fail-on", "never", "exit 3 when a finding is at or above this level: partial, needs-option, unsupported-argument, unimplemented, never")
+	fs.BoolVar(&t.full, "full", false, "record every syscall, with counts, errors and key arguments, not only those gVisor does not fully support")
+	fs.BoolVar(&t.exact, "exact-errors", false, "with --full, wait for the result of every call instead of sampling errors")
+	fs.StringVar(&t.save, "save", "", "save the observed profile as JSON, to re-check later with 'gvcheck check FILE --gvisor ...'")
+}
+
+// prepare validates flags and loads the target table for the host.
+func (t *traceFlags) prepare(ctx context.Context) (*compat.Table, report.Target, analyze.Level, error) {
+	if err := t.out.validate(); err != nil {
+		return nil, report.Target{}, 0, err
+	}
+	failOn, err := analyze.ParseLevel(t.out.failOn)
+	if err != nil {
+		return nil, report.Target{}, 0, &usageError{fmt.Errorf("--fail-on: %w", err)}
+	}
+	if t.target.arch != "" {
+		a, err := t.target.archFor()
+		if err != nil {
+			return nil, report.Target{}, 0, err
+		}
+		if a != sysno.Host() {
+			return nil, report.Target{}, 0, usagef("--arch %s: a live trace is of this machine's architecture (%s); save it with --save and check that against another table", a, sysno.Host())
+		}
+	}
+	table, tgt, err := t.target.resolve(ctx, sysno.Host())
+	return table, tgt, failOn, err
+}
+
+// finish saves the profile and writes the report; it returns whether the
+// findings fail the --fail-on gate.
+func (t *traceFlags) finish(w io.Writer, name string, table *compat.Table, tgt report.Target, failOn analyze.Level, p *profile.Profile) (bool, error) {
+	if t.save != "" {
+		if err := writeProfile(t.save, p); err != nil {
+			return false, err
+		}
+	}
+	res := analyze.Analyze(p, table)
+	ropt := report.Options{All: t.out.all}
+	rep := report.New("gvcheck "+Version, tgt, []report.Workload{report.NewWorkload(name, p, res, ropt)})
+	if err := t.out.writeTo(w, func(w io.Writer) error { return report.Write(w, rep, t.out.format, ropt) }); err != nil {
+		return false, err
+	}
+	return res.Fails(failOn), nil
+}
+
+func writeProfile(path string, p *profile.Profile) error {
+	o := outputFlags{file: path}
+	if err := o.writeTo(nil, p.Write); err != nil {
+		return fmt.Errorf("--save: %w", err)
+	}
+	return nil
+}
+
+func (t *traceFlags) traceOptions(table *compat.Table) trace.Options {
+	opt := trace.Options{Full: t.full, ExactErrors: t.exact}
+	if !t.full {
+		opt.Policy = policy.Observe(table)
+	}
+	return opt
+}
+
+func newRunCmd(e *env) *cobra.Command {
+	var f traceFlags
+	cmd := &cobra.Command{
+		Use:   "run [flags] -- CMD [ARGS...]",
+		Short: "Run a program, trace its whole process tree, and report",
+		Long: `Run a program natively, trace it and every process it starts, and report what
+of its syscall use gVisor does not support.
+
+By default a seccomp filter compiled from the target's table lets every syscall
+gVisor fully supports run at native speed; only the others stop the program to
+be recorded. --full records every syscall for a complete inventory.
+
+The program keeps its terminal, standard streams and signals; gvcheck exits
+with its exit status (128+signal if it was killed). The report goes to
+standard error, or to --output.`,
+		Example: `  gvcheck run -- ./myapp --serve
+  gvcheck run --full --all -o report.md -f markdown -- make test
+  gvcheck run --save app.json -- ./myapp && gvcheck check --gvisor 2023-01-01 app.json`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return usagef("run needs a command: gvcheck run [flags] -- CMD [ARGS...]")
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			table, tgt, failOn, err := f.prepare(ctx)
+			if err != nil {
+				return err
+			}
+			opt := f.traceOptions(table)
+			stop := func() {}
+			if f.progress {
+				opt.Progress, stop = statusLine(e.stderr)
+			}
+			res, err := trace.Run(ctx, args, opt)
+			stop()
+			if err != nil {
+				return err
+			}
+			failed, err := f.finish(e.stderr, args[0], table, tgt, failOn, res.Profile)
+			if err != nil {
+				return err
+			}
+			if res.Exit.Code != 0 {
+				return &exitError{res.Exit.Code}
+			}
+			if failed {
+				return &exitError{ExitFindings}
+			}
+			return nil
+		},
+	}
+	f.register(cmd, "standard error")
+	cmd.Flags().BoolVar(&f.progress, "progress", false, "show a live status line on standard error (only when it is a terminal)")
+	cmd.Flags().SetInterspersed(false)
+	return cmd
+}
+
+func newAttachCmd(e *env) *cobra.Command {
+	var f traceFlags
+	var duration time.Duration
+	cmd := &cobra.Command{
+		Use:   "attach [flags] PID...",
+		Short: "Trace running processes (all threads, and children they start) and report",
+		Long: `Trace running processes, all their threads and the children they start, until
+--duration passes, they exit, or Ctrl-C; then detach cleanly, leaving them
+running, and report. A live status line is shown when standard error is a
+terminal.
+
+A filter cannot be put into a running process, so attach records every
+syscall, as --full does.`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return usagef("attach needs at least one PID")
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var pids []int
+			for _, a := range args {
+				pid, err := strconv.Atoi(a)
+				if err != nil || pid <= 0 {
+					return usagef("attach: %q is not a process id", a)
+				}
+				pids = append(pids, pid)
+			}
+			f.full = true
+			table, tgt, failOn, err := f.prepare(cmd.Context())
+			if err != nil {
+				return err
+			}
+			ctx, cancel := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+			defer cancel()
+			if duration > 0 {
+				var c2 context.CancelFunc
+				ctx, c2 = context.WithTimeout(ctx, duration)
+				defer c2()
+			}
+			opt := f.traceOptions(table)
+			stop := func() {}
+			if isTerminal(e.stderr) {
+				opt.Progress, stop = statusLine(e.stderr)
+			}
+			res, err := trace.Attach(ctx, pids, opt)
+			stop()
+			if err != nil {
+				return withHint(err, attachHint(err))
+			}
+			failed, err := f.finish(e.stdout, "pid "+strings.Join(args, ","), table, tgt, failOn, res.Profile)
+			if err != nil {
+				return err
+			}
+			if failed {
+				return &exitError{ExitFindings}
+			}
+			return nil
+		},
+	}
+	f.register(cmd, "standard output")
+	cmd.Flags().DurationVar(&duration, "duration", 0, "stop tracing and detach after this long (e.g. 30s); default: until Ctrl-C or exit")
+	return cmd
+}
+
+func attachHint(err error) string {
+	msg := err.Error()
+	if strings.Contains(msg, "operation not permitted") || strings.Contains(msg, "ptrace_scope") {
+		return "attaching needs root or CAP_SYS_PTRACE, and Yama must allow it: sysctl kernel.yama.ptrace_scope=1 (or 0), or run gvcheck as root"
+	}
+	return ""
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
+}
+
+// statusLine returns a Progress callback that redraws one line on w when w
+// is a terminal (and does nothing otherwise), and a func that clears it.
+func statusLine(w io.Writer) (func(trace.Stats), func()) {
+	if !isTerminal(w) {
+		return nil, func() {}
+	}
+	drawn := false
+	update := func(s trace.Stats) {
+		fmt.Fprintf(w, "\r\033[Kgvcheck: %d processes, %d syscalls recorded, %d stops for gVisor findings, %s",
+			s.Processes, s.Syscalls, s.Stopped, s.Elapsed.Truncate(time.Second))
+		drawn = true
+	}
+	clear := func() {
+		if drawn {
+			fmt.Fprint(w, "\r\033[K")
+		}
+	}
+	return update, clear
+}
