@@ -3,10 +3,10 @@ package main
 import (
 	"context"
 	"errors"
-	"os/exec"
-	"strconv"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
