@@ -1,0 +1,319 @@
+// Package rules holds argument-level compatibility knowledge about gVisor:
+// for argument-sensitive syscalls (prctl options, socket families, ioctl
+// requests, ...), which argument values each gVisor version supports, the
+// errno it answers otherwise, and which runsc flag changes that; plus the
+// /proc, /sys and /dev entries it provides. The rules are derived from
+// gVisor's source by internal/cmd/genrules and embedded.
+package rules
+
+//go:generate go run ../cmd/genrules -o zrules.go
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/gvcheck/gvcheck/internal/sysno"
+)
+
+// Rule is what gVisor does for one key argument value of a syscall.
+type Rule struct {
+	Syscall string
+	// Key is the display form, e.g. "PR_SET_MM" or "AF_PACKET,SOCK_RAW".
+	Key string
+	// Values is matched as a prefix of a profile key's values (longest
+	// match wins); with Bit set, Values[0] is one flag bit instead, and the
+	// rule applies when the key's flags include it.
+	Values []uint64
+	Bit    bool
+	// Supported: gVisor implements the value. Otherwise Errno is what the
+	// call returns ("" with Ignored: it succeeds but has no effect).
+	Supported bool
+	Ignored   bool
+	Errno     string
+	// NeedsFlag is the runsc flag that makes the value work (e.g. "--net-raw").
+	NeedsFlag string
+	Note      string
+	// Source is where the rule comes from: "gVisor file:function", with
+	// "(curated)" for rules read by hand rather than derived.
+	Source string
+}
+
+// Verdict is gVisor's answer to one key argument.
+type Verdict int
+
+const (
+	Unknown     Verdict = iota // no rule: the syscall-level entry decides
+	Supported                  // implemented
+	Unsupported                // fails with the rule's errno
+	NeedsFlag                  // works only with the rule's runsc flag
+	Ignored                    // succeeds but has no effect
+)
+
+func (v Verdict) String() string {
+	return [...]string{"unknown", "supported", "unsupported", "needs-flag", "ignored"}[v]
+}
+
+// Path is one entry gVisor provides under /proc, /sys or /dev. Per-process
+// entries are written under /proc/[pid]/ (also matching /proc/self/,
+// /proc/thread-self/ and /proc/[pid]/task/[tid]/).
+type Path struct {
+	Path   string
+	Dir    bool
+	Source string
+}
+
+// Set is the rules of one gVisor version for one architecture.
+type Set struct {
+	Version string // gVisor module version the rules were derived from
+	Arch    sysno.Arch
+	rules   map[string][]Rule
+	paths   map[string]Path
+	roots   []string // trees whose contents are known (e.g. "/proc")
+}
+
+// For returns the rule set of a gVisor version (a compat.Version ID: the
+// module version, e.g. v0.0.0-20260905035102-160fafc42237), or of the
+// nearest embedded version at or before it. ok is false when no embedded
+// version is that old.
+func For(version string, arch sysno.Arch) (*Set, bool) {
+	vs := Versions()
+	i := sort.SearchStrings(vs, version)
+	if i < len(vs) && vs[i] == version {
+		return load(vs[i], arch), true
+	}
+	if i == 0 {
+		return nil, false
+	}
+	return load(vs[i-1], arch), true
+}
+
+// Versions lists the embedded gVisor versions, oldest first (module
+// versions sort by date).
+func Versions() []string {
+	decodeOnce.Do(decode)
+	vs := make([]string, 0, len(generated))
+	for _, g := range generated {
+		vs = append(vs, g.Version)
+	}
+	sort.Strings(vs)
+	return slices.Compact(vs)
+}
+
+// Rules returns the rules of a syscall, ordered by key values.
+func (s *Set) Rules(syscall string) []Rule {
+	return slices.Clone(s.rules[syscall])
+}
+
+// Syscalls lists the syscalls that have rules.
+func (s *Set) Syscalls() []string {
+	out := make([]string, 0, len(s.rules))
+	for n := range s.rules {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Judge applies the rules of syscall to one key (profile ArgUse.Values)
+// given the runsc flags of the target. The rule returned is the one that
+// decided (nil with Unknown).
+func (s *Set) Judge(syscall string, values []uint64, runscFlags []string) (Verdict, *Rule) {
+	rs := s.rules[syscall]
+	if len(rs) == 0 {
+		return Unknown, nil
+	}
+	if len(values) == 0 {
+		// Syscall-wide rules (io_uring_*: --iouring) apply without a key.
+		for i := range rs {
+			if rs[i].Values == nil && rs[i].NeedsFlag != "" {
+				return verdictOf(&rs[i], runscFlags), &rs[i]
+			}
+		}
+		return Unknown, nil
+	}
+	if rs[0].Bit {
+		return judgeBits(rs, values[0], runscFlags)
+	}
+	var best *Rule
+	for i := range rs {
+		r := &rs[i]
+		if len(r.Values) <= len(values) && slices.Equal(r.Values, values[:len(r.Values)]) {
+			if best == nil || len(r.Values) > len(best.Values) {
+				best = r
+			}
+		}
+	}
+	if best == nil {
+		return Unknown, nil
+	}
+	return verdictOf(best, runscFlags), best
+}
+
+// judgeBits: every rule whose flags the key has applies; the worst verdict
+// wins. Flags no rule covers are Unknown.
+func judgeBits(rs []Rule, v uint64, runscFlags []string) (Verdict, *Rule) {
+	rank := map[Verdict]int{Supported: 0, Unknown: 1, Ignored: 2, NeedsFlag: 3, Unsupported: 4}
+	if v == 0 {
+		for i := range rs {
+			if rs[i].Values[0] == 0 {
+				return verdictOf(&rs[i], runscFlags), &rs[i]
+			}
+		}
+		return Unknown, nil
+	}
+	verdict, worst := Supported, (*Rule)(nil)
+	covered := uint64(0)
+	for i := range rs {
+		r := &rs[i]
+		f := r.Values[0]
+		if f == 0 || v&f != f {
+			continue
+		}
+		covered |= f
+		if vb := verdictOf(r, runscFlags); rank[vb] > rank[verdict] || worst == nil && vb == verdict {
+			verdict, worst = vb, r
+		}
+	}
+	if covered != v && rank[Unknown] > rank[verdict] {
+		return Unknown, nil
+	}
+	return verdict, worst
+}
+
+func verdictOf(r *Rule, runscFlags []string) Verdict {
+	switch {
+	case r.NeedsFlag != "":
+		if hasFlag(runscFlags, r.NeedsFlag) {
+			return Supported
+		}
+		return NeedsFlag
+	case r.Supported:
+		return Supported
+	case r.Ignored:
+		return Ignored
+	}
+	return Unsupported
+}
+
+// hasFlag accepts "--net-raw", "--net-raw=true", "-net-raw".
+func hasFlag(flags []string, want string) bool {
+	name := strings.TrimLeft(want, "-")
+	for _, f := range flags {
+		f = strings.TrimLeft(f, "-")
+		if f == name || f == name+"=true" {
+			return true
+		}
+	}
+	return false
+}
+
+// PathProvided reports whether gVisor provides path (absolute, cleaned) and
+// a note: which entry matched, or why not. Paths outside the trees the rules
+// describe (/proc, /sys, /dev) are reported as provided with note "not
+// described".
+func (s *Set) PathProvided(path string) (bool, string) {
+	root := ""
+	for _, r := range s.roots {
+		if path == r || strings.HasPrefix(path, r+"/") {
+			root = r
+		}
+	}
+	if root == "" {
+		return true, "not described"
+	}
+	norm := normalizeProc(path)
+	if p, ok := s.paths[norm]; ok {
+		return true, "provided by " + p.Source
+	}
+	// Below a provided directory whose contents are dynamic (e.g.
+	// /proc/[pid]/fd/3, /sys/devices/system/cpu/cpu0) the parent decides.
+	for dir := parent(norm); dir != "/" && dir != ""; dir = parent(dir) {
+		if p, ok := s.paths[dir]; ok {
+			if p.Dir && dynamicDir(dir) {
+				return true, "inside " + dir + " (dynamic contents)"
+			}
+			return false, fmt.Sprintf("gVisor has no %s (ENOENT); %s exists (%s)", path, dir, p.Source)
+		}
+	}
+	return false, fmt.Sprintf("gVisor has no %s (ENOENT)", path)
+}
+
+func parent(p string) string {
+	i := strings.LastIndexByte(p, '/')
+	if i <= 0 {
+		return "/"
+	}
+	return p[:i]
+}
+
+// normalizeProc rewrites /proc/self, /proc/thread-self, /proc/<n> and
+// /proc/<n>/task/<n> to /proc/[pid].
+func normalizeProc(p string) string {
+	parts := strings.Split(p, "/")
+	if len(parts) < 3 || parts[1] != "proc" {
+		return p
+	}
+	if parts[2] == "self" || parts[2] == "thread-self" || isNum(parts[2]) {
+		parts[2] = "[pid]"
+		if len(parts) >= 5 && parts[3] == "task" && isNum(parts[4]) {
+			parts = append(parts[:3], parts[5:]...)
+		}
+	}
+	return strings.Join(parts, "/")
+}
+
+func isNum(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// Directories whose entries gVisor generates at run time.
+var dynamicDirs = []string{"/proc/[pid]/fd", "/proc/[pid]/fdinfo", "/proc/[pid]/task", "/proc/[pid]/net",
+	"/proc/[pid]/ns", "/proc/[pid]/map_files", "/proc/sys/net", "/proc/net", "/sys/devices", "/sys/class", "/sys/bus",
+	"/sys/fs/cgroup", "/sys/block", "/sys/kernel", "/sys/module", "/dev/pts", "/dev/shm", "/dev/net", "/dev/fd",
+	"/dev/mqueue", "/dev/dri", "/dev/nvidia-caps"}
+
+func dynamicDir(d string) bool {
+	for _, x := range dynamicDirs {
+		if d == x || strings.HasPrefix(d, x+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// Paths lists the provided entries, sorted.
+func (s *Set) Paths() []Path {
+	out := make([]Path, 0, len(s.paths))
+	for _, p := range s.paths {
+		out = append(out, p)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	return out
+}
+
+// ArgCheck tests one raw argument: args[Arg] & Mask == Value.
+type ArgCheck struct {
+	Arg   int
+	Mask  uint64
+	Value uint64
+}
+
+// ArgCond is one entry of a first-match list for a seccomp filter: when all
+// Checks hold, Trace says whether to stop the call (true) or let it run.
+// Masks and values may exceed 32 bits only where the argument does; a BPF
+// compiler tests the low and high halves separately.
+type ArgCond struct {
+	Checks []ArgCheck
+	Trace  bool
+	Rule   *Rule // the rule the condition comes from
+}

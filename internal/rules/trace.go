@@ -1,0 +1,85 @@
+package rules
+
+import (
+	"github.com/gvcheck/gvcheck/internal/sysargs"
+)
+
+// TraceConditions turns the rules of syscall into a first-match list for
+// the fast tracer's seccomp filter: evaluate conds in order; the first whose
+// checks all hold decides (Trace: stop and report the call, else run it
+// natively); when none holds, all decides. Calls gVisor handles as Linux
+// does run natively; unsupported, ignored and flag-dependent values (given
+// runscFlags) stop. A syscall without rules, or whose key is not in
+// registers (clone3), gives (nil, true): stop every call, since the filter
+// cannot tell.
+func (s *Set) TraceConditions(syscall string, runscFlags []string) (conds []ArgCond, all bool) {
+	rs := s.rules[syscall]
+	specs, ok := sysargs.KeyArgs(syscall)
+	if len(rs) == 0 || !ok {
+		return nil, true
+	}
+	stop := func(r *Rule) bool { return verdictOf(r, runscFlags) != Supported }
+	if rs[0].Bit {
+		// Flags: stop when any flag whose rule is not supported is set.
+		spec := specs[0]
+		for i := range rs {
+			r := &rs[i]
+			f := r.Values[0]
+			if f == 0 || !stop(r) {
+				continue
+			}
+			conds = append(conds, ArgCond{Checks: []ArgCheck{{Arg: spec.Arg, Mask: f & spec.Mask, Value: f & spec.Mask}}, Trace: true, Rule: r})
+		}
+		return conds, false
+	}
+	// Prefix rules: longer prefixes are more specific, so they come first.
+	order := make([]*Rule, 0, len(rs))
+	for i := range rs {
+		if len(rs[i].Values) <= len(specs) {
+			order = append(order, &rs[i])
+		}
+	}
+	for n := len(specs); n >= 0; n-- {
+		for _, r := range order {
+			if len(r.Values) != n {
+				continue
+			}
+			if n == 0 { // the default for values no case names
+				all = stop(r)
+				continue
+			}
+			c := ArgCond{Trace: stop(r), Rule: r}
+			for i, v := range r.Values {
+				c.Checks = append(c.Checks, ArgCheck{Arg: specs[i].Arg, Mask: specs[i].Mask, Value: v & specs[i].Mask})
+			}
+			conds = append(conds, c)
+		}
+	}
+	if !hasDefault(rs) {
+		all = true // values no rule covers are unknown: look at them
+	}
+	// Conditions deciding what the default decides anyway are dropped,
+	// unless a later (less specific) one decides otherwise.
+	var kept []ArgCond
+	laterDiffers := false
+	for i := len(conds) - 1; i >= 0; i-- {
+		c := conds[i]
+		if c.Trace == all && !laterDiffers {
+			continue
+		}
+		if c.Trace != all {
+			laterDiffers = true
+		}
+		kept = append([]ArgCond{c}, kept...)
+	}
+	return kept, all
+}
+
+func hasDefault(rs []Rule) bool {
+	for _, r := range rs {
+		if len(r.Values) == 0 {
+			return true
+		}
+	}
+	return false
+}
