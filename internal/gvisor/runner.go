@@ -53,6 +53,21 @@ type RunOptions struct {
 	Env    []string // environment (nil = this process's)
 	Stdin  io.Reader
 	Bundle string // OCI bundle directory: `runsc run` it instead of `runsc do`
+	// Ready and Test check a server: commands run inside the sandbox, next
+	// to the program (`runsc exec`), so they reach it even with
+	// --network=none. Ready is retried until it exits 0; then Test runs
+	// once (without Ready, Test is retried until it passes). Once Test has
+	// run, the program is stopped. Both are bounded by Runner.Timeout.
+	Ready []string
+	Test  []string
+}
+
+// ExecResult is a command gvcheck ran inside the sandbox.
+type ExecResult struct {
+	Argv           []string
+	Exit           profile.Exit
+	Stdout, Stderr []byte
+	Tries          int // attempts made
 }
 
 // RunResult is what a run under gVisor produced.
@@ -69,6 +84,12 @@ type RunResult struct {
 	// the caller's); gvcheck's own logging flags are left out.
 	Flags    []string
 	Duration time.Duration
+	// Ready is set when RunOptions.Ready passed; Test is the last attempt
+	// of RunOptions.Test; Stopped says gvcheck stopped the program after
+	// its test (Exit then shows the kill).
+	Ready   bool
+	Test    *ExecResult
+	Stopped bool
 
 	sandboxRoot string // runsc's state directory for this run
 	sandboxID   string
@@ -254,10 +275,33 @@ func (r *Runner) Run(ctx context.Context, opt RunOptions) (*RunResult, error) {
 	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
+	var testDone chan struct{} // stays nil (never ready) without a test
+	testCtx, cancelTest := context.WithCancel(runCtx)
+	defer cancelTest()
+	var ready bool
+	var test *ExecResult
+	if len(opt.Ready) > 0 || len(opt.Test) > 0 {
+		testDone = make(chan struct{})
+		id, root := res.sandboxID, res.sandboxRoot
+		go func() {
+			defer close(testDone)
+			ready, test = r.serve(testCtx, p, logDir, id, root, res.Flags, opt)
+		}()
+	}
 	var waitErr error
 	stopped := false
 	select {
 	case waitErr = <-done:
+	case <-testDone:
+		// The test has run: stop the server and keep its evidence.
+		res.Stopped = true
+		r.stop(p, logDir, res, cmd.Process)
+		select {
+		case waitErr = <-done:
+		case <-time.After(5 * time.Second):
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			waitErr = <-done
+		}
 	case <-runCtx.Done():
 		stopped = true
 		r.stop(p, logDir, res, cmd.Process)
@@ -269,17 +313,33 @@ func (r *Runner) Run(ctx context.Context, opt RunOptions) (*RunResult, error) {
 		}
 	}
 	res.Duration = time.Since(start)
+	cancelTest()
+	if testDone != nil {
+		<-testDone
+	}
+	res.Ready, res.Test = ready, test
 	res.Stdout, res.Stderr = stdout.Bytes(), stderr.Bytes()
 	r.findSandbox(logDir, res)
 	defer cleanupSandbox(p, res)
 
+	if stopped && ctx.Err() != nil {
+		return res, fmt.Errorf("run under runsc: %w", ctx.Err())
+	}
+	res.Exit = exitOf(waitErr)
+	server := len(opt.Ready) > 0 || len(opt.Test) > 0
 	if stopped {
-		if ctx.Err() != nil {
-			return res, fmt.Errorf("run under runsc: %w", ctx.Err())
+		// Out of time: keep the evidence of what the program was doing.
+		// For a server that is an answer (never ready, test never passed);
+		// otherwise the caller gets it with the error.
+		res.Stopped = true
+		if err := r.collect(logDir, sysno.Host(), opt, res); err != nil {
+			return res, err
+		}
+		if server {
+			return res, nil
 		}
 		return res, fmt.Errorf("run under runsc: timed out after %v", r.Timeout)
 	}
-	res.Exit = exitOf(waitErr)
 	if fatal := runscFatal(logDir); fatal != "" {
 		msg := fatal
 		if strings.Contains(fatal, "cannot read client sync file") || strings.Contains(res.stderrText(), "cannot read client sync file") {
@@ -295,6 +355,7 @@ func (r *Runner) Run(ctx context.Context, opt RunOptions) (*RunResult, error) {
 	if err := r.collect(logDir, arch, opt, res); err != nil {
 		return res, err
 	}
+
 	fixSignal(res)
 	return res, nil
 }
@@ -318,25 +379,12 @@ func (r *Runner) stop(runsc, logDir string, res *RunResult, proc *os.Process) {
 	_ = proc.Signal(syscall.SIGTERM)
 }
 
-// findSandbox reads the sandbox id and state directory runsc logged.
+// findSandbox records the sandbox id and state directory runsc logged.
 func (r *Runner) findSandbox(logDir string, res *RunResult) {
 	if res.sandboxID != "" && res.sandboxRoot != "" {
 		return
 	}
-	files, _ := filepath.Glob(filepath.Join(logDir, "*"))
-	for _, f := range files {
-		if !strings.HasSuffix(f, ".do.txt") && !strings.HasSuffix(f, ".run.txt") && !strings.HasSuffix(f, ".create.txt") {
-			continue
-		}
-		b, err := os.ReadFile(f)
-		if err != nil {
-			continue
-		}
-		if m := sandboxRe.FindSubmatch(b); m != nil {
-			res.sandboxID, res.sandboxRoot = string(m[1]), string(m[2])
-			return
-		}
-	}
+	res.sandboxID, res.sandboxRoot = sandboxFromLogs(logDir)
 }
 
 // cleanupSandbox removes what runsc leaves when it was killed: the
@@ -443,6 +491,9 @@ func (r *Runner) collect(logDir string, arch sysno.Arch, opt RunOptions, res *Ru
 			return fmt.Errorf("%s: %w", filepath.Base(b), err)
 		}
 		res.Unsupported = mergeUnsupported(res.Unsupported, us)
+	}
+	if len(opt.Ready) > 0 || len(opt.Test) > 0 {
+		res.Calls = programCalls(res.Calls)
 	}
 	res.Unsupported = addENOSYS(res.Unsupported, res.Calls)
 	if r.Strace {

@@ -320,3 +320,53 @@ func TestCheckTooOld(t *testing.T) {
 		t.Errorf("Check = %v, want too old with the hint", err)
 	}
 }
+
+func TestRunServer(t *testing.T) {
+	r := runner(t)
+	r.Timeout = 30 * time.Second
+	prog := buildC(t, "server")
+	res, err := r.Run(context.Background(), RunOptions{
+		Argv:  []string{prog, "8777"},
+		Ready: []string{prog, "client", "8777"},
+		Test:  []string{prog, "client", "8777"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Ready || res.Test == nil || res.Test.Exit.Code != 0 || !res.Stopped {
+		t.Fatalf("ready %v test %+v stopped %v; stdout %q stderr %q", res.Ready, res.Test, res.Stopped, res.Stdout, res.Stderr)
+	}
+	if string(res.Stdout) != "listening\n" {
+		t.Errorf("server stdout %q", res.Stdout)
+	}
+	// The server's own calls are kept, the clients' are not.
+	var accepts, connects int
+	for _, c := range res.Calls {
+		switch c.Name {
+		case "accept", "accept4":
+			if c.Errno == "" {
+				accepts++
+			}
+		case "connect":
+			connects++
+		}
+	}
+	if accepts < 2 || connects != 0 {
+		t.Errorf("server accepted %d times, %d client connects kept", accepts, connects)
+	}
+	t.Logf("server: ready after %d tries, %v in all", res.Test.Tries, res.Duration)
+
+	// A server that never answers: not ready by the deadline, no error.
+	r.Timeout = 3 * time.Second
+	res, err = r.Run(context.Background(), RunOptions{
+		Argv:  []string{"sleep", "100"},
+		Ready: []string{prog, "client", "8778"},
+		Test:  []string{prog, "client", "8778"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Ready || res.Test != nil || !res.Stopped {
+		t.Errorf("silent server: ready %v test %+v stopped %v", res.Ready, res.Test, res.Stopped)
+	}
+}
