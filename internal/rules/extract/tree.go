@@ -10,6 +10,7 @@ import (
 	"go/ast"
 	"go/constant"
 	"go/parser"
+	"go/token"
 	"os"
 	"path/filepath"
 	"sort"
