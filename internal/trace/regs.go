@@ -73,9 +73,3 @@ func DecodeRegs(a sysno.Arch, b []byte) (Regs, error) {
 	}
 	return r, nil
 }
-
-// setRet writes a return value into an encoded register set, for errno
-// injection.
-func setRet(a sysno.Arch, b []byte, v uint64) {
-	binary.LittleEndian.PutUint64(b[8*layouts[a].ret:], v)
-}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/gvcheck/gvcheck/internal/policy"
 	"github.com/gvcheck/gvcheck/internal/profile"
+	"github.com/gvcheck/gvcheck/internal/sysargs"
 	"github.com/gvcheck/gvcheck/internal/sysno"
 )
 
@@ -69,6 +70,10 @@ type sysInfo struct {
 	isErr bool
 }
 
+// forceRegs makes tests take the register path of kernels without
+// PTRACE_GET_SYSCALL_INFO.
+var forceRegs bool
+
 type tracer struct {
 	mode     mode
 	arch     sysno.Arch
@@ -112,6 +117,7 @@ func newTracer(m mode, opt Options) (*tracer, error) {
 		sampled: map[sampleKey]uint64{},
 		regBuf:  make([]byte, regSetSize(arch)),
 		start:   time.Now(),
+		noInfo:  forceRegs,
 	}
 	if p := opt.Policy; p != nil {
 		traced := map[int]bool{}
@@ -313,7 +319,7 @@ func (t *tracer) newCall(th *thread, nr int, args [6]uint64) *profile.Call {
 	if !th.proc.shim {
 		c.Exe = th.proc.exe
 	}
-	if keyKinds[c.Name] == keyClone3 {
+	if sysargs.NeedsMemory(c.Name) {
 		var b [8]byte
 		if readMem(th.tid, uintptr(args[0]), b[:]) == nil {
 			args[0] = binary.LittleEndian.Uint64(b[:])
@@ -321,7 +327,7 @@ func (t *tracer) newCall(th *thread, nr int, args [6]uint64) *profile.Call {
 			args[0] = 0
 		}
 	}
-	if key, vals, ok := KeyArg(t.arch, c.Name, args); ok {
+	if key, vals, ok := sysargs.KeyFromRegs(t.arch, c.Name, args); ok {
 		c.Key, c.KeyValues = key, vals
 	}
 	if i, ok := pathSyscalls[c.Name]; ok {

@@ -1,0 +1,169 @@
+//go:build linux
+
+package trace
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/gvcheck/gvcheck/internal/policy"
+	"github.com/gvcheck/gvcheck/internal/sysno"
+)
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func get(url string) error {
+	c := http.Client{Timeout: 3 * time.Second}
+	resp, err := c.Get(url)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+		return err
+	}
+	if resp.StatusCode != 200 {
+		return fmt.Errorf("status %s", resp.Status)
+	}
+	return nil
+}
+
+// TestAttachHTTPServer attaches to a running Python HTTP server for two
+// seconds while it serves, detaches, and checks that it still serves and is
+// not left stopped.
+func TestAttachHTTPServer(t *testing.T) {
+	requireRoot(t)
+	py := lookTool(t, "python3")
+	port := freePort(t)
+	srv := exec.Command(py, "-m", "http.server", "--bind", "127.0.0.1", fmt.Sprint(port))
+	srv.Dir = t.TempDir()
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		_ = srv.Process.Kill()
+		_ = srv.Wait()
+	}()
+	url := fmt.Sprintf("http://127.0.0.1:%d/", port)
+	deadline := time.Now().Add(15 * time.Second)
+	for get(url) != nil {
+		if time.Now().After(deadline) {
+			t.Fatal("server did not come up")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	served := make(chan error, 1)
+	go func() {
+		time.Sleep(500 * time.Millisecond)
+		served <- get(url)
+	}()
+	p := &policy.Policy{Arch: sysno.Host(), Default: policy.Allow}
+	res, err := Attach(ctx, []int{srv.Process.Pid}, Options{Policy: p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := <-served; err != nil {
+		t.Errorf("request while attached: %v", err)
+	}
+	names := res.Profile.Names()
+	for _, want := range []string{"accept4", "sendto"} {
+		found := false
+		for _, n := range names {
+			found = found || n == want
+		}
+		if !found {
+			t.Errorf("attached trace %v lacks %s", names, want)
+		}
+	}
+	if st, ok := procState(srv.Process.Pid); !ok || st == 't' || st == 'T' {
+		t.Fatalf("server state after detach: %q (present %v)", st, ok)
+	}
+	if err := get(url); err != nil {
+		t.Errorf("request after detach: %v", err)
+	}
+	if st, _ := procState(srv.Process.Pid); st == 't' || st == 'T' {
+		t.Errorf("server stopped after detach: %c", st)
+	}
+}
+
+func TestAttachErrors(t *testing.T) {
+	if _, err := Attach(context.Background(), nil, Options{}); err == nil {
+		t.Error("no pids: no error")
+	}
+	_, err := Attach(context.Background(), []int{1 << 30}, Options{})
+	if err == nil || !strings.Contains(err.Error(), "no process") {
+		t.Errorf("missing pid: %v", err)
+	}
+}
+
+func TestPermissionHint(t *testing.T) {
+	h := permissionHint(fmt.Errorf("seize: %w", errPerm))
+	if !strings.Contains(h, "CAP_SYS_PTRACE") || !strings.Contains(h, "root") {
+		t.Errorf("hint %q", h)
+	}
+	if permissionHint(errSrch) != "" {
+		t.Error("hint for ESRCH")
+	}
+}
+
+var errPerm, errSrch error = unix.EPERM, unix.ESRCH
+
+// TestAttachStoppedProcess attaches to a job-control-stopped process: it
+// stays stopped while traced and after detach, and runs on SIGCONT.
+func TestAttachStoppedProcess(t *testing.T) {
+	requireRoot(t)
+	sleep := exec.Command(lookTool(t, "sh"), "-c", "kill -STOP $$; exec sleep 0.2")
+	if err := sleep.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pid := sleep.Process.Pid
+	deadline := time.Now().Add(5 * time.Second)
+	for st, _ := procState(pid); st != 'T'; st, _ = procState(pid) {
+		if time.Now().After(deadline) {
+			t.Fatalf("victim did not stop (state %c)", st)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if _, err := Attach(ctx, []int{pid}, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := procState(pid); st != 'T' {
+		t.Errorf("after detach: state %c, want T (stopped, as before)", st)
+	}
+	if err := sleep.Process.Signal(unix.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- sleep.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("victim: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		_ = sleep.Process.Kill()
+		t.Error("victim did not finish after SIGCONT")
+	}
+}
