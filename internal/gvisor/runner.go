@@ -133,8 +133,8 @@ func (r *Runner) Version(ctx context.Context) (string, error) {
 	return v, nil
 }
 
-// Check verifies that runsc exists, is statically linked and answers; it
-// does not start a sandbox.
+// Check verifies that runsc exists, is statically linked, is recent enough
+// and can start a sandbox here.
 func (r *Runner) Check(ctx context.Context) error {
 	p, err := r.path()
 	if err != nil {
@@ -160,6 +160,16 @@ func (r *Runner) Check(ctx context.Context) error {
 	help, _ := exec.CommandContext(ctx, p, "help").CombinedOutput()
 	if !regexp.MustCompile(`(?m)^\s+do\s`).Match(help) {
 		return fmt.Errorf("%s is too old: it has no \"do\" command (install a current one: %s)", p, InstallHint)
+	}
+	// Last, start a sandbox: what fails here (no privileges, a kernel
+	// without what runsc needs) fails every run.
+	smoke := Runner{Runsc: p, Flags: r.Flags, Timeout: 30 * time.Second}
+	res, err := smoke.Run(ctx, RunOptions{Argv: []string{"true"}})
+	if err != nil {
+		return fmt.Errorf("%s cannot start a sandbox: %w", p, err)
+	}
+	if res.Exit.Code != 0 {
+		return fmt.Errorf("%s cannot run a program: `runsc do true` exited %d: %s", p, res.Exit.Code, firstLine(res.Stderr))
 	}
 	return nil
 }

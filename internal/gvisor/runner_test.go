@@ -370,3 +370,15 @@ func TestRunServer(t *testing.T) {
 		t.Errorf("silent server: ready %v test %+v stopped %v", res.Ready, res.Test, res.Stopped)
 	}
 }
+
+func TestRunRunscFailure(t *testing.T) {
+	r := runner(t)
+	r.Flags = []string{"--platform=nonexistent"}
+	_, err := r.Run(context.Background(), RunOptions{Argv: []string{"true"}})
+	if err == nil || !strings.Contains(err.Error(), "runsc failed") || !strings.Contains(err.Error(), "unknown platform") {
+		t.Errorf("Run with a bad platform: %v, want runsc's own error", err)
+	}
+	if err := r.Check(context.Background()); err == nil || !strings.Contains(err.Error(), "cannot start a sandbox") {
+		t.Errorf("Check with a bad platform: %v", err)
+	}
+}
