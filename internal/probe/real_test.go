@@ -188,8 +188,8 @@ func freePort(t *testing.T) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-// leftovers lists processes whose command line contains marker.
-func leftovers(marker string) []string {
+// leftovers lists processes whose command line contains all the markers.
+func leftovers(markers ...string) []string {
 	var out []string
 	ents, _ := os.ReadDir("/proc")
 	for _, e := range ents {
@@ -197,7 +197,7 @@ func leftovers(marker string) []string {
 			continue
 		}
 		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err == nil && strings.Contains(string(b), marker) {
+		if err == nil && !slices.ContainsFunc(markers, func(m string) bool { return !strings.Contains(string(b), m) }) {
 			out = append(out, e.Name()+": "+strings.ReplaceAll(string(b), "\x00", " "))
 		}
 	}
@@ -234,12 +234,46 @@ func TestServerProbe(t *testing.T) {
 	if res.Reference.Test == nil || !strings.Contains(res.Reference.Test.Output, "hello") {
 		t.Errorf("reference test %+v did not fetch the page", res.Reference.Test)
 	}
-	if left := leftovers("http.server"); len(left) > 0 {
+	if left := leftovers("http.server", port); len(left) > 0 {
 		t.Errorf("processes left behind: %v", left)
 	}
 	if kids := children(); len(kids) > 0 {
 		t.Errorf("children left behind: %v", kids)
 	}
+}
+
+func TestServerNeedsMissingSyscall(t *testing.T) {
+	needRoot(t)
+	py, err := exec.LookPath("python3")
+	if err != nil {
+		t.Skip("python3 is not installed on this machine")
+	}
+	kcmp := buildC(t, "kcmp")
+	port := strconv.Itoa(freePort(t))
+	// The server starts only if kcmp works: under the simulation it never
+	// listens, and the probe must say kcmp is what it needs.
+	res := probe(t, Config{
+		Argv:    []string{"/bin/sh", "-c", kcmp + " && exec " + py + " -m http.server --bind 127.0.0.1 " + port},
+		Dir:     t.TempDir(),
+		Table:   table(t, "latest"),
+		Test:    pythonConnect(py, port),
+		Ready:   Ready{Port: mustAtoi(port)},
+		Timeout: 20 * time.Second,
+	})
+	if res.Verdict != analyze.Incompatible || !slices.Equal(requiredNames(res), []string{"kcmp"}) {
+		t.Fatalf("verdict %s, required %v; want incompatible, kcmp", res.Verdict, requiredNames(res))
+	}
+	if ev := res.Required[0].Evidence.Test; ev == nil || !strings.Contains(ev.NotReady, "before it was ready") {
+		t.Errorf("evidence %+v, want the server never ready", ev)
+	}
+	if left := leftovers("http.server", port); len(left) > 0 {
+		t.Errorf("processes left behind: %v", left)
+	}
+}
+
+// pythonConnect is a shell command that connects to the port.
+func pythonConnect(py, port string) string {
+	return py + " -c 'import socket; socket.create_connection((\"127.0.0.1\", " + port + ")).close()'"
 }
 
 func TestServerNotReady(t *testing.T) {
