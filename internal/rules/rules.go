@@ -249,11 +249,15 @@ func parent(p string) string {
 }
 
 // normalizeProc rewrites /proc/self, /proc/thread-self, /proc/<n> and
-// /proc/<n>/task/<n> to /proc/[pid].
+// /proc/<n>/task/<n> to /proc/[pid], and /proc/net/x to /proc/[pid]/net/x.
 func normalizeProc(p string) string {
 	parts := strings.Split(p, "/")
 	if len(parts) < 3 || parts[1] != "proc" {
 		return p
+	}
+	if parts[2] == "net" && len(parts) > 3 { // /proc/net is a symlink to self/net
+		parts = append([]string{"", "proc", "[pid]"}, parts[2:]...)
+		return strings.Join(parts, "/")
 	}
 	if parts[2] == "self" || parts[2] == "thread-self" || isNum(parts[2]) {
 		parts[2] = "[pid]"

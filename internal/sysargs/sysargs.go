@@ -337,3 +337,48 @@ func flagsName(arch sysno.Arch, c category, v uint64) string {
 func hex(v uint64) string { return "0x" + strconv.FormatUint(v, 16) }
 
 func swap16(v uint64) uint64 { return (v&0xff)<<8 | (v>>8)&0xff }
+
+// Value returns the value of a Linux constant name used in key arguments
+// (any family: "PR_SET_MM", "TIOCSTI", "SO_ATTACH_BPF", "FUTEX_LOCK_PI").
+func Value(arch sysno.Arch, name string) (uint64, bool) {
+	tablesOnce.Do(buildTables)
+	t, ok := tables[arch]
+	if !ok {
+		return 0, false
+	}
+	for c := range t {
+		if v, ok := t[c].byName[name]; ok {
+			return v, true
+		}
+	}
+	v, ok := parseOnly[name]
+	return v, ok
+}
+
+// ArgSpec says where one key value comes from among the raw arguments:
+// value = args[Arg] & Mask. It lets a seccomp filter test the same values.
+type ArgSpec struct {
+	Arg  int
+	Mask uint64
+}
+
+const m32 = 0xffffffff
+
+var keyArgs = map[string][]ArgSpec{
+	"prctl": {{0, m32}, {1, m32}}, "arch_prctl": {{0, m32}}, "ioctl": {{1, m32}},
+	"socket": {{0, m32}, {1, sockTypeMask}, {2, m32}}, "socketpair": {{0, m32}, {1, sockTypeMask}, {2, m32}},
+	"setsockopt": {{1, m32}, {2, m32}}, "getsockopt": {{1, m32}, {2, m32}},
+	"futex": {{1, m32 &^ (futexPrivateFlag | futexClockRealtime)}}, "madvise": {{2, m32}},
+	"fallocate": {{1, m32}}, "clone": {{0, cloneNSMask}}, "unshare": {{0, m32}}, "setns": {{1, m32}},
+	"mremap": {{3, m32}}, "fcntl": {{1, m32}}, "membarrier": {{0, m32}},
+	"shmctl": {{1, m32 &^ ipc64}}, "semctl": {{2, m32 &^ ipc64}}, "msgctl": {{1, m32 &^ ipc64}},
+	"keyctl": {{0, m32}}, "setrlimit": {{0, m32}}, "prlimit64": {{1, m32}},
+	"mmap": {{3, mapInteresting | mapTypeMask}},
+}
+
+// KeyArgs returns where the key values of name come from in registers; ok
+// is false when they do not come from registers (clone3) or name has no key.
+func KeyArgs(name string) ([]ArgSpec, bool) {
+	s, ok := keyArgs[name]
+	return s, ok
+}

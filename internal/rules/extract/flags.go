@@ -74,7 +74,11 @@ func (t *Tree) cloneFlags(res *Result) error {
 				r.Ignored, r.Note = true, "accepted but ignored: no namespace is created"
 			}
 			if c, ok := cond[n]; ok && r.Supported {
-				r.Note = "fails with " + c + " in some configurations (see source)"
+				r.Note = "fails with " + c.errno + " in some configurations (see source)"
+				if c.byDefault {
+					r.Supported, r.Errno = false, c.errno
+					r.Note = "fails with " + c.errno + " unless a cgroup2 filesystem is mounted in the sandbox"
+				}
 			}
 			res.Rules = append(res.Rules, r)
 		}
@@ -98,7 +102,11 @@ func (t *Tree) cloneFlags(res *Result) error {
 		case unRefs[n]:
 			r.Supported = true
 			if c, ok := cond[n]; ok {
-				r.Note = "fails with " + c + " in some configurations (see source)"
+				r.Note = "fails with " + c.errno + " in some configurations (see source)"
+				if c.byDefault {
+					r.Supported, r.Errno = false, c.errno
+					r.Note = "fails with " + c.errno + " unless a cgroup2 filesystem is mounted in the sandbox"
+				}
 			}
 		default:
 			r.Ignored, r.Note = true, "accepted but ignored"
@@ -140,8 +148,13 @@ func rejectedFlags(body *ast.BlockStmt) map[string]string {
 
 // conditionalFlags finds flags that fail only under a further condition
 // ("if !cgroupMounted && flags&CLONE_NEWCGROUP != 0 { return EINVAL }").
-func conditionalFlags(body *ast.BlockStmt) map[string]string {
-	out := map[string]string{}
+type condFail struct {
+	errno     string
+	byDefault bool // the condition holds in runsc's default configuration
+}
+
+func conditionalFlags(body *ast.BlockStmt) map[string]condFail {
+	out := map[string]condFail{}
 	for _, s := range body.List {
 		is, ok := s.(*ast.IfStmt)
 		if !ok || len(is.Body.List) == 0 {
@@ -156,9 +169,12 @@ func conditionalFlags(body *ast.BlockStmt) map[string]string {
 			continue
 		}
 		if e := errnoOf(ret); e != "" {
+			// Failing unless a cgroup2 filesystem was ever mounted is the
+			// default: runsc does not mount one unless the container does.
+			byDefault := strings.Contains(render(is.Cond), "Cgroup")
 			for k := range refs(is.Cond) {
-				if strings.HasPrefix(k, "CLONE_") {
-					out[k] = e
+				if strings.HasPrefix(k, "CLONE_") && !out[k].byDefault {
+					out[k] = condFail{errno: e, byDefault: byDefault}
 				}
 			}
 		}

@@ -73,6 +73,8 @@ func render(e ast.Expr) string {
 		return render(e.X) + " " + e.Op.String() + " " + render(e.Y)
 	case *ast.StarExpr:
 		return "*" + render(e.X)
+	case *ast.UnaryExpr:
+		return e.Op.String() + render(e.X)
 	}
 	return "?"
 }
@@ -214,7 +216,7 @@ func errnoExpr(e ast.Expr) string {
 		switch pkg.Name {
 		case "linuxerr", "syserror", "syscall", "unix", "errno":
 			if strings.HasPrefix(e.Sel.Name, "E") {
-				return e.Sel.Name
+				return canonErrno(e.Sel.Name)
 			}
 		case "syserr":
 			return syserrErrno[e.Sel.Name]
@@ -274,7 +276,7 @@ func (t *Tree) loadSyserr() error {
 					ast.Inspect(vs.Values[i], func(nd ast.Node) bool {
 						if se, ok := nd.(*ast.SelectorExpr); ok {
 							if x, ok := se.X.(*ast.Ident); ok && (x.Name == "errno" || x.Name == "linux") && strings.HasPrefix(se.Sel.Name, "E") {
-								syserrErrno[n.Name] = se.Sel.Name
+								syserrErrno[n.Name] = canonErrno(se.Sel.Name)
 								return false
 							}
 						}
@@ -300,4 +302,17 @@ func endsInReturn(l []ast.Stmt) bool {
 	}
 	_, ok := l[len(l)-1].(*ast.ReturnStmt)
 	return ok
+}
+
+// canonErrno names aliases as strerrorname_np(3) and strace do.
+func canonErrno(e string) string {
+	switch e {
+	case "ENOTSUP":
+		return "EOPNOTSUPP"
+	case "EWOULDBLOCK":
+		return "EAGAIN"
+	case "EDEADLOCK":
+		return "EDEADLK"
+	}
+	return e
 }

@@ -24,6 +24,8 @@
 #include <sys/shm.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
+#include <linux/sched.h>
 #include <termios.h>
 #include <unistd.h>
 #include <arpa/inet.h>
@@ -131,6 +133,28 @@ int main(int argc, char **argv) {
 		result(syscall(SYS_unshare, CLONE_NEWNET));
 		CHECK("unshare", "%d", CLONE_NEWCGROUP);
 		result(syscall(SYS_unshare, CLONE_NEWCGROUP));
+	}
+	if (want(argc, argv, "clone3")) {
+		struct clone_args ca;
+		memset(&ca, 0, sizeof ca);
+		ca.flags = CLONE_NEWTIME;
+		ca.exit_signal = SIGCHLD;
+		CHECK("clone3", "%d", CLONE_NEWTIME);
+		r = syscall(SYS_clone3, &ca, sizeof ca);
+		if (r == 0) _exit(0);
+		result(r);
+		if (r > 0) waitpid(r, NULL, 0);
+	}
+	if (want(argc, argv, "paths")) {
+		const char *paths[] = {"/proc/self/maps", "/proc/kcore", "/proc/sys/kernel/core_pattern",
+			"/proc/sys/kernel/hostname", "/dev/null", "/dev/kmsg", "/proc/self/net/tcp", "/proc/cpuinfo"};
+		for (unsigned i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+			id++;
+			dprintf(1, "CHECK %d open %s\n", id, paths[i]);
+			r = open(paths[i], O_RDONLY | O_CLOEXEC);
+			result(r);
+			if (r >= 0) close(r);
+		}
 	}
 	if (want(argc, argv, "madvise")) {
 		void *p = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
