@@ -345,3 +345,31 @@ func compatLatest(t *testing.T) *compat.Table {
 	}
 	return tb
 }
+
+func TestFallbackAlignment(t *testing.T) {
+	seq := func(tid int, names ...string) []profile.Call {
+		var out []profile.Call
+		for _, n := range names {
+			nr := 1
+			if n == "clone3" {
+				nr = 435
+			}
+			out = append(out, profile.Call{Pid: 1, Tid: tid, Exe: "/app", Nr: nr, Name: n})
+		}
+		return out
+	}
+	// The same context (a b c d) also precedes "e" elsewhere in both runs:
+	// only what changed after it counts. Thread 2's calls interleave.
+	ref := append(seq(1, "a", "b", "c", "d", "clone3", "x", "a", "b", "c", "d", "e"), seq(2, "p", "q")...)
+	sim := append(seq(2, "p"), append(seq(1, "a", "b", "c", "d", "clone", "x", "a", "b", "c", "d", "e"), seq(2, "q")...)...)
+	fb := fallbacks([]Candidate{{Syscall: "clone3", Nr: 435, Errno: "ENOSYS"}}, sim, ref)
+	if len(fb) != 1 || fb[0].Then != "clone" || fb[0].Failed != 1 || !slices.Equal(fb[0].Next, []string{"clone"}) {
+		t.Fatalf("fallbacks %+v, want clone3 → ENOSYS, then clone", fb)
+	}
+	// Without a matching context, call counts decide: a syscall only the
+	// simulated run made.
+	fb = fallbacks([]Candidate{{Syscall: "clone3", Nr: 435, Errno: "ENOSYS"}}, seq(1, "z", "fork"), seq(1, "clone3", "y"))
+	if fb[0].Then != "z" || !slices.Equal(fb[0].Next, []string{"z", "fork"}) {
+		t.Fatalf("fallbacks %+v, want z then fork, which only the simulation made", fb)
+	}
+}
