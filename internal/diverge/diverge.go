@@ -74,15 +74,33 @@ type Divergence struct {
 // gVisor, process by process, and returns the divergences ranked, most
 // likely cause first.
 func Compare(native, gvisor []profile.Call) []Divergence {
+	return CompareWith(native, gvisor, Options{})
+}
+
+// Options refine a comparison with what else is known.
+type Options struct {
+	// Unsupported tells whether gVisor does not support a call (as its
+	// "Unsupported syscall" reports or the compatibility database say).
+	// A failure of such a call ranks as unsupported whatever its errno
+	// (gVisor answers some unsupported calls ENODEV, EOPNOTSUPP, EINVAL).
+	Unsupported func(profile.Call) bool
+}
+
+// CompareWith is Compare with options.
+func CompareWith(native, gvisor []profile.Call, opt Options) []Divergence {
+	unsup := opt.Unsupported
+	if unsup == nil {
+		unsup = func(profile.Call) bool { return false }
+	}
 	ns, gs := segments(native), segments(gvisor)
 	var out []Divergence
 	for gi, pair := range matchSegments(ns, gs) {
 		g := gs[gi]
 		if pair < 0 {
-			out = append(out, extras(nil, g, gi)...)
+			out = append(out, extras(g, gi, unsup)...)
 			continue
 		}
-		out = append(out, compareSegment(ns[pair], g, gi)...)
+		out = append(out, compareSegment(ns[pair], g, gi, unsup)...)
 	}
 	return rank(out)
 }
@@ -322,7 +340,7 @@ func same(a, b profile.Call, ap, bp string) bool {
 // window bounds how far alignment looks ahead for a matching call.
 const window = 64
 
-func compareSegment(n, g *segment, proc int) []Divergence {
+func compareSegment(n, g *segment, proc int, unsup func(profile.Call) bool) []Divergence {
 	failed := n.exit != g.exit
 	nt, gt := threads(n), threads(g)
 	var out []Divergence
@@ -332,7 +350,7 @@ func compareSegment(n, g *segment, proc int) []Divergence {
 		if ti < len(nt) {
 			ncalls = nt[ti]
 		}
-		ds, sp := alignThread(ncalls, gcalls)
+		ds, sp := alignThread(ncalls, gcalls, unsup)
 		if failed && ti == 0 && sp != nil {
 			ds = append(ds, splitDivergence(sp, g))
 		}
@@ -349,7 +367,7 @@ func compareSegment(n, g *segment, proc int) []Divergence {
 // alignThread walks both call lists, pairing equal steps and skipping the
 // fewest calls on either side when they differ (retries, fallbacks, calls
 // one kernel needs and the other does not).
-func alignThread(ns, gs []profile.Call) ([]Divergence, *split) {
+func alignThread(ns, gs []profile.Call, unsup func(profile.Call) bool) ([]Divergence, *split) {
 	np := make([]string, len(ns))
 	for i, c := range ns {
 		np[i] = argPath(c)
@@ -367,7 +385,7 @@ func alignThread(ns, gs []profile.Call) ([]Divergence, *split) {
 	i, j := 0, 0
 	for j < len(gs) {
 		if i < len(ns) && same(ns[i], gs[j], np[i], gp[j]) {
-			if d, ok := outcome(ns[i], gs[j]); ok {
+			if d, ok := outcome(ns[i], gs[j], unsup); ok {
 				d.pos = j
 				out = append(out, d)
 			}
@@ -397,7 +415,7 @@ func alignThread(ns, gs []profile.Call) ([]Divergence, *split) {
 		}
 		if bestA < 0 {
 			// Nothing ahead matches: the gVisor call is unmatched.
-			if d, ok := extra(gs[j]); ok {
+			if d, ok := extra(gs[j], unsup); ok {
 				d.pos = j
 				out = append(out, d)
 			}
@@ -405,7 +423,7 @@ func alignThread(ns, gs []profile.Call) ([]Divergence, *split) {
 			continue
 		}
 		for b := 0; b < bestB; b++ {
-			if d, ok := extra(gs[j+b]); ok {
+			if d, ok := extra(gs[j+b], unsup); ok {
 				d.pos = j + b
 				out = append(out, d)
 			}
@@ -529,12 +547,11 @@ func splitDivergence(sp *split, g *segment) Divergence {
 
 // extras reports the failing calls of a gVisor process with no native
 // counterpart.
-func extras(_ *segment, g *segment, proc int) []Divergence {
+func extras(g *segment, proc int, unsup func(profile.Call) bool) []Divergence {
 	var out []Divergence
-	for ti, calls := range threads(g) {
-		_ = ti
+	for _, calls := range threads(g) {
 		for j, c := range calls {
-			if d, ok := extra(c); ok {
+			if d, ok := extra(c, unsup); ok {
 				d.Exe, d.proc, d.pos = g.exe, proc, j
 				out = append(out, d)
 			}
@@ -543,7 +560,7 @@ func extras(_ *segment, g *segment, proc int) []Divergence {
 	return out
 }
 
-func extra(g profile.Call) (Divergence, bool) {
+func extra(g profile.Call, unsup func(profile.Call) bool) (Divergence, bool) {
 	if g.Errno == "" {
 		return Divergence{}, false
 	}
@@ -553,18 +570,18 @@ func extra(g profile.Call) (Divergence, bool) {
 		return Divergence{}, false
 	}
 	d := Divergence{GVisor: g, Kind: KindExtra}
-	if g.Errno == "ENOSYS" {
+	if g.Errno == "ENOSYS" || unsup(g) {
 		d.Kind = KindUnsupported
 	}
 	d.Summary = fmt.Sprintf("%s failed under gVisor with %s; the native run made no such call", describe(g), g.Errno)
 	if d.Kind == KindUnsupported {
-		d.Summary = fmt.Sprintf("%s is not implemented by gVisor (ENOSYS); the native run made no such call", describe(g))
+		d.Summary = fmt.Sprintf("%s is not supported by gVisor (%s); the native run made no such call", describe(g), g.Errno)
 	}
 	return d, true
 }
 
 // outcome compares one aligned pair of calls.
-func outcome(n, g profile.Call) (Divergence, bool) {
+func outcome(n, g profile.Call, unsup func(profile.Call) bool) (Divergence, bool) {
 	if n.Errno == g.Errno {
 		return Divergence{}, false
 	}
@@ -574,7 +591,7 @@ func outcome(n, g profile.Call) (Divergence, bool) {
 		d.Kind = KindSucceeded
 		d.Summary = fmt.Sprintf("%s failed natively with %s but succeeded under gVisor", describe(g), n.Errno)
 		return d, true
-	case g.Errno == "ENOSYS":
+	case g.Errno == "ENOSYS" || unsup(g):
 		d.Kind = KindUnsupported
 	case g.Name == "socket" || g.Name == "socketpair":
 		if g.Errno == "EAFNOSUPPORT" || g.Errno == "EPROTONOSUPPORT" || g.Errno == "ESOCKTNOSUPPORT" || g.Errno == "EINVAL" || g.Errno == "EPERM" || g.Errno == "EACCES" {
@@ -604,7 +621,7 @@ func summary(d Divergence) string {
 	}
 	switch d.Kind {
 	case KindUnsupported:
-		return fmt.Sprintf("%s is not implemented by gVisor (ENOSYS) but %s", describe(g), nat)
+		return fmt.Sprintf("%s is not supported by gVisor (%s) but %s", describe(g), g.Errno, nat)
 	case KindMissingPath:
 		return fmt.Sprintf("%s does not exist under gVisor: %s failed with ENOENT but %s", argPath(g), g.Name, nat)
 	case KindSocketFamily:

@@ -375,3 +375,25 @@ func TestCompareResolvedProgramNames(t *testing.T) {
 		t.Fatalf("got %+v, want the missing cgroup file", ds)
 	}
 }
+
+func TestCompareWithUnsupported(t *testing.T) {
+	const app = "/app"
+	native := []profile.Call{
+		call(1, app, "openat", "", "/dev/null"),
+		call(1, app, "perf_event_open", ""),
+		call(1, app, "fallocate", ""),
+	}
+	gv := []profile.Call{
+		call(1, app, "openat", "", "/dev/null"),
+		call(1, app, "perf_event_open", "ENODEV"),
+		call(1, app, "fallocate", "EOPNOTSUPP"),
+	}
+	plain := Compare(native, gv)
+	if len(plain) != 2 || plain[0].Kind != KindFailed {
+		t.Fatalf("without options: %+v", plain)
+	}
+	ds := CompareWith(native, gv, Options{Unsupported: func(c profile.Call) bool { return c.Name == "fallocate" }})
+	if len(ds) != 2 || ds[0].GVisor.Name != "fallocate" || ds[0].Kind != KindUnsupported || !strings.Contains(ds[0].Summary, "EOPNOTSUPP") {
+		t.Errorf("with options: %+v", ds)
+	}
+}

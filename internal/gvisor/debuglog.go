@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/gvcheck/gvcheck/internal/profile"
 	"github.com/gvcheck/gvcheck/internal/sysno"
 )
 
@@ -19,8 +21,9 @@ type Unsupported struct {
 	// Key is the argument gVisor keys the report on, in display form
 	// ("PR_SET_MM", "TCGETS", "SOL_SOCKET:0x2"); empty for syscalls
 	// reported once whatever their arguments.
-	Key  string
-	Args string // the six raw arguments as gVisor printed them
+	Key    string
+	Values []uint64 // raw values of the key arguments
+	Args   string   // the six raw arguments as gVisor printed them
 	// Harmless marks reports that are expected and do not affect programs
 	// (rseq: glibc falls back silently when gVisor's platform lacks it).
 	Harmless bool
@@ -33,6 +36,18 @@ var unsupportedRe = regexp.MustCompile(`Unsupported syscall:? ([A-Za-z_][A-Za-z0
 var harmless = map[string]bool{
 	// glibc registers rseq at start and carries on when it is refused.
 	"rseq": true,
+}
+
+// Matches reports whether c is a call this report is about: same syscall
+// and, for reports keyed by an argument, the same argument.
+func (u Unsupported) Matches(c profile.Call) bool {
+	if c.Name != u.Name {
+		return false
+	}
+	if u.Key == "" || u.Key == c.Key {
+		return true
+	}
+	return len(u.Values) > 0 && slices.Equal(u.Values, c.KeyValues)
 }
 
 // ParseDebugLog reads gVisor debug logs (any of runsc's log files; only the
@@ -96,14 +111,14 @@ func parseUnsupported(line string, arch sysno.Arch) (Unsupported, bool, error) {
 		}
 		vals = append(vals, v)
 	}
-	u.Key = unsupportedKey(arch, u.Name, vals)
+	u.Key, u.Values = unsupportedKey(arch, u.Name, vals)
 	u.Harmless = harmless[u.Name]
 	return u, true, nil
 }
 
 // unsupportedKey mirrors runsc/boot/compat.go: which arguments make two
-// reports of one syscall distinct.
-func unsupportedKey(arch sysno.Arch, name string, v []uint64) string {
+// reports of one syscall distinct. It returns their display form and values.
+func unsupportedKey(arch sysno.Arch, name string, v []uint64) (string, []uint64) {
 	at := func(i int) (uint64, bool) {
 		if i < len(v) {
 			return v[i], true
@@ -113,30 +128,31 @@ func unsupportedKey(arch sysno.Arch, name string, v []uint64) string {
 	switch name {
 	case "prctl":
 		if x, ok := at(0); ok {
-			return named(prctlNames, x)
+			return named(prctlNames, x), []uint64{x}
 		}
 	case "arch_prctl":
 		if x, ok := at(0); ok && arch == sysno.AMD64 {
-			return named(archPrctlNames, x)
+			return named(archPrctlNames, x), []uint64{x}
 		}
 	case "ioctl":
 		if x, ok := at(1); ok {
-			return named(ioctlNames, x&0xffffffff)
+			x &= 0xffffffff
+			return named(ioctlNames, x), []uint64{x}
 		}
 	case "epoll_ctl", "shmctl", "futex", "fallocate":
 		if x, ok := at(1); ok {
-			return fmt.Sprintf("%#x", x)
+			return fmt.Sprintf("%#x", x), []uint64{x}
 		}
 	case "getsockopt", "setsockopt":
 		l, ok1 := at(1)
 		o, ok2 := at(2)
 		if ok1 && ok2 {
-			return named(sockLevelNames, l) + ":" + fmt.Sprintf("%#x", o)
+			return named(sockLevelNames, l) + ":" + fmt.Sprintf("%#x", o), []uint64{l, o}
 		}
 	case "semctl":
 		if x, ok := at(2); ok {
-			return fmt.Sprintf("%#x", x)
+			return fmt.Sprintf("%#x", x), []uint64{x}
 		}
 	}
-	return ""
+	return "", nil
 }

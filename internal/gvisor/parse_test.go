@@ -177,10 +177,19 @@ func TestParseDebugLogCaptured(t *testing.T) {
 	}
 	for i, w := range want {
 		u := us[i]
-		u.Args = ""
-		if u != w {
+		if u.Name != w.Name || u.Nr != w.Nr || u.Key != w.Key || u.Harmless != w.Harmless || u.Count != w.Count {
 			t.Errorf("report %d = %+v, want %+v", i, us[i], w)
 		}
+	}
+	if !slices.Equal(us[2].Values, []uint64{1, 0x7fff}) {
+		t.Errorf("setsockopt key values = %v", us[2].Values)
+	}
+	// Reports match calls by name and key argument.
+	if !us[1].Matches(profile.Call{Name: "prctl", Key: "PR_SET_MM"}) || us[1].Matches(profile.Call{Name: "prctl", Key: "PR_SET_NAME"}) {
+		t.Error("prctl report matches the wrong calls")
+	}
+	if !us[2].Matches(profile.Call{Name: "setsockopt", Key: "SOL_SOCKET:SO_X", KeyValues: []uint64{1, 0x7fff}}) {
+		t.Error("setsockopt report does not match by values")
 	}
 }
 

@@ -370,6 +370,18 @@ func (r *Runner) Run(ctx context.Context, opt RunOptions) (*RunResult, error) {
 	return res, nil
 }
 
+// IsUnsupported reports whether gVisor reported c's syscall (with c's key
+// argument, for keyed reports) as unsupported in this run, harmless
+// reports aside. It suits diverge.Options.Unsupported.
+func (res *RunResult) IsUnsupported(c profile.Call) bool {
+	for _, u := range res.Unsupported {
+		if !u.Harmless && u.Matches(c) {
+			return true
+		}
+	}
+	return false
+}
+
 func (res *RunResult) stderrText() string { return string(res.Stderr) }
 
 // stop ends a sandbox that ran out of time: runsc's own kill of every
@@ -551,7 +563,7 @@ func addENOSYS(us []Unsupported, calls []profile.Call) []Unsupported {
 		if i >= 0 {
 			continue
 		}
-		us = append(us, Unsupported{Name: c.Name, Nr: c.Nr, Key: c.Key, Args: c.Text, Harmless: harmless[c.Name], Count: 1})
+		us = append(us, Unsupported{Name: c.Name, Nr: c.Nr, Key: c.Key, Values: slices.Clone(c.KeyValues), Args: c.Text, Harmless: harmless[c.Name], Count: 1})
 	}
 	return us
 }
