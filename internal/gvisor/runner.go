@@ -85,8 +85,8 @@ type RunResult struct {
 	Flags    []string
 	Duration time.Duration
 	// Ready is set when RunOptions.Ready passed; Test is the last attempt
-	// of RunOptions.Test; Stopped says gvcheck stopped the program after
-	// its test (Exit then shows the kill).
+	// of RunOptions.Test; Stopped says gvcheck stopped the program, after
+	// its test or at the timeout (Exit then shows the kill).
 	Ready   bool
 	Test    *ExecResult
 	Stopped bool
