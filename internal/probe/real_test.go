@@ -410,3 +410,37 @@ func TestCapErrorFollowsCapabilities(t *testing.T) {
 		}
 	}
 }
+
+func TestRunEnvironment(t *testing.T) {
+	needRoot(t)
+	dir := t.TempDir()
+	in := filepath.Join(dir, "input")
+	if err := os.WriteFile(in, []byte("from stdin\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{Argv: []string{"/bin/sh", "-c", `pwd; echo "$PROBE_VAR"; cat; echo oops >&2; exit 4`},
+		Dir: dir, Env: []string{"PROBE_VAR=x1", "PATH=/usr/bin:/bin"}, Stdin: in, Arch: sysno.Host()}
+	r, err := NewRunner(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := r.Run(context.Background(), nil, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := dir + "\nx1\nfrom stdin\n"; o.Stdout != want || o.Stderr != "oops\n" || o.Exit.Code != 4 {
+		t.Errorf("outcome %+v, want stdout %q, stderr oops, exit 4", o, want)
+	}
+	// Without a stdin file the program reads /dev/null, not the terminal.
+	cfg.Stdin = ""
+	r, err = NewRunner(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o, err = r.Run(context.Background(), nil, false); err != nil || o.Stdout != dir+"\nx1\n" {
+		t.Errorf("outcome %+v, %v; want empty stdin", o, err)
+	}
+	if _, err := NewRunner(Config{Argv: []string{"true"}, Stdin: filepath.Join(dir, "missing")}); err == nil {
+		t.Error("missing stdin file accepted")
+	}
+}
