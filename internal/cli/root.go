@@ -23,10 +23,15 @@ type env struct {
 	stdout, stderr io.Writer
 }
 
-// Main runs gvcheck with args (without the program name) and returns the
-// process exit status.
+// Main runs gvcheck with args (without the program name) on the process's
+// standard streams and returns the process exit status.
 func Main(ctx context.Context, args []string) int {
-	e := &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr}
+	return Run(ctx, args, os.Stdin, os.Stdout, os.Stderr)
+}
+
+// Run is Main with explicit streams.
+func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	e := &env{stdin: stdin, stdout: stdout, stderr: stderr}
 	root := newRoot(e)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
