@@ -1,6 +1,26 @@
 // Package gvisor runs programs under real gVisor (runsc) and turns gVisor's
 // own evidence, its "Unsupported syscall" reports and its strace output,
 // into gvcheck call streams and profiles.
+//
+// A run is `runsc --network=none --debug --debug-log=DIR/ [--strace] do
+// -quiet -- CMD` (or `runsc --root DIR run --bundle B ID`), as root with no
+// other flag needed; --rootless is added otherwise. The program's output
+// is read through pipes. runsc writes one log per command into DIR; the
+// boot log holds both kinds of evidence, in glog text form
+// ("I1127 10:50:56.887454 1 strace.go:607] MESSAGE"):
+//
+//	[   1:   1] comm E name(arg, arg)
+//	[   1:   1] comm X name(arg, arg) = 3 (0x3) (27µs)
+//	[   1:   1] comm X name(arg, arg) = -1 errno=2 (no such file or directory) (3µs)
+//	[   7(   1):   9(   3)] comm X ...   (task in a nested PID namespace)
+//	Unsupported syscall prctl(0x23,0x1,0x0,0x0,0x0,0x0). It is likely ...
+//
+// Arguments print as "0x7f.. /path" for paths, "0x3 /file" or "0x3
+// socket:[5]" for fds, symbols for flags, and "sys_NNN" names syscalls
+// gVisor has no name for. Older releases printed results as "= 0x3 (27µs)",
+// which is accepted too. gVisor logs every execve as returning 0 (it execs
+// after the syscall returns); the parser tells a failed exec from what the
+// process does next.
 package gvisor
 
 import (
@@ -277,7 +297,9 @@ func (r *Runner) Run(ctx context.Context, opt RunOptions) (*RunResult, error) {
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	// Own process group: a terminal's Ctrl-C reaches gvcheck, which then
 	// stops the sandbox in order, instead of killing runsc mid-setup.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Should gvcheck die without cleaning up, runsc dies with it, and its
+	// sandbox with runsc.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
