@@ -123,19 +123,36 @@ func (t *Tree) switches(res *Result) error {
 			}
 			return err
 		}
-		var sw *ast.SwitchStmt
-		var tail []ast.Stmt
+		var sws []*ast.SwitchStmt
+		var tails [][]ast.Stmt
 		for _, tag := range s.tags {
-			if sw, tail = findSwitch(fd.Body, tag); sw != nil {
+			if sws, tails = findSwitches(fd.Body, tag); sws != nil {
 				break
 			}
 		}
-		if sw == nil {
+		if sws == nil {
 			return fmt.Errorf("%s: no switch on %v in %s", file, s.tags, s.fn)
 		}
 		src := rel(file) + ":" + s.fn
-		for _, c := range t.Cases(sw, tail, s.sub) {
-			res.Rules = append(res.Rules, t.caseRules(res, s.syscall, nil, c, src)...)
+		// Shmctl, Msgctl, ... switch on cmd twice in a row: the first
+		// (without default) takes some commands, the second the rest.
+		hasDefault := false
+		for i, sw := range sws {
+			for _, c := range t.Cases(sw, tails[i], s.sub) {
+				if c.Names == nil {
+					if i < len(sws)-1 {
+						continue
+					}
+					hasDefault = true
+				}
+				res.Rules = append(res.Rules, t.caseRules(res, s.syscall, nil, c, src)...)
+			}
+		}
+		if !hasDefault {
+			// Values no case names continue after the switch (Keyctl:
+			// "return ENOSYS").
+			last := len(sws) - 1
+			res.Rules = append(res.Rules, outcomeRule(s.syscall, "(other)", nil, outcomeOf(tails[last], nil), src))
 		}
 	}
 	return nil

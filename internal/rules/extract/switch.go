@@ -50,6 +50,26 @@ func findSwitch(body *ast.BlockStmt, tag string) (*ast.SwitchStmt, []ast.Stmt) {
 	return found, nil
 }
 
+// findSwitches returns the consecutive top-level switches on tag (or the
+// first nested one), each with what follows it.
+func findSwitches(body *ast.BlockStmt, tag string) ([]*ast.SwitchStmt, [][]ast.Stmt) {
+	var sws []*ast.SwitchStmt
+	var tails [][]ast.Stmt
+	for i, s := range body.List {
+		if sw, ok := s.(*ast.SwitchStmt); ok && sw.Tag != nil && render(sw.Tag) == tag {
+			sws = append(sws, sw)
+			tails = append(tails, body.List[i+1:])
+		}
+	}
+	if sws != nil {
+		return sws, tails
+	}
+	if sw, tail := findSwitch(body, tag); sw != nil {
+		return []*ast.SwitchStmt{sw}, [][]ast.Stmt{tail}
+	}
+	return nil, nil
+}
+
 // render prints a (simple) expression as Go source.
 func render(e ast.Expr) string {
 	switch e := e.(type) {
@@ -142,6 +162,9 @@ func outcomeOf(body, tail []ast.Stmt) Outcome {
 		case *ast.ExprStmt:
 			if containsUnimpl([]ast.Stmt{s}) {
 				reported = true
+				continue
+			}
+			if isLogging(s.X) {
 				continue
 			}
 			return Outcome{Supported: true, Unimpl: reported}
@@ -315,4 +338,20 @@ func canonErrno(e string) string {
 		return "EDEADLK"
 	}
 	return e
+}
+
+// isLogging: log.Debugf(...) and the like decide nothing.
+func isLogging(e ast.Expr) bool {
+	c, ok := e.(*ast.CallExpr)
+	if !ok {
+		return false
+	}
+	se, ok := c.Fun.(*ast.SelectorExpr)
+	if !ok {
+		return false
+	}
+	if id, ok := se.X.(*ast.Ident); ok && id.Name == "log" {
+		return true
+	}
+	return strings.HasSuffix(se.Sel.Name, "Logger") || strings.HasSuffix(se.Sel.Name, "f") && strings.Contains(render(se.X), "Logger")
 }

@@ -179,8 +179,10 @@ int main(int argc, char **argv) {
 		getrlimit(RLIMIT_NOFILE, &rl);
 		CHECK("setrlimit", "%d", RLIMIT_NOFILE);
 		result(syscall(SYS_setrlimit, RLIMIT_NOFILE, &rl));
+		int shm = shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0600);
 		CHECK("shmctl", "%d", SHM_LOCK);
-		result(syscall(SYS_shmctl, 0x7fffffff, SHM_LOCK, NULL));
+		result(syscall(SYS_shmctl, shm, SHM_LOCK, NULL));
+		shmctl(shm, IPC_RMID, NULL);
 	}
 	return 0;
 }
