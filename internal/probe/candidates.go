@@ -2,6 +2,7 @@ package probe
 
 import (
 	"bufio"
+	"fmt"
 	"os"
 	"slices"
 	"strconv"
@@ -159,4 +160,31 @@ func CapSet(names []string) func(string) bool {
 		b, ok := CapabilityNumber(name)
 		return ok && slices.Contains(bits, b)
 	}
+}
+
+// ParseCaps reads a --caps value, the capabilities the sandboxed program
+// will hold, which decide how gVisor fails CapError syscalls: "own" (those
+// of this process, as `runsc do` run by the same user gives), "all",
+// "none", "docker" (Docker's default set), or a comma-separated list of
+// names such as CAP_SYS_ADMIN,SYS_PTRACE.
+func ParseCaps(spec string) (func(string) bool, error) {
+	switch strings.TrimSpace(spec) {
+	case "", "own":
+		return OwnCapability, nil
+	case "all":
+		return func(name string) bool { _, ok := CapabilityNumber(name); return ok }, nil
+	case "none":
+		return CapSet(nil), nil
+	case "docker", "default":
+		return CapSet(DockerCaps), nil
+	}
+	var names []string
+	for _, n := range strings.Split(spec, ",") {
+		n = strings.TrimSpace(n)
+		if _, ok := CapabilityNumber(n); !ok {
+			return nil, fmt.Errorf("unknown capability %q (want names such as CAP_SYS_ADMIN, or own, all, none, docker)", n)
+		}
+		names = append(names, n)
+	}
+	return CapSet(names), nil
 }
