@@ -133,6 +133,22 @@ func segments(calls []profile.Call) []*segment {
 	return out
 }
 
+// processFailed tells from the exit statuses seen ("" when unknown: the
+// evidence may not print exit's argument) whether a process ended worse
+// under gVisor.
+func processFailed(native, gvisor string) bool {
+	switch {
+	case native != "" && gvisor != "":
+		return native != gvisor
+	case gvisor != "":
+		return gvisor != "0"
+	default:
+		// gVisor's process never exited (killed, hung) while the native
+		// one did.
+		return native != ""
+	}
+}
+
 func isExec(name string) bool { return name == "execve" || name == "execveat" }
 
 func firstArg(text string) string {
@@ -341,7 +357,7 @@ func same(a, b profile.Call, ap, bp string) bool {
 const window = 64
 
 func compareSegment(n, g *segment, proc int, unsup func(profile.Call) bool) []Divergence {
-	failed := n.exit != g.exit
+	failed := processFailed(n.exit, g.exit)
 	nt, gt := threads(n), threads(g)
 	var out []Divergence
 	pos := 0

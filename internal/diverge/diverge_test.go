@@ -394,3 +394,17 @@ func TestCompareWithUnsupported(t *testing.T) {
 		t.Errorf("with options: %+v", ds)
 	}
 }
+
+func TestProcessFailed(t *testing.T) {
+	for _, tt := range []struct {
+		native, gvisor string
+		want           bool
+	}{
+		{"0", "0", false}, {"0", "1", true}, {"", "0", false}, {"", "3", true},
+		{"0", "", true}, {"", "", false},
+	} {
+		if got := processFailed(tt.native, tt.gvisor); got != tt.want {
+			t.Errorf("processFailed(%q, %q) = %v", tt.native, tt.gvisor, got)
+		}
+	}
+}
