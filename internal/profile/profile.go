@@ -271,9 +271,11 @@ func (p *Profile) validate() error {
 	if p.Schema > SchemaVersion {
 		return fmt.Errorf("profile version %d is newer than this gvcheck understands (%d)", p.Schema, SchemaVersion)
 	}
-	if _, err := sysno.ParseArch(string(p.Arch)); err != nil {
+	arch, err := sysno.ParseArch(string(p.Arch))
+	if err != nil {
 		return fmt.Errorf("profile: %w", err)
 	}
+	p.Arch = arch
 	if p.Syscalls == nil {
 		p.Syscalls = map[string]*Syscall{}
 	}
