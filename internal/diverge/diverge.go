@@ -530,7 +530,7 @@ func splitDivergence(sp *split, g *segment) Divergence {
 	for pass := 0; pass < 2; pass++ {
 		for k := sp.last; k >= 0 && k > sp.last-60 && len(suspects) < 5; k-- {
 			c := sp.gs[k]
-			if !dataCalls[c.Name] {
+			if !dataCalls[c.Name] || isLibrary(argPath(c)) {
 				continue
 			}
 			if first := sockCalls[c.Name] || isSpecialPath(argPath(c)); first != (pass == 0) {
@@ -661,6 +661,13 @@ func describe(c profile.Call) string {
 		return c.Name + "(" + c.Key + ")"
 	}
 	return c.Name
+}
+
+// isLibrary reports whether p is a shared library, which the dynamic
+// loader reads the same way everywhere.
+func isLibrary(p string) bool {
+	b := path.Base(p)
+	return strings.HasSuffix(b, ".so") || strings.Contains(b, ".so.")
 }
 
 // keyFirst are calls better named by their key argument than by the file

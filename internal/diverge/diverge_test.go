@@ -408,3 +408,26 @@ func TestProcessFailed(t *testing.T) {
 		}
 	}
 }
+
+// TestCompareLiveControlFlow finds where a program that parses a /proc
+// file gVisor fills differently gives up, though no call fails.
+func TestCompareLiveControlFlow(t *testing.T) {
+	native, res, nerr := liveRun(t, "procfield")
+	if nerr != nil {
+		t.Skipf("natively the program fails too on this machine: %v", nerr)
+	}
+	if res.Exit.Code != 4 {
+		t.Fatalf("under gVisor: exit %+v, want 4 (gVisor gained Cpus_allowed_list?)", res.Exit)
+	}
+	ds := Compare(native, res.Calls)
+	if len(ds) == 0 {
+		t.Fatal("no divergence")
+	}
+	for _, d := range ds {
+		t.Logf("%d %s %s", d.Rank, d.Kind, d.Summary)
+	}
+	d := ds[0]
+	if d.Kind != KindSplit || d.Native.Name != "access" || !strings.Contains(d.Summary, "/proc/") || !strings.Contains(d.Summary, "exited 4") {
+		t.Errorf("first divergence = %+v, want the control-flow split after reading /proc/self/status", d)
+	}
+}
