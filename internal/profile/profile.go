@@ -174,6 +174,9 @@ func (p *Profile) RecordPath(path, syscall string, n uint64, errno string) {
 		}
 		u.Errors[errno] += n
 	}
+	if syscall == "" {
+		return
+	}
 	if i, found := slices.BinarySearch(u.Syscalls, syscall); !found {
 		u.Syscalls = slices.Insert(u.Syscalls, i, syscall)
 	}
