@@ -146,7 +146,9 @@ type Step struct {
 	OK      bool         `json:"ok"`
 	Runs    int          `json:"runs"`
 	Exit    profile.Exit `json:"exit"`
-	Purpose string       `json:"purpose"`
+	Purpose string       `json:"purpose"` // reference, simulation, search
+	// Duration is the wall time of the configuration's runs.
+	Duration time.Duration `json:"duration_ns"`
 }
 
 // Result is the answer of a probe.
@@ -217,6 +219,7 @@ type judged struct {
 
 func (p *prober) run(ctx context.Context) error {
 	// Reference: nothing denied, observed to learn which candidates are used.
+	start := time.Now()
 	refs, err := p.runN(ctx, nil, true)
 	if err != nil {
 		return fmt.Errorf("reference run: %w", err)
@@ -240,7 +243,7 @@ func (p *prober) run(ctx context.Context) error {
 		}
 	}
 	p.known = map[string]judged{"": {true, p.ref}}
-	p.res.Steps = append(p.res.Steps, Step{Denied: []string{}, OK: true, Runs: len(refs), Exit: p.ref.Exit, Purpose: "reference"})
+	p.res.Steps = append(p.res.Steps, Step{Denied: []string{}, OK: true, Runs: len(refs), Exit: p.ref.Exit, Purpose: "reference", Duration: time.Since(start)})
 
 	p.cands = p.cfg.Candidates
 	if p.cands == nil {
@@ -259,7 +262,7 @@ func (p *prober) run(ctx context.Context) error {
 	for i := range all {
 		all[i] = i
 	}
-	ok, sim, err := p.test(ctx, all, true, "simulation: all denied")
+	ok, sim, err := p.test(ctx, all, true, "simulation")
 	if err != nil {
 		return err
 	}
@@ -312,10 +315,12 @@ func (p *prober) test(ctx context.Context, idx []int, observe bool, purpose stri
 		deny[i] = p.cands[n]
 		names[i] = p.cands[n].Syscall
 	}
+	start := time.Now()
 	outs, err := p.runN(ctx, deny, observe)
 	if err != nil {
 		return false, Outcome{}, err
 	}
+	took := time.Since(start)
 	ok := p.success(outs[0])
 	for _, o := range outs[1:] {
 		if p.success(o) != ok {
@@ -331,7 +336,7 @@ func (p *prober) test(ctx context.Context, idx []int, observe bool, purpose stri
 	}
 	// Keep a failing run as evidence: the first one is as good as any.
 	p.known[k] = judged{ok, outs[0]}
-	p.res.Steps = append(p.res.Steps, Step{Denied: names, OK: ok, Runs: len(outs), Exit: outs[0].Exit, Purpose: purpose})
+	p.res.Steps = append(p.res.Steps, Step{Denied: names, OK: ok, Runs: len(outs), Exit: outs[0].Exit, Purpose: purpose, Duration: took})
 	return ok, outs[0], nil
 }
 

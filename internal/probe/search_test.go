@@ -2,6 +2,7 @@ package probe
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math/bits"
 	"math/rand/v2"
@@ -371,5 +372,35 @@ func TestFallbackAlignment(t *testing.T) {
 	fb = fallbacks([]Candidate{{Syscall: "clone3", Nr: 435, Errno: "ENOSYS"}}, seq(1, "z", "fork"), seq(1, "clone3", "y"))
 	if fb[0].Then != "z" || !slices.Equal(fb[0].Next, []string{"z", "fork"}) {
 		t.Fatalf("fallbacks %+v, want z then fork, which only the simulation made", fb)
+	}
+}
+
+func TestResultJSON(t *testing.T) {
+	f := &fakeRunner{required: map[int]bool{0: true}}
+	res, err := Probe(context.Background(), Config{Candidates: candidates(3)}, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back struct {
+		Verdict  string
+		Runs     int
+		Required []struct {
+			Syscall  string
+			Errno    string
+			Evidence struct{ Exit profile.Exit }
+		}
+		Fallbacks []struct{ Syscall string }
+		Steps     []struct{ Purpose string }
+	}
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	if back.Verdict != "incompatible" || back.Runs != res.Runs || len(back.Required) != 1 || back.Required[0].Syscall != "sys0" ||
+		back.Required[0].Errno != "ENOSYS" || back.Required[0].Evidence.Exit.Code != 1 || len(back.Fallbacks) != 2 || back.Steps[0].Purpose != "reference" {
+		t.Errorf("JSON %s", b)
 	}
 }
