@@ -5,7 +5,29 @@
 //
 // Strace logs are parsed in a single streaming pass with bounded memory: no
 // line is kept, buffers are reused and the hot path does not allocate, so a
-// multi-gigabyte log costs time, not memory.
+// multi-gigabyte log costs time, not memory. Chunks of the log are lexed on
+// several goroutines and the records applied in order on one, so that
+// unfinished/resumed pairs, exec attribution and exits are tracked exactly
+// as a sequential reading would.
+//
+// What each format gives:
+//   - strace logs: every call, counted once (an "<unfinished ...>" call and
+//     its "<... resumed>" line are one call, its result from the latter),
+//     failures by errno, the executable of each process (from execve, and
+//     inherited across fork/clone), paths under /proc, /sys and /dev, and
+//     the exit of the traced program (Source.Exit). Lines that are not calls
+//     (signals, exits, strace's messages, program output) are counted in
+//     Source.Skipped. Calls of 32-bit processes and names that are not
+//     syscalls of the architecture are left out and named in Source.Detail.
+//     Calls that never returned have NoReturn set and count as made.
+//   - strace -c summaries: counts; the error column has no errno, so
+//     failures are counted under ErrnoUnknown. 32-bit tables are left out.
+//   - name lists: names only (Count 0, coverage "names"); a word that is no
+//     syscall is an error, to catch typos.
+//   - seccomp profiles (OCI/Docker, Security Profiles Operator): the set of
+//     syscalls the profile lets run (coverage "permitted"). A profile whose
+//     default action allows is every syscall of the architecture minus those
+//     denied without conditions; Source.Detail says so.
 package ingest
 
 import (
@@ -176,6 +198,9 @@ func ReadWorkloads(r io.Reader, name string, opt Options) ([]Workload, error) {
 			if p.Sources[i].Name == "" {
 				p.Sources[i].Name = name
 			}
+		}
+		if len(p.Sources) == 0 { // every profile says where it came from
+			p.Sources = []profile.Source{{Kind: string(FormatProfile), Name: name, Coverage: profile.CoverageFull, Detail: "saved profile naming no source"}}
 		}
 		return one(p, nil)
 	case FormatOCISeccomp:

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
+	"unicode"
 
 	"go.yaml.in/yaml/v3"
 
@@ -77,7 +79,8 @@ func ruleArchMatches(list []string, a sysno.Arch) bool {
 }
 
 // seccompProfile turns a seccomp spec into the set of permitted syscalls.
-func seccompProfile(spec *seccompSpec, kind, name string, opt Options) (*profile.Profile, error) {
+// where names the profile in messages (the file, and the object in it).
+func seccompProfile(spec *seccompSpec, kind, name, where string, opt Options) (*profile.Profile, error) {
 	var notes []string
 	arch := opt.Arch
 	if arch == "" {
@@ -104,7 +107,7 @@ func seccompProfile(spec *seccompSpec, kind, name string, opt Options) (*profile
 	}
 	defAllows, err := allows(spec.DefaultAction)
 	if err != nil {
-		return nil, fmt.Errorf("%s: defaultAction: %w", name, err)
+		return nil, fmt.Errorf("%s: defaultAction: %w", where, err)
 	}
 	allowed := map[int]bool{}
 	denied := map[int]bool{}
@@ -112,7 +115,7 @@ func seccompProfile(spec *seccompSpec, kind, name string, opt Options) (*profile
 	for i, r := range spec.Syscalls {
 		ok, err := allows(r.Action)
 		if err != nil {
-			return nil, fmt.Errorf("%s: syscalls[%d]: %w", name, i, err)
+			return nil, fmt.Errorf("%s: syscalls[%d]: %w", where, i, err)
 		}
 		if r.Includes != nil && len(r.Includes.Arches) > 0 && !ruleArchMatches(r.Includes.Arches, arch) {
 			continue
@@ -170,10 +173,10 @@ func seccompProfile(spec *seccompSpec, kind, name string, opt Options) (*profile
 		notes = append(notes, fmt.Sprintf("%d names not syscalls of %s ignored", len(unknown), arch))
 	}
 	if spec.BaseProfileName != "" {
-		notes = append(notes, "base profile "+spec.BaseProfileName+" not included")
+		notes = append(notes, "base profile "+printable(spec.BaseProfileName)+" not included")
 	}
 	if len(p.Syscalls) == 0 {
-		return nil, fmt.Errorf("%s: the seccomp profile allows no syscall of %s", name, arch)
+		return nil, fmt.Errorf("%s: the seccomp profile allows no syscall of %s", where, arch)
 	}
 	p.Sources = append(p.Sources, profile.Source{Kind: kind, Name: name, Coverage: profile.CoveragePermitted, Detail: strings.Join(notes, "; ")})
 	return p, nil
@@ -191,7 +194,7 @@ func readOCI(r io.Reader, name string, opt Options) (*profile.Profile, error) {
 	if spec.DefaultAction == "" {
 		return nil, fmt.Errorf("%s: not a seccomp profile: no defaultAction", name)
 	}
-	return seccompProfile(&spec, string(FormatOCISeccomp), name, opt)
+	return seccompProfile(&spec, string(FormatOCISeccomp), name, name, opt)
 }
 
 // jsonError names the line of a JSON syntax or type error.
@@ -246,12 +249,13 @@ func readSPO(r io.Reader, name string, opt Options) (ws []Workload, err error) {
 			if obj.Metadata.Namespace != "" {
 				wname = obj.Metadata.Namespace + "/" + wname
 			}
+			wname = printable(wname)
 			if obj.Spec.DefaultAction == "" {
 				return fmt.Errorf("%s: %s: spec has no defaultAction", name, wname)
 			}
-			p, err := seccompProfile(&obj.Spec, string(FormatSPO), name, opt)
+			p, err := seccompProfile(&obj.Spec, string(FormatSPO), name, name+": "+wname, opt)
 			if err != nil {
-				return fmt.Errorf("%s: %w", wname, err)
+				return err
 			}
 			p.Sources[0].Detail = joinDetail("workload "+wname, p.Sources[0].Detail)
 			ws = append(ws, Workload{Name: wname, Profile: p})
@@ -259,14 +263,14 @@ func readSPO(r io.Reader, name string, opt Options) (ws []Workload, err error) {
 			for i := range obj.Items {
 				var item k8sObject
 				if err := obj.Items[i].Decode(&item); err != nil {
-					return fmt.Errorf("%s:%d: %w", name, obj.Items[i].Line, err)
+					return fmt.Errorf("%s:%d: %w", name, obj.Items[i].Line, oneLine(err))
 				}
 				if err := add(&item, doc); err != nil {
 					return err
 				}
 			}
 		default:
-			skipped = append(skipped, obj.Kind)
+			skipped = append(skipped, printable(obj.Kind))
 		}
 		return nil
 	}
@@ -277,7 +281,7 @@ func readSPO(r io.Reader, name string, opt Options) (ws []Workload, err error) {
 			break
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%s: document %d: %w", name, doc, err)
+			return nil, fmt.Errorf("%s: document %d: %w", name, doc, oneLine(err))
 		}
 		if err := add(&obj, doc); err != nil {
 			return nil, err
@@ -290,4 +294,29 @@ func readSPO(r io.Reader, name string, opt Options) (ws []Workload, err error) {
 		return nil, fmt.Errorf("%s: no SeccompProfile object", name)
 	}
 	return ws, nil
+}
+
+// oneLine flattens the YAML decoder's multi-line type errors: gvcheck's
+// errors are one line each.
+func oneLine(err error) error {
+	var te *yaml.TypeError
+	if errors.As(err, &te) {
+		// Each entry may quote the input, newlines and all.
+		return fmt.Errorf("yaml: %s", strings.ReplaceAll(strings.Join(te.Errors, "; "), "\n", `\n`))
+	}
+	if msg := err.Error(); strings.Contains(msg, "\n") {
+		return errors.New(strings.ReplaceAll(msg, "\n", `\n`))
+	}
+	return err
+}
+
+// printable returns s, quoted if it holds characters that would break a
+// one-line message.
+func printable(s string) string {
+	for _, r := range s {
+		if !unicode.IsPrint(r) {
+			return strconv.Quote(s)
+		}
+	}
+	return s
 }
