@@ -19,6 +19,7 @@ type VersionData struct {
 	Rules   []Rule
 	Paths   []Path
 	Roots   []string
+	Caps    CapDefaults
 }
 
 var (
@@ -64,7 +65,7 @@ func load(version string, arch sysno.Arch) *Set {
 // NewSet builds a Set from rules and paths (the generator and tests use it
 // on freshly extracted data).
 func NewSet(d VersionData) *Set {
-	s := &Set{Version: d.Version, Arch: d.Arch, rules: map[string][]Rule{}, paths: map[string]Path{}, roots: d.Roots}
+	s := &Set{Version: d.Version, Arch: d.Arch, rules: map[string][]Rule{}, paths: map[string]Path{}, roots: d.Roots, caps: d.Caps}
 	for _, r := range d.Rules {
 		s.rules[r.Syscall] = append(s.rules[r.Syscall], r)
 	}

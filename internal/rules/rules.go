@@ -71,6 +71,7 @@ type Set struct {
 	rules   map[string][]Rule
 	paths   map[string]Path
 	roots   []string // trees whose contents are known (e.g. "/proc")
+	caps    CapDefaults
 }
 
 // For returns the rule set of a gVisor version (a compat.Version ID: the
@@ -321,3 +322,34 @@ type ArgCond struct {
 	Trace  bool
 	Rule   *Rule // the rule the condition comes from
 }
+
+// CapDefaults are the capabilities a sandboxed process starts with.
+type CapDefaults struct {
+	Do         []string // with "runsc do": every capability runsc knows
+	Spec       []string // with the OCI spec "runsc spec" writes (bounding set)
+	NetRawFlag string   // CAP_NET_RAW is removed unless this runsc flag is given
+	Source     string
+}
+
+// Capabilities returns the capabilities a process in the sandbox has: with
+// runsc do (spec false), or with runsc's default OCI spec (spec true; a real
+// container's spec, e.g. Docker's, decides instead). Without --net-raw
+// CAP_NET_RAW is removed. A program with file capabilities outside this set
+// fails to exec with EPERM.
+func (s *Set) Capabilities(spec bool, runscFlags []string) []string {
+	src := s.caps.Do
+	if spec {
+		src = s.caps.Spec
+	}
+	var out []string
+	for _, c := range src {
+		if c == "CAP_NET_RAW" && s.caps.NetRawFlag != "" && !hasFlag(runscFlags, s.caps.NetRawFlag) {
+			continue
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// CapabilitySource says where Capabilities comes from in gVisor's source.
+func (s *Set) CapabilitySource() string { return s.caps.Source }

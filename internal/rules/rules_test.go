@@ -176,3 +176,28 @@ func TestTraceConditionsAgreeWithJudge(t *testing.T) {
 		t.Errorf("clone3: want every call stopped (flags are in memory), got %v %v", conds, all)
 	}
 }
+
+func TestCapabilities(t *testing.T) {
+	s := newestSet(t, sysno.AMD64)
+	has := func(l []string, c string) bool {
+		for _, x := range l {
+			if x == c {
+				return true
+			}
+		}
+		return false
+	}
+	do := s.Capabilities(false, nil)
+	if !has(do, "CAP_SYS_ADMIN") || has(do, "CAP_NET_RAW") || len(do) < 38 {
+		t.Errorf("runsc do capabilities = %v", do)
+	}
+	if !has(s.Capabilities(false, []string{"--net-raw"}), "CAP_NET_RAW") {
+		t.Errorf("--net-raw does not grant CAP_NET_RAW")
+	}
+	if spec := s.Capabilities(true, nil); !has(spec, "CAP_KILL") || has(spec, "CAP_SYS_ADMIN") {
+		t.Errorf("runsc spec capabilities = %v", spec)
+	}
+	if s.CapabilitySource() == "" {
+		t.Error("no capability source")
+	}
+}

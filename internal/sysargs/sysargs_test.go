@@ -38,7 +38,7 @@ func buildArgcalls(t *testing.T) string {
 var regPos = map[string][]int{
 	"prctl": {0, 1}, "socket": {0, 1, 2}, "setsockopt": {1, 2}, "ioctl": {1}, "futex": {1},
 	"fallocate": {1}, "unshare": {0}, "madvise": {2}, "mmap": {3}, "membarrier": {0},
-	"fcntl": {1}, "setrlimit": {0}, "shmctl": {1}, "clone3": {0},
+	"fcntl": {1}, "setrlimit": {0}, "shmctl": {1}, "clone3": {0}, "mremap": {3},
 }
 
 var (

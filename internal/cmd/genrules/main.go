@@ -67,7 +67,7 @@ func run(out string, versions []string, verbose bool) error {
 				}
 			}
 			fmt.Fprintf(os.Stderr, "%s %s: %d rules, %d paths\n", v, arch, len(res.Rules), len(res.Paths))
-			data = append(data, rules.VersionData{Version: v, Arch: arch, Rules: res.Rules, Paths: res.Paths, Roots: extract.Roots})
+			data = append(data, rules.VersionData{Version: v, Arch: arch, Rules: res.Rules, Paths: res.Paths, Roots: extract.Roots, Caps: res.Caps})
 		}
 	}
 	gz, src, err := Render(data, versions)

@@ -15,6 +15,7 @@ import (
 type Result struct {
 	Rules    []rules.Rule
 	Paths    []rules.Path
+	Caps     rules.CapDefaults
 	Warnings []string // cases whose constants could not be resolved, extractors that found nothing
 }
 
@@ -37,6 +38,8 @@ func (t *Tree) Extract() (*Result, error) {
 		{"fallocate", t.fallocate},
 		{"rlimits", t.rlimits},
 		{"mmap", t.mmapFlags},
+		{"mremap", t.mremapFlags},
+		{"capabilities", t.capabilities},
 		{"curated", t.curated},
 		{"paths", t.paths},
 	} {

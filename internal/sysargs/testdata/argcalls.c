@@ -36,6 +36,9 @@
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x80
 #endif
+#ifndef MREMAP_DONTUNMAP
+#define MREMAP_DONTUNMAP 4
+#endif
 #ifndef MAP_SHARED_VALIDATE
 #define MAP_SHARED_VALIDATE 0x3
 #endif
@@ -168,6 +171,10 @@ int main(int argc, char **argv) {
 	if (want(argc, argv, "mmap")) {
 		CHECK("mmap", "%d", MAP_SHARED_VALIDATE);
 		r = syscall(SYS_mmap, NULL, 4096, PROT_READ, MAP_SHARED_VALIDATE | MAP_ANONYMOUS, -1, 0);
+		result(r);
+		void *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		CHECK("mremap", "%d", MREMAP_MAYMOVE | MREMAP_DONTUNMAP);
+		r = syscall(SYS_mremap, p, 4096, 4096, MREMAP_MAYMOVE | MREMAP_DONTUNMAP, NULL);
 		result(r);
 	}
 	if (want(argc, argv, "misc")) {
