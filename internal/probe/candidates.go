@@ -45,6 +45,29 @@ func CandidatesFromCalls(calls []profile.Call, t analyze.Table, arch sysno.Arch,
 	return out
 }
 
+// splitNative separates the candidates whose every call in calls already
+// failed with gVisor's errno from the others.
+func splitNative(cands []Candidate, calls []profile.Call) (rest, native []Candidate) {
+	for _, c := range cands {
+		same, seen := true, false
+		for i := range calls {
+			if calls[i].Nr == c.Nr {
+				seen = true
+				same = same && calls[i].Errno == c.Errno
+			}
+		}
+		if seen && same {
+			native = append(native, c)
+		} else {
+			rest = append(rest, c)
+		}
+	}
+	if rest == nil {
+		rest = []Candidate{}
+	}
+	return rest, native
+}
+
 // Unsupported returns a candidate for every syscall number of arch that
 // gVisor's table fails whatever the arguments: unimplemented entries and
 // numbers absent from the table. It is the whole "gVisor syscall surface"

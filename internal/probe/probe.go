@@ -130,11 +130,17 @@ type Fallback struct {
 	// few distinct follow-up calls.
 	Then string   `json:"then,omitempty"`
 	Next []string `json:"next,omitempty"`
+	// Native is set when the call fails natively too, with the same errno,
+	// every time the reference made it: no experiment was needed.
+	Native bool `json:"native,omitempty"`
 }
 
 func (f Fallback) String() string {
 	s := f.Syscall + " → " + f.Errno
-	if f.Then != "" {
+	switch {
+	case f.Native:
+		s += " (natively too)"
+	case f.Then != "":
 		s += ", then " + f.Then
 	}
 	return s
@@ -250,11 +256,20 @@ func (p *prober) run(ctx context.Context) error {
 		if p.cfg.Table == nil {
 			return errors.New("no candidates and no gVisor table to compute them from")
 		}
-		p.cands = CandidatesFromCalls(p.ref.Calls, p.cfg.Table, p.cfg.Arch, p.cfg.HasCap)
+		var native []Candidate
+		p.cands, native = splitNative(CandidatesFromCalls(p.ref.Calls, p.cfg.Table, p.cfg.Arch, p.cfg.HasCap), p.ref.Calls)
+		// Calls that already fail natively as gVisor fails them need no
+		// experiment: the reference run shows the program copes.
+		for _, c := range native {
+			p.res.Fallbacks = append(p.res.Fallbacks, Fallback{Candidate: c, Native: true})
+		}
 	}
 	p.res.Candidates = append(p.res.Candidates, p.cands...)
 	if len(p.cands) == 0 {
 		p.res.Verdict = analyze.Compatible
+		if len(p.res.Fallbacks) > 0 {
+			p.res.Verdict = analyze.FallbacksVerified
+		}
 		return nil
 	}
 
@@ -269,7 +284,7 @@ func (p *prober) run(ctx context.Context) error {
 	p.res.Simulated = &sim
 	if ok {
 		p.res.Verdict = analyze.FallbacksVerified
-		p.res.Fallbacks = fallbacks(p.cands, sim.Calls, p.ref.Calls)
+		p.res.Fallbacks = append(fallbacks(p.cands, sim.Calls, p.ref.Calls), p.res.Fallbacks...)
 		return nil
 	}
 	required, err := Search(len(p.cands), func(deny []int) (bool, error) {
@@ -297,7 +312,7 @@ func (p *prober) run(ctx context.Context) error {
 	// The observed simulation failed, so what it did after a denied call
 	// says nothing about a working fallback; the runs that worked were not
 	// observed. List the deniable ones without a follow-up.
-	p.res.Fallbacks = fallbacks(denied, nil, nil)
+	p.res.Fallbacks = append(fallbacks(denied, nil, nil), p.res.Fallbacks...)
 	p.res.Verdict = analyze.Incompatible
 	return nil
 }

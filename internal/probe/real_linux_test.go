@@ -444,3 +444,25 @@ func TestRunEnvironment(t *testing.T) {
 		t.Error("missing stdin file accepted")
 	}
 }
+
+func TestNativelyFailingNeedsNoExperiment(t *testing.T) {
+	needRoot(t)
+	if sysno.Host() != sysno.AMD64 {
+		t.Skip("tuxcall and vserver exist only on amd64")
+	}
+	prog := buildC(t, "nativeenosys")
+	res := probe(t, Config{Argv: []string{prog}, Table: table(t, "latest")})
+	if len(res.Candidates) != 1 || res.Candidates[0].Syscall != "vmsplice" {
+		t.Fatalf("candidates %v, want only vmsplice (the others fail natively too)", res.Candidates)
+	}
+	var native []string
+	for _, f := range res.Fallbacks {
+		if f.Native {
+			native = append(native, f.Syscall)
+		}
+	}
+	slices.Sort(native)
+	if res.Verdict != analyze.FallbacksVerified || !slices.Equal(native, []string{"tuxcall", "vserver"}) || res.Runs != 2 {
+		t.Errorf("verdict %s after %d runs, native %v; want fallbacks-verified after 2, tuxcall and vserver native", res.Verdict, res.Runs, native)
+	}
+}
