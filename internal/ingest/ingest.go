@@ -33,6 +33,7 @@ package ingest
 import (
 	"bufio"
 	"bytes"
+	"compress/gzip"
 	"fmt"
 	"io"
 	"os"
@@ -156,6 +157,18 @@ func ReadWorkloads(r io.Reader, name string, opt Options) ([]Workload, error) {
 	head, err := br.Peek(headSize)
 	if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
 		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if bytes.HasPrefix(head, []byte{0x1f, 0x8b}) { // a gzip'd log
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		defer zr.Close()
+		br = bufio.NewReaderSize(zr, headSize)
+		head, err = br.Peek(headSize)
+		if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
 	}
 	f := opt.Format
 	if f == "" || f == FormatAuto {
@@ -416,8 +429,20 @@ func detectFile(path string, opt Options) (Format, error) {
 		return "", err
 	}
 	defer f.Close()
+	var r io.Reader
+	br := bufio.NewReader(f)
+	if magic, _ := br.Peek(2); bytes.Equal(magic, []byte{0x1f, 0x8b}) {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return "", fmt.Errorf("%s: %w", path, err)
+		}
+		defer zr.Close()
+		r = zr
+	} else {
+		r = br
+	}
 	head := make([]byte, headSize)
-	n, err := io.ReadFull(f, head)
+	n, err := io.ReadFull(r, head)
 	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
 		return "", fmt.Errorf("%s: %w", path, err)
 	}

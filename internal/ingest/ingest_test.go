@@ -3,6 +3,7 @@ package ingest
 import (
 	"bufio"
 	"bytes"
+	"compress/gzip"
 	"io"
 	"maps"
 	"os"
@@ -664,4 +665,24 @@ func (h *halfReader) Read(p []byte) (int, error) {
 	n = copy(p[:n], h.data)
 	h.data = h.data[n:]
 	return n, nil
+}
+
+func TestGzip(t *testing.T) {
+	data, err := os.ReadFile("testdata/strace/pairs.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	zw.Write(data)
+	zw.Close()
+	path := filepath.Join(t.TempDir(), "pairs.log.gz")
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := readTestFile(t, path, amd64)
+	q := readTestFile(t, "testdata/strace/pairs.log", amd64)
+	if !slices.Equal(p.Names(), q.Names()) || p.Syscalls["openat"].Count != 3 {
+		t.Errorf("gzip'd log: %v", p.Names())
+	}
 }
