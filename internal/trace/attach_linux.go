@@ -63,6 +63,9 @@ func (t *tracer) attach(ctx context.Context, pids []int) (*Result, error) {
 			return nil, err
 		}
 	}
+	stop := make(chan struct{})
+	defer close(stop)
+	go t.reportProgress(stop)
 	var ws unix.WaitStatus
 	for {
 		ended := false
@@ -83,7 +86,6 @@ func (t *tracer) attach(ctx context.Context, pids []int) (*Result, error) {
 				break
 			}
 			t.handle(wpid, ws)
-			t.progress()
 		}
 		if ended || ctx.Err() != nil {
 			break

@@ -73,3 +73,16 @@ func DecodeRegs(a sysno.Arch, b []byte) (Regs, error) {
 	}
 	return r, nil
 }
+
+// setSkip rewrites an encoded register set so that the syscall at a
+// syscall-entry (or seccomp) stop is skipped and returns ret: the number
+// becomes -1 and the return register holds ret. The kernels of both
+// architectures keep the tracer's return value for a skipped call. On arm64
+// the number also has to be set through NT_ARM_SYSTEM_CALL.
+func setSkip(a sysno.Arch, b []byte, ret int64) {
+	l := layouts[a]
+	if a == sysno.AMD64 {
+		binary.LittleEndian.PutUint64(b[8*l.nr:], ^uint64(0))
+	}
+	binary.LittleEndian.PutUint64(b[8*l.ret:], uint64(ret))
+}

@@ -88,3 +88,30 @@ func FuzzDecodeRegs(f *testing.F) {
 		_ = r
 	})
 }
+
+func TestSetSkip(t *testing.T) {
+	for _, arch := range []sysno.Arch{sysno.AMD64, sysno.ARM64} {
+		raw := make([]byte, regSetSize(arch))
+		for i := range raw {
+			raw[i] = byte(i)
+		}
+		before, _ := DecodeRegs(arch, raw)
+		setSkip(arch, raw, -38)
+		r, err := DecodeRegs(arch, raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if int64(r.Ret) != -38 {
+			t.Errorf("%s: ret %d", arch, int64(r.Ret))
+		}
+		if arch == sysno.AMD64 && int64(r.Nr) != -1 {
+			t.Errorf("amd64: nr %d, want -1", int64(r.Nr))
+		}
+		if arch == sysno.ARM64 && r.Nr != before.Nr {
+			t.Errorf("arm64: x8 changed (the number is set through NT_ARM_SYSTEM_CALL)")
+		}
+		if r.IP != before.IP || r.SP != before.SP {
+			t.Errorf("%s: other registers changed", arch)
+		}
+	}
+}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/gvcheck/gvcheck/internal/policy"
 	"github.com/gvcheck/gvcheck/internal/profile"
+	"github.com/gvcheck/gvcheck/internal/sysno"
 )
 
 // Run starts argv under the tracer and follows it and all its descendants
@@ -109,15 +110,32 @@ func (t *tracer) filter() ([]unix.SockFilter, error) {
 			return nil, fmt.Errorf("run: policy is for %s, this machine is %s", q.Arch, t.arch)
 		}
 		if t.opt.Full {
+			// Trace everything; apply Errno rules at the stop, so that the
+			// failed calls are recorded too.
+			t.inject = map[int]unix.Errno{}
 			q.Rules = make([]policy.Rule, len(p.Rules))
 			for i, r := range p.Rules {
-				if r.Action == policy.Allow {
+				switch r.Action {
+				case policy.Allow:
 					r.Action = policy.Trace
+				case policy.Errno:
+					if r.Errno <= 0 || r.Errno > 4095 {
+						return nil, fmt.Errorf("run: policy rule for %s: errno %d out of range", sysno.Name(t.arch, r.Nr), int(r.Errno))
+					}
+					t.inject[r.Nr] = r.Errno
+					r.Action, r.Errno = policy.Trace, 0
 				}
 				q.Rules[i] = r
 			}
-			if q.Default == policy.Allow {
+			switch q.Default {
+			case policy.Allow:
 				q.Default = policy.Trace
+			case policy.Errno:
+				if q.DefaultErrno <= 0 || q.DefaultErrno > 4095 {
+					return nil, fmt.Errorf("run: policy default errno %d out of range", int(q.DefaultErrno))
+				}
+				t.injectDefault = q.DefaultErrno
+				q.Default, q.DefaultErrno = policy.Trace, 0
 			}
 		}
 	}
@@ -197,6 +215,7 @@ func (t *tracer) run(ctx context.Context, path string, argv, env []string, filte
 		case <-stop:
 		}
 	}()
+	go t.reportProgress(stop)
 
 	for {
 		wpid, err := wait(&ws)
@@ -211,7 +230,6 @@ func (t *tracer) run(ctx context.Context, path string, argv, env []string, filte
 			return nil, fmt.Errorf("run: wait: %w", err)
 		}
 		t.handle(wpid, ws)
-		t.progress()
 	}
 	t.threads = map[int]*thread{}
 

@@ -38,7 +38,8 @@ type Options struct {
 	// OnCall is called with every observed completed syscall, in order
 	// per thread, from the tracing goroutine.
 	OnCall func(*profile.Call)
-	// Progress, if set, is called a few times a second with live figures.
+	// Progress, if set, is called a few times a second with live figures,
+	// from a goroutine of its own.
 	Progress func(Stats)
 }
 

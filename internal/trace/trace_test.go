@@ -483,3 +483,74 @@ func TestRegisterFallback(t *testing.T) {
 		t.Errorf("paths: info %s, regs %s", ja, jb)
 	}
 }
+
+// TestErrnoRules runs a policy that simulates missing syscalls: the program
+// sees the same errnos whether the kernel applies them (fast mode) or the
+// tracer does (full mode, which also records the failed calls).
+func TestErrnoRules(t *testing.T) {
+	requireRoot(t)
+	prog := cVictims(t)
+	io, _ := sysno.Number(sysno.Host(), "io_uring_setup")
+	p := &policy.Policy{Arch: sysno.Host(), Default: policy.Allow, Rules: []policy.Rule{
+		{Nr: io, Action: policy.Errno, Errno: unix.ENOSYS},
+		{Nr: 999, Action: policy.Errno, Errno: unix.ENODEV},
+	}}
+	const want = "io_uring_setup=-1/38 kexec_load=-1 syscall999=-1/19\n"
+	for _, full := range []bool{false, true} {
+		got, res := runTraced(t, []string{prog, "gvisor"}, Options{Policy: p, Full: full})
+		if string(got.stdout) != want {
+			t.Errorf("full=%v: program printed %q, want %q", full, got.stdout, want)
+		}
+		s := res.Profile.Syscalls
+		if !full {
+			if len(s) != 0 {
+				t.Errorf("fast mode recorded %v", res.Profile.Names())
+			}
+			continue
+		}
+		if a := s["io_uring_setup"]; a == nil || a.Errors["ENOSYS"] != 1 {
+			t.Errorf("io_uring_setup: %+v", a)
+		}
+		if a := s[sysno.UnknownName(999)]; a == nil || a.Errors["ENODEV"] != 1 {
+			t.Errorf("syscall 999: %+v", a)
+		}
+		if a := s["write"]; a == nil {
+			t.Errorf("full mode did not record write")
+		}
+	}
+}
+
+// TestSignalsToTracer: SIGTERM sent to gvcheck reaches the program; SIGINT
+// (which a terminal sends to the program as well) is ignored by gvcheck.
+func TestSignalsToTracer(t *testing.T) {
+	requireRoot(t)
+	sh := lookTool(t, "sh")
+	var (
+		mu    sync.Mutex
+		stats []Stats
+	)
+	go func() {
+		time.Sleep(300 * time.Millisecond)
+		_ = unix.Kill(os.Getpid(), unix.SIGINT)
+		time.Sleep(200 * time.Millisecond)
+		_ = unix.Kill(os.Getpid(), unix.SIGTERM)
+	}()
+	got, res := runTraced(t, []string{sh, "-c", `trap 'echo got TERM; exit 5' TERM; echo ready; while :; do sleep 0.05; done`},
+		Options{Policy: testPolicy(), Progress: func(s Stats) { mu.Lock(); stats = append(stats, s); mu.Unlock() }})
+	mu.Lock()
+	defer mu.Unlock()
+	if len(stats) == 0 {
+		t.Error("no progress reported in half a second")
+	}
+	if got.exit.Code != 5 || string(got.stdout) != "ready\ngot TERM\n" {
+		t.Errorf("exit %+v, stdout %q; want 5 and the TERM trap's output", got.exit, got.stdout)
+	}
+	if res.Processes < 2 {
+		t.Errorf("processes %d", res.Processes)
+	}
+	for i := 1; i < len(stats); i++ {
+		if stats[i].Elapsed < stats[i-1].Elapsed || stats[i].Processes < stats[i-1].Processes {
+			t.Errorf("progress went backwards: %+v then %+v", stats[i-1], stats[i])
+		}
+	}
+}

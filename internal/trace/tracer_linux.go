@@ -75,26 +75,29 @@ type sysInfo struct {
 var forceRegs bool
 
 type tracer struct {
-	mode     mode
-	arch     sysno.Arch
-	audit    uint32
-	opt      Options
-	traceNr  func(nr int) bool // the policy traces nr (for Stats.Stopped)
-	threads  map[int]*thread
-	procs    map[int]*process
-	prof     *profile.Profile
-	stats    Stats
-	start    time.Time
-	lastProg time.Time
-	events   uint64
-	mainPid  int
-	exit     profile.Exit
-	noInfo   bool // kernel without PTRACE_GET_SYSCALL_INFO (< 5.3): read registers
-	infoBuf  [88]byte
-	regBuf   []byte
-	sampled  map[sampleKey]uint64
+	mode    mode
+	arch    sysno.Arch
+	audit   uint32
+	opt     Options
+	traceNr func(nr int) bool // the policy traces nr (for Stats.Stopped)
+	threads map[int]*thread
+	procs   map[int]*process
+	prof    *profile.Profile
+	stats   Stats
+	start   time.Time
+	mainPid int
+	exit    profile.Exit
+	noInfo  bool // kernel without PTRACE_GET_SYSCALL_INFO (< 5.3): read registers
+	infoBuf [88]byte
+	regBuf  []byte
+	sampled map[sampleKey]uint64
+	// inject holds the Errno rules the tracer applies itself in full mode,
+	// so that the failed calls are seen (the kernel's SECCOMP_RET_ERRNO
+	// would hide them); injectDefault applies to numbers without a rule.
+	inject        map[int]unix.Errno
+	injectDefault unix.Errno
 
-	mu        sync.Mutex
+	mu        sync.Mutex   // guards live and stats, read by other goroutines
 	live      map[int]bool // thread group ids, for the canceller goroutine
 	cancelled atomic.Bool
 }
@@ -214,8 +217,8 @@ func (t *tracer) regs(tid int) (Regs, error) {
 func (t *tracer) addProcess(pid int, exe string, shim bool) *process {
 	p := &process{pid: pid, exe: exe, shim: shim}
 	t.procs[pid] = p
-	t.stats.Processes++
 	t.mu.Lock()
+	t.stats.Processes++
 	t.live[pid] = true
 	t.mu.Unlock()
 	return p
@@ -346,10 +349,13 @@ func (t *tracer) emit(c *profile.Call) {
 		}
 	}
 	t.prof.Add(c)
+	stopped := t.traceNr != nil && t.traceNr(c.Nr)
+	t.mu.Lock()
 	t.stats.Syscalls++
-	if t.traceNr != nil && t.traceNr(c.Nr) {
+	if stopped {
 		t.stats.Stopped++
 	}
+	t.mu.Unlock()
 	if t.opt.OnCall != nil {
 		t.opt.OnCall(c)
 	}
@@ -401,6 +407,13 @@ func (t *tracer) entered(th *thread, si sysInfo) {
 		return
 	}
 	c := t.newCall(th, nr, si.args)
+	if e := t.injected(nr); e != 0 && t.mode == modeRun {
+		if err := t.skip(th.tid, e); err == nil {
+			c.Ret, c.Errno = -int64(e), errnoName(int64(e))
+			t.emit(c)
+			return
+		}
+	}
 	if noReturn(c.Name) {
 		c.NoReturn = true
 		t.emit(c)
@@ -413,6 +426,37 @@ func (t *tracer) entered(th *thread, si sysInfo) {
 	}
 	th.pending = c
 	th.wantExit = true
+}
+
+func (t *tracer) injected(nr int) unix.Errno {
+	if t.inject == nil {
+		return 0
+	}
+	if e, ok := t.inject[nr]; ok {
+		return e
+	}
+	return t.injectDefault
+}
+
+// skip makes the syscall at tid's seccomp stop fail with e without running,
+// as SECCOMP_RET_ERRNO would.
+func (t *tracer) skip(tid int, e unix.Errno) error {
+	iov := unix.Iovec{Base: &t.regBuf[0]}
+	iov.SetLen(len(t.regBuf))
+	if err := ptrace(unix.PTRACE_GETREGSET, tid, unix.NT_PRSTATUS, uintptr(unsafe.Pointer(&iov))); err != nil {
+		return err
+	}
+	setSkip(t.arch, t.regBuf[:iov.Len], -int64(e))
+	if t.arch == sysno.ARM64 {
+		nr := int32(-1)
+		niov := unix.Iovec{Base: (*byte)(unsafe.Pointer(&nr))}
+		niov.SetLen(4)
+		const ntARMSystemCall = 0x404
+		if err := ptrace(unix.PTRACE_SETREGSET, tid, ntARMSystemCall, uintptr(unsafe.Pointer(&niov))); err != nil {
+			return err
+		}
+	}
+	return ptrace(unix.PTRACE_SETREGSET, tid, unix.NT_PRSTATUS, uintptr(unsafe.Pointer(&iov)))
 }
 
 // Errors are sampled in full mode: a syscall's result costs a second stop,
@@ -458,7 +502,6 @@ func isStopSignal(sig int) bool {
 
 // handle processes one wait status.
 func (t *tracer) handle(wpid int, ws unix.WaitStatus) {
-	t.events++
 	if ws.Exited() || ws.Signaled() {
 		if th := t.threads[wpid]; th != nil {
 			t.threadGone(th)
@@ -540,18 +583,28 @@ func (t *tracer) syscallStop(th *thread) {
 	t.resume(th, 0)
 }
 
-func (t *tracer) progress() {
-	if t.opt.Progress == nil || t.events%256 != 0 {
+// reportProgress calls Options.Progress a few times a second until stop is
+// closed; the tracing thread may be blocked in wait4 for long stretches.
+func (t *tracer) reportProgress(stop <-chan struct{}) {
+	if t.opt.Progress == nil {
 		return
 	}
-	if now := time.Now(); now.Sub(t.lastProg) > 200*time.Millisecond {
-		t.lastProg = now
-		t.opt.Progress(t.snapshot())
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-tick.C:
+			t.opt.Progress(t.snapshot())
+		case <-stop:
+			return
+		}
 	}
 }
 
 func (t *tracer) snapshot() Stats {
+	t.mu.Lock()
 	s := t.stats
+	t.mu.Unlock()
 	s.Elapsed = time.Since(t.start)
 	return s
 }
