@@ -1,6 +1,6 @@
 // Command genrules derives gvcheck's argument rules from gVisor's source
-// (internal/rules/extract) for several gVisor versions and both
-// architectures, and writes them as a Go literal (internal/rules/zrules.go).
+// (internal/rules/extract) for every gVisor version the compat database
+// embeds from mid-2020 on, and both architectures, and writes them as a Go literal (internal/rules/zrules.go).
 package main
 
 import (
@@ -22,19 +22,25 @@ import (
 	"github.com/gvcheck/gvcheck/internal/sysno"
 )
 
-// Versions embedded by default: the newest, and older ones across the
-// VFS1 -> VFS2 -> VFS2-only history.
-var defaultVersions = []string{
-	"v0.0.0-20211020211948-f76a604701b6",
-	"v0.0.0-20220817001344-846276b3dbc5",
-	"v0.0.0-20230927004350-cbd86285d259",
-	"v0.0.0-20250503011706-39ed1f5ac29c",
-	"v0.0.0-20260905035102-160fafc42237",
+// minVersion is the oldest module version the extractors understand:
+// before mid-2020 /proc had no VFS2 implementation to read entries from.
+const minVersion = "v0.0.0-20200701000000"
+
+// defaultVersions are the gVisor versions the compat database embeds, from
+// minVersion on.
+func defaultVersions() []string {
+	var out []string
+	for _, s := range cextract.Sources {
+		if s.Module >= minVersion {
+			out = append(out, s.Module)
+		}
+	}
+	return out
 }
 
 func main() {
 	out := flag.String("o", "zrules.go", "output Go file; the data goes next to it as zrules.json.gz")
-	versions := flag.String("versions", strings.Join(defaultVersions, ","), "comma-separated gvisor.dev/gvisor module versions")
+	versions := flag.String("versions", strings.Join(defaultVersions(), ","), "comma-separated gvisor.dev/gvisor module versions")
 	verbose := flag.Bool("v", false, "print extractor warnings")
 	flag.Parse()
 	if err := run(*out, strings.Split(*versions, ","), *verbose); err != nil {

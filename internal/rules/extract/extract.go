@@ -94,6 +94,7 @@ type switchSpec struct {
 	syscall, fn string
 	tags        []string          // switch tags, as rendered, tried in order
 	sub         map[string]string // case name -> nested switch tag to descend into
+	optional    bool              // absent from older versions
 }
 
 var switchSpecs = []switchSpec{
@@ -102,11 +103,11 @@ var switchSpecs = []switchSpec{
 	{syscall: "fcntl", fn: "Fcntl", tags: []string{"cmd"}},
 	{syscall: "futex", fn: "Futex", tags: []string{"cmd"}},
 	{syscall: "madvise", fn: "Madvise", tags: []string{"adv"}},
-	{syscall: "membarrier", fn: "Membarrier", tags: []string{"cmd"}},
-	{syscall: "shmctl", fn: "Shmctl", tags: []string{"cmd"}},
-	{syscall: "semctl", fn: "Semctl", tags: []string{"cmd"}},
-	{syscall: "msgctl", fn: "Msgctl", tags: []string{"cmd"}},
-	{syscall: "keyctl", fn: "Keyctl", tags: []string{"args[0].Int()", "cmd", "op"}},
+	{syscall: "membarrier", optional: true, fn: "Membarrier", tags: []string{"cmd"}},
+	{syscall: "shmctl", optional: true, fn: "Shmctl", tags: []string{"cmd"}},
+	{syscall: "semctl", optional: true, fn: "Semctl", tags: []string{"cmd"}},
+	{syscall: "msgctl", optional: true, fn: "Msgctl", tags: []string{"cmd"}},
+	{syscall: "keyctl", optional: true, fn: "Keyctl", tags: []string{"args[0].Int()", "cmd", "op"}},
 }
 
 func (t *Tree) switches(res *Result) error {
@@ -120,9 +121,9 @@ func (t *Tree) switches(res *Result) error {
 		}
 		fd, file, err := t.FuncDecl(s.fn, files...)
 		if err != nil {
-			if s.syscall == "keyctl" || s.syscall == "arch_prctl" && t.Arch != "amd64" {
+			if s.optional {
 				res.Warnings = append(res.Warnings, err.Error())
-				continue // keyctl arrived in 2023; arch_prctl is amd64 only
+				continue
 			}
 			return err
 		}

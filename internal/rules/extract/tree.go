@@ -112,7 +112,14 @@ func (t *Tree) FuncDecl(name string, files ...string) (*ast.FuncDecl, string, er
 			}
 		}
 	}
-	return nil, "", fmt.Errorf("%s: function %s not found in %s", t.Version, name, strings.Join(files, ", "))
+	where := "no files"
+	if len(files) > 0 {
+		where = filepath.Dir(files[0])
+		if len(files) > 1 {
+			where += "/..."
+		}
+	}
+	return nil, "", fmt.Errorf("%s: function %s not found in %s", t.Version, name, where)
 }
 
 // loadConsts evaluates the constants of pkg/abi/linux for t.Arch.
