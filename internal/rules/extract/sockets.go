@@ -204,9 +204,14 @@ var ioctlHandlers = []struct{ kind, file string }{
 	{"pty replica", "pkg/sentry/fsimpl/devpts/replica.go"},
 	{"inet socket", "pkg/sentry/socket/netstack/netstack.go"},
 	{"unix socket", "pkg/sentry/socket/unix/unix.go"},
+	{"pipe", "pkg/sentry/kernel/pipe/pipe_util.go"},
+	{"pipe", "pkg/sentry/kernel/pipe/vfs.go"},
+	{"host file", "pkg/sentry/fsimpl/host/host.go"},
+	{"overlay file", "pkg/sentry/fsimpl/overlay/regular_file.go"},
+	{"tun device", "pkg/sentry/devices/tundev/tundev.go"},
 }
 
-var ioctlTags = []string{"args[1].Int()", "args[1].Uint()", "cmd", "arg", "request", "int(args[1].Int())"}
+var ioctlTags = []string{"args[1].Int()", "args[1].Uint()", "cmd", "arg", "request", "ioctl", "int(args[1].Int())", "uint32(args[1].Int())"}
 
 func (t *Tree) ioctls(res *Result) error {
 	type agg struct {
