@@ -265,10 +265,12 @@ func TestStracePairs(t *testing.T) {
 			sleep = c
 		}
 	}
-	if read == nil || read.Ret != 59 || read.Pid != 4102 || !strings.HasPrefix(read.Text, "3, ") || !strings.HasSuffix(read.Text, ", 1024") {
+	// 4102 is a thread (CLONE_THREAD) of 4101, the process first seen
+	// without a pid prefix.
+	if read == nil || read.Ret != 59 || read.Tid != 4102 || read.Pid != 4101 || !strings.HasPrefix(read.Text, "3, ") || !strings.HasSuffix(read.Text, ", 1024") {
 		t.Errorf("read = %+v", read)
 	}
-	if sleep == nil || !sleep.NoReturn || sleep.Pid != 4101 {
+	if sleep == nil || !sleep.NoReturn || sleep.Pid != 4101 || sleep.Tid != 4101 {
 		t.Errorf("nanosleep = %+v, want no return (killed inside it)", sleep)
 	}
 	if len(calls) != 16 {

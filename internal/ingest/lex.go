@@ -33,16 +33,17 @@ type rec struct {
 	known      bool // recExit: the exit status was parsed
 	mode32     bool // recPersonality
 	x32        bool
-	pid        int
-	nr         int    // -1: not a syscall of the arch
-	attached   int    // strace announced this new process in the line
-	name       []byte // as printed
-	args       []byte // the arguments text (a slice of the input)
+	thread     bool  // a clone that made a thread (CLONE_THREAD)
+	pid        int32 // as strace prints it: a thread id
+	nr         int32 // -1: not a syscall of the arch
+	attached   int32 // strace announced this new process in the line
+	exitCode   int32
 	ret        int64
-	errno      string
-	path       string // the path argument, if kept or exec'd
-	exitCode   int
-	signal     string
+	// args is the arguments text (a slice of the input); for a name that
+	// is no syscall (nr < 0), the name instead.
+	args  []byte
+	errno string // for recExit, the signal that killed the process
+	path  string // the path argument, if kept or exec'd
 }
 
 // lexer turns lines into records; each parsing goroutine has its own.
@@ -72,7 +73,7 @@ func (x *lexer) lex(b []byte, r *rec) {
 	}
 	var l lineInfo
 	parseLeader(b, &l)
-	r.pid, r.hasPid = l.pid, l.hasID
+	r.pid, r.hasPid = int32(l.pid), l.hasID
 	rest := b[l.off:]
 	if len(rest) == 0 {
 		return
@@ -125,7 +126,7 @@ func (x *lexer) other(b, rest []byte, r *rec) {
 			x.personality(rest[i:], r)
 			return
 		}
-		r.attached = attachedPid(rest)
+		r.attached = int32(attachedPid(rest))
 		return
 	}
 	for _, c := range b {
@@ -188,7 +189,7 @@ func (x *lexer) personality(rest []byte, r *rec) {
 		return
 	}
 	r.kind = recPersonality
-	r.pid, r.hasPid = pid, true
+	r.pid, r.hasPid = int32(pid), true
 	r.mode32 = bytes.Contains(rest, []byte("32 bit mode"))
 	r.x32 = bytes.Contains(rest, []byte("x32 mode"))
 }
@@ -201,7 +202,8 @@ func (x *lexer) exit(rest []byte, r *rec) {
 		if i := bytes.IndexByte(v, ' '); i >= 0 {
 			v = v[:i]
 		}
-		r.exitCode, _ = atoiTrim(v)
+		code, _ := atoiTrim(v)
+		r.exitCode = int32(code)
 		r.known = true
 	case bytes.HasPrefix(rest, []byte("+++ killed by ")):
 		v := rest[len("+++ killed by "):]
@@ -215,10 +217,10 @@ func (x *lexer) exit(rest []byte, r *rec) {
 				x.signals[sig] = sig
 			}
 		}
-		r.signal = sig
+		r.errno = sig
 		r.exitCode = 128
 		if n := unix.SignalNum(sig); n != 0 {
-			r.exitCode = 128 + int(n)
+			r.exitCode = 128 + int32(n)
 		}
 		r.known = true
 	}
@@ -268,27 +270,37 @@ func (x *lexer) resumed(rest []byte, nrHint int, r *rec) {
 	} else if r.kind == recCall {
 		r.kind = recResumed
 	}
-	r.path = "" // the path argument was in the first half
+	r.path, r.thread = "", false // those arguments were in the first half
 }
 
 // call lexes a record from its argument list on: args is everything after
 // "NAME(" (or after "resumed>") up to the end of the line.
 func (x *lexer) call(name []byte, nrHint int, args []byte, r *rec) {
-	r.name = name
-	r.nr = x.lookup(name)
-	if r.nr < 0 && nrHint >= 0 {
-		r.nr = nrHint
+	nr := x.lookup(name)
+	if nr < 0 && nrHint >= 0 {
+		nr = nrHint
 	}
-	if i := bytes.Index(args, []byte("strace: Process ")); i >= 0 {
-		// strace wrote its own message into the middle of the call line;
-		// the call's end follows as " <unfinished ...>".
-		r.attached = attachedPid(args[i:])
-		args = append(args[:i:i], "<unfinished ...>"...)
+	r.nr = int32(nr)
+	if nr < 0 {
+		r.kind, r.args = recCall, name
+		if bytes.HasSuffix(args, []byte("<unfinished ...>")) {
+			r.kind = recUnfinished
+		}
+		return
+	}
+	// strace may write its own message into the middle of a call line
+	// ("vfork(strace: Process 9 attached"); the call's end follows on the
+	// next line as " <unfinished ...>".
+	if bytes.HasSuffix(args, []byte(" attached")) {
+		if i := bytes.Index(args, []byte("strace: Process ")); i >= 0 {
+			r.attached = int32(attachedPid(args[i:]))
+			args = append(args[:i:i], "<unfinished ...>"...)
+		}
 	}
 	if bytes.HasSuffix(args, []byte("<unfinished ...>")) {
 		r.kind = recUnfinished
 		r.args = bytes.TrimSuffix(args, []byte("<unfinished ...>"))
-		x.pathOf(r)
+		x.argFacts(r)
 		return
 	}
 	r.kind = recCall
@@ -306,6 +318,16 @@ func (x *lexer) call(name []byte, nrHint int, args []byte, r *rec) {
 		r.noRet = true
 	} else {
 		x.parseRet(ret, r)
+	}
+	x.argFacts(r)
+}
+
+// argFacts reads what gvcheck needs from the arguments: the path, and
+// whether a clone makes a thread.
+func (x *lexer) argFacts(r *rec) {
+	if int(r.nr) < len(x.tables.fork) && x.tables.fork[r.nr] {
+		r.thread = bytes.Contains(r.args, []byte("CLONE_THREAD"))
+		return
 	}
 	x.pathOf(r)
 }
@@ -390,7 +412,7 @@ func (x *lexer) intern(m map[string]string, b []byte) string {
 // pathOf sets r.path from the path argument of calls that have one, when
 // it is under /proc, /sys or /dev, or is exec'd (it names the process).
 func (x *lexer) pathOf(r *rec) {
-	if r.nr < 0 || r.nr >= len(x.tables.path) {
+	if r.nr < 0 || int(r.nr) >= len(x.tables.path) {
 		return
 	}
 	k := int(x.tables.path[r.nr])

@@ -31,11 +31,14 @@ var chunkSize = 1 << 20
 // pidState is what the parser remembers of one process (thread).
 type pidState struct {
 	exe     int // index into exes, 0 = unknown
+	pid     int       // its id (0 until a line names it, see state)
+	leader  *pidState // the thread group leader, for a thread; nil for a leader
 	mode32  bool
 	x32     bool
 	pending bool // an "<unfinished ...>" call awaits its "resumed" line
 	pNr     int
 	pPath   string
+	pThread bool
 	pArgs   []byte // arguments printed before "<unfinished ...>" (kept for OnCall only)
 	exit    *profile.Exit
 	order   int
@@ -330,9 +333,10 @@ func (s *straceParser) state(pid int) *pidState {
 				// process appears; the first new pid that no fork in the
 				// log created is the one that was unnamed.
 				st = z
+				st.pid = pid
 				s.zeroTaken = true
 			} else {
-				st = &pidState{order: len(s.pids)}
+				st = &pidState{order: len(s.pids), pid: pid}
 			}
 			s.pids[pid] = st
 		}
@@ -346,7 +350,7 @@ func (s *straceParser) state(pid int) *pidState {
 func (s *straceParser) child(pid int) *pidState {
 	c := s.pids[pid]
 	if c == nil {
-		c = &pidState{order: len(s.pids)}
+		c = &pidState{order: len(s.pids), pid: pid}
 		s.pids[pid] = c
 	}
 	s.pidCache[uint(pid)%uint(len(s.pidCache))].st = nil
@@ -362,7 +366,7 @@ func (s *straceParser) apply(r *rec, filePid int) error {
 	s.src.Lines++
 	pid := filePid
 	if r.hasPid {
-		pid = r.pid
+		pid = int(r.pid)
 	}
 	switch r.kind {
 	case recCall, recUnfinished, recResumed:
@@ -379,20 +383,20 @@ func (s *straceParser) apply(r *rec, filePid int) error {
 			s.flushPending(pid, st)
 		}
 		if r.known {
-			st.exit = &profile.Exit{Code: r.exitCode, Signal: r.signal}
+			st.exit = &profile.Exit{Code: int(r.exitCode), Signal: r.errno}
 		}
 		s.src.Skipped++
 		return nil
 	default:
 		if r.attached != 0 {
-			s.child(r.attached)
+			s.child(int(r.attached))
 		}
 		s.src.Skipped++
 		return nil
 	}
 	st := s.state(pid)
 	if r.attached != 0 {
-		s.child(r.attached)
+		s.child(int(r.attached))
 	}
 	if st.mode32 {
 		// A 32-bit process: its numbers and names are another ABI, which
@@ -402,10 +406,10 @@ func (s *straceParser) apply(r *rec, filePid int) error {
 		}
 		return nil
 	}
-	nr := r.nr
+	nr := int(r.nr)
 	if nr < 0 {
 		if r.kind != recResumed {
-			s.noteUnknown(r.name)
+			s.noteUnknown(r.args)
 		}
 		return nil
 	}
@@ -422,17 +426,17 @@ func (s *straceParser) apply(r *rec, filePid int) error {
 			st.pending, st.pNr = true, nr
 			return nil
 		}
-		st.pending, st.pNr, st.pPath = true, nr, r.path
+		st.pending, st.pNr, st.pPath, st.pThread = true, nr, r.path, r.thread
 		if s.opt.OnCall != nil {
 			st.pArgs = append(st.pArgs[:0], r.args...)
 		}
 		return nil
 	}
-	args, path := r.args, r.path
+	args, path, thread := r.args, r.path, r.thread
 	if r.kind == recResumed {
 		if st.pending && st.pNr == nr {
 			st.pending = false
-			path = st.pPath
+			path, thread = st.pPath, st.pThread
 			if s.opt.OnCall != nil {
 				st.pArgs = append(st.pArgs, r.args...)
 				args = st.pArgs
@@ -443,13 +447,13 @@ func (s *straceParser) apply(r *rec, filePid int) error {
 	} else if st.pending { // interleaved without strace noticing: keep both
 		s.flushPending(pid, st)
 	}
-	s.record(pid, st, nr, args, path, r.ret, r.errno, r.noRet)
+	s.record(pid, st, nr, args, path, thread, r.ret, r.errno, r.noRet)
 	return nil
 }
 
 func (s *straceParser) flushPending(pid int, st *pidState) {
 	st.pending = false
-	s.record(pid, st, st.pNr, st.pArgs, st.pPath, 0, "", true)
+	s.record(pid, st, st.pNr, st.pArgs, st.pPath, st.pThread, 0, "", true)
 }
 
 func (s *straceParser) noteUnknown(name []byte) {
@@ -480,7 +484,7 @@ func (s *straceParser) aggFor(nr int) *sysAgg {
 }
 
 // record counts one completed call.
-func (s *straceParser) record(pid int, st *pidState, nr int, args []byte, path string, rv int64, errno string, noRet bool) {
+func (s *straceParser) record(pid int, st *pidState, nr int, args []byte, path string, thread bool, rv int64, errno string, noRet bool) {
 	s.calls++
 	a := s.aggFor(nr)
 	a.count++
@@ -494,8 +498,15 @@ func (s *straceParser) record(pid int, st *pidState, nr int, args []byte, path s
 		st.exe = s.exeID(path)
 	}
 	if rv > 0 && errno == "" && isFork(nr, s.arch) {
-		if c := s.child(int(rv)); c.exe == 0 {
+		c := s.child(int(rv))
+		if c.exe == 0 {
 			c.exe = st.exe
+		}
+		if thread {
+			c.leader = st
+			if st.leader != nil {
+				c.leader = st.leader
+			}
 		}
 	}
 	if st.exe != 0 {
@@ -509,7 +520,11 @@ func (s *straceParser) record(pid int, st *pidState, nr int, args []byte, path s
 		s.p.RecordPath(path, sysno.Name(s.arch, nr), 1, errno)
 	}
 	if s.opt.OnCall != nil {
-		c := &profile.Call{Pid: pid, Tid: pid, Exe: s.exes[st.exe], Nr: nr, Name: sysno.Name(s.arch, nr),
+		tgid := pid
+		if st.leader != nil {
+			tgid = st.leader.pid
+		}
+		c := &profile.Call{Pid: tgid, Tid: pid, Exe: s.exes[st.exe], Nr: nr, Name: sysno.Name(s.arch, nr),
 			Ret: rv, Errno: errno, NoReturn: noRet, Text: string(args)}
 		if kept {
 			c.Path = path
