@@ -30,7 +30,7 @@ var chunkSize = 1 << 20
 
 // pidState is what the parser remembers of one process (thread).
 type pidState struct {
-	exe     int // index into exes, 0 = unknown
+	exe     int       // index into exes, 0 = unknown
 	pid     int       // its id (0 until a line names it, see state)
 	leader  *pidState // the thread group leader, for a thread; nil for a leader
 	mode32  bool
