@@ -90,6 +90,6 @@ gvcheck run exits with the traced program's own status.`,
 	root.SetOut(e.stdout)
 	root.SetErr(e.stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
-	root.AddCommand(newRunCmd(e), newAttachCmd(e), newCheckCmd(e), newDBCmd(e))
+	root.AddCommand(newRunCmd(e), newAttachCmd(e), newCheckCmd(e), newProbeCmd(e), newVerifyCmd(e), newDBCmd(e))
 	return root
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/gvcheck/gvcheck/internal/analyze"
 	"github.com/gvcheck/gvcheck/internal/compat"
 	"github.com/gvcheck/gvcheck/internal/policy"
+	"github.com/gvcheck/gvcheck/internal/probe"
 	"github.com/gvcheck/gvcheck/internal/profile"
 	"github.com/gvcheck/gvcheck/internal/report"
 	"github.com/gvcheck/gvcheck/internal/sysno"
@@ -28,6 +29,7 @@ type traceFlags struct {
 	target   targetFlags
 	out      outputFlags
 	full     bool
+	simulate bool
 	exact    bool
 	save     string
 	progress bool
@@ -92,12 +94,21 @@ func writeProfile(path string, p *profile.Profile) error {
 	return nil
 }
 
-func (t *traceFlags) traceOptions(table *compat.Table) trace.Options {
+func (t *traceFlags) traceOptions(table *compat.Table) (trace.Options, error) {
 	opt := trace.Options{Full: t.full, ExactErrors: t.exact}
-	if !t.full {
+	switch {
+	case t.simulate:
+		// Unsupported syscalls fail as under gVisor; with --full the rest
+		// are still recorded.
+		pol, err := probe.SimulatePolicy(table, table.Arch, nil)
+		if err != nil {
+			return opt, err
+		}
+		opt.Policy = pol
+	case !t.full:
 		opt.Policy = policy.Observe(table)
 	}
-	return opt
+	return opt, nil
 }
 
 func newRunCmd(e *env) *cobra.Command {
@@ -130,7 +141,10 @@ standard error, or to --output.`,
 			if err != nil {
 				return err
 			}
-			opt := f.traceOptions(table)
+			opt, err := f.traceOptions(table)
+			if err != nil {
+				return err
+			}
 			stop := func() {}
 			if f.progress {
 				opt.Progress, stop = statusLine(e.stderr)
@@ -154,6 +168,7 @@ standard error, or to --output.`,
 		},
 	}
 	f.register(cmd, "standard error")
+	cmd.Flags().BoolVar(&f.simulate, "simulate", false, "simulate gVisor's syscall surface: every syscall gVisor does not support fails with gVisor's errno (see also 'gvcheck probe')")
 	cmd.Flags().BoolVar(&f.progress, "progress", false, "show a live status line on standard error (only when it is a terminal)")
 	cmd.Flags().SetInterspersed(false)
 	return cmd
@@ -199,7 +214,10 @@ syscall, as --full does.`,
 				ctx, c2 = context.WithTimeout(ctx, duration)
 				defer c2()
 			}
-			opt := f.traceOptions(table)
+			opt, err := f.traceOptions(table)
+			if err != nil {
+				return err
+			}
 			stop := func() {}
 			if isTerminal(e.stderr) {
 				opt.Progress, stop = statusLine(e.stderr)

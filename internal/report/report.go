@@ -102,9 +102,14 @@ func NewWorkload(name string, p *profile.Profile, res *analyze.Result, opt Optio
 
 // WriteJSON writes the report in the versioned JSON schema.
 func WriteJSON(w io.Writer, r *Report) error {
+	return WriteJSONValue(w, r)
+}
+
+// WriteJSONValue writes any report value as indented JSON.
+func WriteJSONValue(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
-	if err := enc.Encode(r); err != nil {
+	if err := enc.Encode(v); err != nil {
 		return fmt.Errorf("write json report: %w", err)
 	}
 	return nil
