@@ -230,12 +230,31 @@ func ReadWorkloads(r io.Reader, name string, opt Options) ([]Workload, error) {
 // BASE.PID with the same BASE (strace -ff -o BASE) are parsed together too,
 // so that one process tree gives one source. "-" reads standard input.
 func ReadFiles(paths []string, opt Options) (*profile.Profile, error) {
+	ws, err := ReadFilesWorkloads(paths, opt)
+	if err != nil {
+		return nil, err
+	}
+	merged := ws[0].Profile
+	for _, w := range ws[1:] {
+		if err := merged.Merge(w.Profile); err != nil {
+			return nil, fmt.Errorf("%s: %w", w.Name, err)
+		}
+	}
+	return merged, nil
+}
+
+// ReadFilesWorkloads is ReadFiles without the merge: one workload per input
+// (a file, a directory or group of strace -ff files, stdin), and one per
+// object of a SeccompProfile list or stream, for reports with a row per
+// workload.
+func ReadFilesWorkloads(paths []string, opt Options) ([]Workload, error) {
 	if len(paths) == 0 {
 		return nil, fmt.Errorf("no input files")
 	}
 	type input struct {
 		name  string
 		group []string // per-pid files parsed as one strace session
+		dir   bool
 	}
 	var inputs []input
 	groups := map[string]int{} // BASE -> index in inputs
@@ -256,7 +275,7 @@ func ReadFiles(paths []string, opt Options) (*profile.Profile, error) {
 			if len(files) == 0 {
 				return nil, fmt.Errorf("%s: directory holds no files", path)
 			}
-			inputs = append(inputs, input{name: path, group: files})
+			inputs = append(inputs, input{name: path, group: files, dir: true})
 			continue
 		}
 		if base, _, ok := pidSuffix(path); ok {
@@ -286,36 +305,39 @@ func ReadFiles(paths []string, opt Options) (*profile.Profile, error) {
 			}
 		}
 	}
-	var merged *profile.Profile
-	add := func(p *profile.Profile, name string) error {
-		if merged == nil {
-			merged = p
-			return nil
-		}
-		if err := merged.Merge(p); err != nil {
-			return fmt.Errorf("%s: %w", name, err)
-		}
-		return nil
-	}
+	var ws []Workload
 	for _, in := range inputs {
-		var p *profile.Profile
-		var err error
 		switch {
 		case in.name == "-":
-			p, err = Read(os.Stdin, "-", opt)
-		case len(in.group) > 1 || (in.group != nil && in.name != in.group[0]):
-			p, err = readGroup(in.name, in.group, opt)
+			w, err := ReadWorkloads(os.Stdin, "-", opt)
+			if err != nil {
+				return nil, err
+			}
+			ws = append(ws, w...)
+		case in.group != nil:
+			name := in.name
+			if !in.dir && len(in.group) > 1 {
+				name, _, _ = pidSuffix(in.name)
+			}
+			p, err := readGroup(name, in.group, in.dir || len(in.group) > 1, opt)
+			if err != nil {
+				return nil, err
+			}
+			ws = append(ws, Workload{Name: name, Profile: p})
 		default:
-			p, err = readFile(in.name, opt)
-		}
-		if err != nil {
-			return nil, err
-		}
-		if err := add(p, in.name); err != nil {
-			return nil, err
+			f, err := os.Open(in.name)
+			if err != nil {
+				return nil, err
+			}
+			w, err := ReadWorkloads(f, in.name, opt)
+			f.Close()
+			if err != nil {
+				return nil, err
+			}
+			ws = append(ws, w...)
 		}
 	}
-	return merged, nil
+	return ws, nil
 }
 
 func readFile(path string, opt Options) (*profile.Profile, error) {
@@ -329,7 +351,7 @@ func readFile(path string, opt Options) (*profile.Profile, error) {
 
 // readGroup parses per-pid strace files as one session; files of another
 // format found among them are read on their own and merged.
-func readGroup(name string, files []string, opt Options) (*profile.Profile, error) {
+func readGroup(name string, files []string, several bool, opt Options) (*profile.Profile, error) {
 	s := newStraceParser(opt, name)
 	var others []*profile.Profile
 	n := 0
@@ -366,7 +388,9 @@ func readGroup(name string, files []string, opt Options) (*profile.Profile, erro
 	}
 	var p *profile.Profile
 	if n > 0 {
-		s.src.Detail = joinDetail(fmt.Sprintf("%d per-process files", n), s.src.Detail)
+		if several {
+			s.src.Detail = joinDetail(fmt.Sprintf("%d per-process files", n), s.src.Detail)
+		}
 		var err error
 		if p, err = s.finish(); err != nil {
 			return nil, err

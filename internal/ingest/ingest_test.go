@@ -544,6 +544,18 @@ func TestSPO(t *testing.T) {
 	if !strings.Contains(p.Sources[1].Detail, "default/db") || !strings.Contains(p.Sources[1].Detail, "base profile runc-v1.1.12") {
 		t.Errorf("detail %q", p.Sources[1].Detail)
 	}
+	// One row per workload: each object of a list, each other file.
+	all, err := ReadFilesWorkloads([]string{"testdata/spo/list.yaml", "testdata/names/syscalls_nmap"}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, w := range all {
+		names = append(names, w.Name)
+	}
+	if !slices.Equal(names, []string{"default/api", "default/db", "testdata/names/syscalls_nmap"}) {
+		t.Errorf("workloads %v", names)
+	}
 	for _, f := range []string{"nginx.yaml", "profile.json"} {
 		p := readTestFile(t, "testdata/spo/"+f, Options{})
 		if p.Syscalls["set_robust_list"] == nil || p.Sources[0].Kind != "spo" || p.Sources[0].Coverage != profile.CoveragePermitted {
