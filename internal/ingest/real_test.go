@@ -7,6 +7,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/gvcheck/gvcheck/internal/profile"
 	"github.com/gvcheck/gvcheck/internal/sysno"
 )
 
@@ -97,6 +98,40 @@ func TestRealStrace(t *testing.T) {
 		log := filepath.Join(dir, "n.log")
 		runStrace(t, "-f", "-ttt", "-n", "-yy", "-X", "verbose", "-o", log, "/bin/sh", "-c", script)
 		check(t, log)
+	})
+	t.Run("threads", func(t *testing.T) {
+		// A Go program (this test binary) runs several threads: clones
+		// with CLONE_THREAD and futex calls interrupted by other threads.
+		self, err := os.Executable()
+		if err != nil {
+			t.Skipf("cannot find the test binary: %v", err)
+		}
+		log := filepath.Join(dir, "go.log")
+		runStrace(t, "-f", "-o", log, self, "-test.run=^$")
+		var calls []*profile.Call
+		p, err := ReadFiles([]string{log}, Options{Arch: arch, OnCall: func(c *profile.Call) { calls = append(calls, c) }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := p.Names(), referenceNames(t, arch, log); !slices.Equal(got, want) {
+			t.Errorf("names:\n got %v\nwant %v", got, want)
+		}
+		var total uint64
+		for _, s := range p.Syscalls {
+			total += s.Count
+		}
+		if want := referenceCount(t, log); total != want || uint64(len(calls)) != want {
+			t.Errorf("%d calls (%d reported), want %d", total, len(calls), want)
+		}
+		tids := map[int]bool{}
+		pids := map[int]bool{}
+		for _, c := range calls {
+			tids[c.Tid] = true
+			pids[c.Pid] = true
+		}
+		if len(tids) < 2 || len(pids) != 1 {
+			t.Errorf("%d threads in %d processes, want several threads in one process", len(tids), len(pids))
+		}
 	})
 	t.Run("summary", func(t *testing.T) {
 		log := filepath.Join(dir, "c.log")
