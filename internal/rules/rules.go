@@ -40,6 +40,10 @@ type Rule struct {
 	Source string
 }
 
+// AnyKey is the Key of rules about a whole syscall rather than one
+// argument value (io_uring_* need --iouring; rseq depends on the platform).
+const AnyKey = "(any)"
+
 // Verdict is gVisor's answer to one key argument.
 type Verdict int
 
@@ -126,9 +130,9 @@ func (s *Set) Judge(syscall string, values []uint64, runscFlags []string) (Verdi
 		return Unknown, nil
 	}
 	if len(values) == 0 {
-		// Syscall-wide rules (io_uring_*: --iouring) apply without a key.
+		// Syscall-wide rules (Key AnyKey: io_uring_*, rseq) apply without a key.
 		for i := range rs {
-			if rs[i].Values == nil && rs[i].NeedsFlag != "" {
+			if rs[i].Values == nil && rs[i].Key == AnyKey {
 				return verdictOf(&rs[i], runscFlags), &rs[i]
 			}
 		}
@@ -198,12 +202,19 @@ func verdictOf(r *Rule, runscFlags []string) Verdict {
 	return Unsupported
 }
 
-// hasFlag accepts "--net-raw", "--net-raw=true", "-net-raw".
+// hasFlag accepts "--net-raw", "--net-raw=true", "-net-raw", and for
+// valued flags ("--platform=kvm") also the two-word form "--platform kvm".
 func hasFlag(flags []string, want string) bool {
-	name := strings.TrimLeft(want, "-")
-	for _, f := range flags {
+	name, value, valued := strings.Cut(strings.TrimLeft(want, "-"), "=")
+	for i, f := range flags {
 		f = strings.TrimLeft(f, "-")
-		if f == name || f == name+"=true" {
+		if !valued {
+			if f == name || f == name+"=true" {
+				return true
+			}
+			continue
+		}
+		if f == name+"="+value || f == name && i+1 < len(flags) && flags[i+1] == value {
 			return true
 		}
 	}

@@ -37,6 +37,11 @@ func TestVersionsAndFor(t *testing.T) {
 			t.Errorf("For(%s) = %v %v, want %s %v", tc.ask, s, ok, tc.want, tc.ok)
 		}
 	}
+	if s, _ := For("v0.0.0-20211020211948-f76a604701b6", sysno.AMD64); s != nil {
+		if v, r := s.Judge("rseq", nil, []string{"--platform=kvm"}); v != Unsupported || r.Errno != "ENOSYS" {
+			t.Errorf("2021 rseq on kvm: %v %+v, want unsupported ENOSYS", v, r)
+		}
+	}
 	for _, v := range vs {
 		for _, arch := range sysno.Arches {
 			s, _ := For(v, arch)
@@ -91,6 +96,9 @@ func TestJudgeNewest(t *testing.T) {
 		{"setrlimit", []uint64{13}, nil, Unsupported, "EPERM"},        // RLIMIT_NICE
 		{"io_uring_setup", nil, nil, NeedsFlag, "ENOSYS"},
 		{"io_uring_setup", nil, []string{"--iouring=true"}, Supported, ""},
+		{"rseq", nil, nil, NeedsFlag, "ENOSYS"},
+		{"rseq", nil, []string{"--platform", "kvm"}, Supported, ""},
+		{"rseq", nil, []string{"--platform=systrap"}, NeedsFlag, "ENOSYS"},
 		{"read", []uint64{1}, nil, Unknown, ""},
 	} {
 		v, r := s.Judge(tc.sys, tc.values, tc.flags)

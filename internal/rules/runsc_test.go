@@ -34,7 +34,7 @@ type check struct {
 }
 
 var (
-	checkLine  = regexp.MustCompile(`^CHECK (\d+) (\w+) (.*)$`)
+	checkLine  = regexp.MustCompile(`^CHECK (\d+) (\w+) ?(.*)$`)
 	resultLine = regexp.MustCompile(`^RESULT (\d+) (-?\d+) (\w+)$`)
 )
 

@@ -1,8 +1,6 @@
 package extract
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/gvcheck/gvcheck/internal/rules"
@@ -12,8 +10,7 @@ import (
 // file it was read from; the flag-dependent ones are only added when the
 // version has the flag.
 func (t *Tree) curated(res *Result) error {
-	flags, _ := os.ReadFile(filepath.Join(t.Dir, "runsc/config/flags.go"))
-	if strings.Contains(string(flags), `"iouring"`) {
+	if strings.Contains(string(t.runscFlags()), `"iouring"`) {
 		// pkg/sentry/syscalls/linux/sys_iouring.go: IOUringSetup returns
 		// ENOSYS unless Kernel.IOUringEnabled (runsc --iouring).
 		for _, s := range []string{"io_uring_setup", "io_uring_enter", "io_uring_register"} {

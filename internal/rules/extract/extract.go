@@ -40,6 +40,7 @@ func (t *Tree) Extract() (*Result, error) {
 		{"mmap", t.mmapFlags},
 		{"mremap", t.mremapFlags},
 		{"capabilities", t.capabilities},
+		{"rseq", t.rseq},
 		{"curated", t.curated},
 		{"paths", t.paths},
 	} {

@@ -177,6 +177,14 @@ int main(int argc, char **argv) {
 		r = syscall(SYS_mremap, p, 4096, 4096, MREMAP_MAYMOVE | MREMAP_DONTUNMAP, NULL);
 		result(r);
 	}
+	if (want(argc, argv, "rseq")) {
+		static struct { uint32_t w[8]; } __attribute__((aligned(32))) area;
+		id++;
+		dprintf(1, "CHECK %d rseq\n", id);
+		// glibc may have registered already (EBUSY natively); gVisor on a
+		// platform without preemption detection answers ENOSYS.
+		result(syscall(SYS_rseq, &area, 32, 0, 0x53053053));
+	}
 	if (want(argc, argv, "misc")) {
 		CHECK("membarrier", "%d", MEMBARRIER_CMD_QUERY);
 		result(syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0));
