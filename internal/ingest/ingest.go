@@ -119,6 +119,20 @@ type Workload struct {
 // headSize is how much of an input Detect sees.
 const headSize = 64 << 10
 
+// check normalises the architecture ("x86_64" is amd64) and rejects
+// unknown ones.
+func (o *Options) check() error {
+	if o.Arch == "" {
+		return nil
+	}
+	a, err := sysno.ParseArch(string(o.Arch))
+	if err != nil {
+		return err
+	}
+	o.Arch = a
+	return nil
+}
+
 func (o Options) arch() sysno.Arch {
 	if o.Arch != "" {
 		return o.Arch
@@ -153,6 +167,9 @@ func mergeWorkloads(ws []Workload, name string, opt Options) (*profile.Profile, 
 // stream of SeccompProfile objects); other inputs give one workload named
 // after the input.
 func ReadWorkloads(r io.Reader, name string, opt Options) ([]Workload, error) {
+	if err := opt.check(); err != nil {
+		return nil, err
+	}
 	br := bufio.NewReaderSize(r, headSize)
 	head, err := br.Peek(headSize)
 	if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
@@ -250,6 +267,9 @@ func ReadFiles(paths []string, opt Options) (*profile.Profile, error) {
 func ReadFilesWorkloads(paths []string, opt Options) ([]Workload, error) {
 	if len(paths) == 0 {
 		return nil, fmt.Errorf("no input files")
+	}
+	if err := opt.check(); err != nil {
+		return nil, err
 	}
 	type input struct {
 		name  string

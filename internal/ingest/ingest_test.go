@@ -376,14 +376,15 @@ func TestErrors(t *testing.T) {
 		{"spo without spec", "kind: SeccompProfile\nmetadata:\n  name: x\n", Options{}, "x: spec has no defaultAction"},
 		{"spo yaml syntax", "kind: SeccompProfile\nspec: [\n", Options{}, "in.txt: document 1: yaml: line"},
 		{"profile", `{"gvcheck_profile": 99, "arch": "amd64", "syscalls": {}}`, Options{}, "newer than this gvcheck"},
-		{"profile arch", `{"gvcheck_profile": 1, "arch": "arm64", "sources": [], "syscalls": {}}`, Options{Arch: sysno.AMD64}, "profile is for arm64, not amd64"},
+		{"profile arch", `{"gvcheck_profile": 1, "arch": "arm64", "sources": [], "syscalls": {}}`, Options{Arch: "x86_64"}, "profile is for arm64, not amd64"},
+		{"bad arch", "read\n", Options{Arch: "mips"}, `unknown architecture "mips"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			opt := tc.opt
 			if opt.Arch == "" {
 				opt.Arch = sysno.AMD64
 			}
-			if tc.name == "profile arch" {
+			if tc.name == "profile arch" || tc.name == "bad arch" {
 				opt = tc.opt
 			}
 			_, err := Read(strings.NewReader(tc.in), "in.txt", opt)
