@@ -701,3 +701,20 @@ func TestGzip(t *testing.T) {
 		t.Errorf("gzip'd log: %v", p.Names())
 	}
 }
+
+// TestBoundedPaths: the distinct paths kept do not grow without bound.
+func TestBoundedPaths(t *testing.T) {
+	var b strings.Builder
+	for i := range maxPaths + 5 {
+		b.WriteString("openat(AT_FDCWD, \"/proc/")
+		b.WriteString(itoa(uint64(i)))
+		b.WriteString("/stat\", O_RDONLY) = 3\n")
+	}
+	p, err := Read(strings.NewReader(b.String()), "many.log", amd64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Paths) != maxPaths || p.Syscalls["openat"].Count != maxPaths+5 || !strings.Contains(p.Sources[0].Detail, "5 uses of paths") {
+		t.Errorf("%d paths, detail %q", len(p.Paths), p.Sources[0].Detail)
+	}
+}

@@ -22,6 +22,9 @@ const (
 	maxNameCache = 4096
 	// maxUnknown bounds how many unrecognised names are kept for the report.
 	maxUnknown = 20
+	// maxPaths bounds the distinct paths a profile keeps, so that memory
+	// does not grow with the log (/proc/PID/... paths of many processes).
+	maxPaths = 10000
 )
 
 // chunkSize is how much of a log one parsing goroutine takes at a time;
@@ -54,26 +57,27 @@ type sysAgg struct {
 // straceParser applies lexed records, in log order, to per-process state and
 // per-syscall counters, and builds the profile at the end.
 type straceParser struct {
-	opt       Options
-	arch      sysno.Arch
-	tables    *archTables
-	src       profile.Source
-	p         *profile.Profile
-	lx        *lexer // for sequential parsing
-	exes      []string
-	exeIdx    map[string]int
-	agg       map[int]*sysAgg
-	small     []*sysAgg // agg for low numbers, sparing a map lookup
-	pids      map[int]*pidState
-	lastPid   int
-	last      *pidState
-	zeroTaken bool
-	smallIn   bool // the input is small: parse it on this goroutine, with a small buffer
-	calls     int64
-	unknown   map[string]int64
-	mode32    int64
-	x32       int64
-	pidCache  [256]struct {
+	opt          Options
+	arch         sysno.Arch
+	tables       *archTables
+	src          profile.Source
+	p            *profile.Profile
+	lx           *lexer // for sequential parsing
+	exes         []string
+	exeIdx       map[string]int
+	agg          map[int]*sysAgg
+	small        []*sysAgg // agg for low numbers, sparing a map lookup
+	pids         map[int]*pidState
+	lastPid      int
+	last         *pidState
+	zeroTaken    bool
+	smallIn      bool // the input is small: parse it on this goroutine, with a small buffer
+	calls        int64
+	unknown      map[string]int64
+	mode32       int64
+	x32          int64
+	pathsDropped int64
+	pidCache     [256]struct {
 		pid int
 		st  *pidState
 	}
@@ -517,7 +521,11 @@ func (s *straceParser) record(pid int, st *pidState, nr int, args []byte, path s
 	}
 	kept := path != "" && keepPath(path)
 	if kept {
-		s.p.RecordPath(path, sysno.Name(s.arch, nr), 1, errno)
+		if _, seen := s.p.Paths[path]; seen || len(s.p.Paths) < maxPaths {
+			s.p.RecordPath(path, sysno.Name(s.arch, nr), 1, errno)
+		} else {
+			s.pathsDropped++
+		}
 	}
 	if s.opt.OnCall != nil {
 		tgid := pid
@@ -594,6 +602,9 @@ func (s *straceParser) finish() (*profile.Profile, error) {
 	}
 	if len(s.unknown) > 0 {
 		notes = append(notes, fmt.Sprintf("names not syscalls of %s left out: %s", s.arch, strings.Join(sortedKeys(s.unknown), ", ")))
+	}
+	if s.pathsDropped > 0 {
+		notes = append(notes, fmt.Sprintf("%d uses of paths beyond the first %d distinct ones not kept", s.pathsDropped, maxPaths))
 	}
 	s.src.Detail = joinDetail(s.src.Detail, strings.Join(notes, "; "))
 	s.p.Sources = append(s.p.Sources, s.src)
