@@ -77,6 +77,7 @@ type straceParser struct {
 	mode32       int64
 	x32          int64
 	pathsDropped int64
+	forking      *pidState // the last process seen entering fork/clone
 	pidCache     [256]struct {
 		pid int
 		st  *pidState
@@ -341,6 +342,11 @@ func (s *straceParser) state(pid int) *pidState {
 				s.zeroTaken = true
 			} else {
 				st = &pidState{order: len(s.pids), pid: pid}
+				if f := s.forking; f != nil && f.pending && isFork(f.pNr, s.arch) {
+					// A new process (or thread) runs before strace shows
+					// the clone that made it return: it is that clone's.
+					s.adopt(f, st, f.pThread)
+				}
 			}
 			s.pids[pid] = st
 		}
@@ -363,6 +369,29 @@ func (s *straceParser) child(pid int) *pidState {
 	}
 	c.child = true
 	return c
+}
+
+// attach handles "strace: Process N attached": N is new, most likely made
+// by the fork or clone in progress.
+func (s *straceParser) attach(pid int) {
+	c := s.child(pid)
+	if f := s.forking; f != nil && f.pending && isFork(f.pNr, s.arch) {
+		s.adopt(f, c, f.pThread)
+	}
+}
+
+// adopt makes c a child (or, for thread, a thread) of parent.
+func (s *straceParser) adopt(parent, c *pidState, thread bool) {
+	c.child = true
+	if c.exe == 0 {
+		c.exe = parent.exe
+	}
+	if thread && c.leader == nil && c != parent {
+		c.leader = parent
+		if parent.leader != nil {
+			c.leader = parent.leader
+		}
+	}
 }
 
 // apply updates the state with one lexed line.
@@ -393,14 +422,14 @@ func (s *straceParser) apply(r *rec, filePid int) error {
 		return nil
 	default:
 		if r.attached != 0 {
-			s.child(int(r.attached))
+			s.attach(int(r.attached))
 		}
 		s.src.Skipped++
 		return nil
 	}
 	st := s.state(pid)
 	if r.attached != 0 {
-		s.child(int(r.attached))
+		defer s.attach(int(r.attached)) // once this call's state is known
 	}
 	if st.mode32 {
 		// A 32-bit process: its numbers and names are another ABI, which
@@ -431,6 +460,9 @@ func (s *straceParser) apply(r *rec, filePid int) error {
 			return nil
 		}
 		st.pending, st.pNr, st.pPath, st.pThread = true, nr, r.path, r.thread
+		if isFork(nr, s.arch) {
+			s.forking = st
+		}
 		if s.opt.OnCall != nil {
 			st.pArgs = append(st.pArgs[:0], r.args...)
 		}
@@ -502,16 +534,7 @@ func (s *straceParser) record(pid int, st *pidState, nr int, args []byte, path s
 		st.exe = s.exeID(path)
 	}
 	if rv > 0 && errno == "" && isFork(nr, s.arch) {
-		c := s.child(int(rv))
-		if c.exe == 0 {
-			c.exe = st.exe
-		}
-		if thread {
-			c.leader = st
-			if st.leader != nil {
-				c.leader = st.leader
-			}
-		}
+		s.adopt(st, s.child(int(rv)), thread)
 	}
 	if st.exe != 0 {
 		if len(a.exes) <= st.exe {
