@@ -53,9 +53,10 @@ func (t *tracer) attach(ctx context.Context, pids []int) (*Result, error) {
 	// Stops of tracees signal SIGCHLD to the tracer: waiting without
 	// blocking and sleeping on SIGCHLD or ctx lets the tracing thread both
 	// follow the tracees and notice cancellation.
-	sigchld := make(chan os.Signal, 1)
-	signal.Notify(sigchld, syscall.SIGCHLD)
-	defer signal.Stop(sigchld)
+	defer loudSIGCHLD()()
+	chld := make(chan os.Signal, 1)
+	signal.Notify(chld, syscall.SIGCHLD)
+	defer signal.Stop(chld)
 
 	for _, pid := range pids {
 		if err := t.seizeProcess(pid); err != nil {
@@ -91,7 +92,7 @@ func (t *tracer) attach(ctx context.Context, pids []int) (*Result, error) {
 			break
 		}
 		select {
-		case <-sigchld:
+		case <-chld:
 		case <-ctx.Done():
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -165,5 +166,52 @@ func TestAttachStoppedProcess(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		_ = sleep.Process.Kill()
 		t.Error("victim did not finish after SIGCONT")
+	}
+}
+
+// TestAttachFollowsChildren attaches to a shell that keeps starting
+// programs: the children it forks afterwards are traced, with their exec'd
+// executables, and the shell runs on after detach.
+func TestAttachFollowsChildren(t *testing.T) {
+	requireRoot(t)
+	truePath := lookTool(t, "true")
+	sh := exec.Command(lookTool(t, "sh"), "-c", "while :; do "+truePath+"; sleep 0.05; done")
+	if err := sh.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		_ = sh.Process.Kill()
+		_ = sh.Wait()
+	}()
+	time.Sleep(100 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 700*time.Millisecond)
+	defer cancel()
+	res, err := Attach(ctx, []int{sh.Process.Pid}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Processes < 3 {
+		t.Errorf("processes %d, want the shell and several children", res.Processes)
+	}
+	ex := res.Profile.Syscalls["execve"]
+	if ex == nil || ex.Count < 2 {
+		t.Fatalf("execve not recorded: %+v", ex)
+	}
+	if w := res.Profile.Syscalls["wait4"]; w == nil {
+		t.Errorf("the shell's wait4 was not recorded")
+	}
+	resolved, _ := filepath.EvalSymlinks(truePath)
+	found := false
+	for _, s := range res.Profile.Syscalls {
+		for exe := range s.Exes {
+			found = found || exe == resolved || exe == truePath
+		}
+	}
+	if !found {
+		t.Errorf("no calls attributed to %s", resolved)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if st, ok := procState(sh.Process.Pid); !ok || st == 't' || st == 'T' || st == 'Z' {
+		t.Errorf("shell state after detach: %c (present %v)", st, ok)
 	}
 }

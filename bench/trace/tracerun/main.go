@@ -9,6 +9,8 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"syscall"
+	"time"
 
 	"github.com/gvcheck/gvcheck/internal/policy"
 	"github.com/gvcheck/gvcheck/internal/sysno"
@@ -44,6 +46,14 @@ func main() {
 			s := res.Profile.Syscalls[n]
 			fmt.Fprintf(os.Stderr, "%-20s %8d %v\n", n, s.Count, s.Errors)
 		}
+	}
+	if *verbose {
+		var self, kids syscall.Rusage
+		_ = syscall.Getrusage(syscall.RUSAGE_SELF, &self)
+		_ = syscall.Getrusage(syscall.RUSAGE_CHILDREN, &kids)
+		fmt.Fprintf(os.Stderr, "tracer user %v sys %v; traced user %v sys %v\n",
+			time.Duration(self.Utime.Nano()), time.Duration(self.Stime.Nano()),
+			time.Duration(kids.Utime.Nano()), time.Duration(kids.Stime.Nano()))
 	}
 	fmt.Fprintf(os.Stderr, "tracerun: %d processes, %d syscalls recorded, %d stopped, %s\n",
 		res.Processes, res.Syscalls, res.Stopped, res.Elapsed)
