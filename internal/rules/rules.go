@@ -239,6 +239,9 @@ func (s *Set) PathProvided(path string) (bool, string) {
 	if p, ok := s.paths[norm]; ok {
 		return true, "provided by " + p.Source
 	}
+	if dynamicDir(norm) {
+		return true, "inside " + norm + " (dynamic contents or a mount point)"
+	}
 	// Below a provided directory whose contents are dynamic (e.g.
 	// /proc/[pid]/fd/3, /sys/devices/system/cpu/cpu0) the parent decides.
 	for dir := parent(norm); dir != "/" && dir != ""; dir = parent(dir) {
@@ -292,11 +295,10 @@ func isNum(s string) bool {
 	return true
 }
 
-// Directories whose entries gVisor generates at run time.
-var dynamicDirs = []string{"/proc/[pid]/fd", "/proc/[pid]/fdinfo", "/proc/[pid]/task", "/proc/[pid]/net",
-	"/proc/[pid]/ns", "/proc/[pid]/map_files", "/proc/sys/net", "/proc/net", "/sys/devices", "/sys/class", "/sys/bus",
-	"/sys/fs/cgroup", "/sys/block", "/sys/kernel", "/sys/module", "/dev/pts", "/dev/shm", "/dev/net", "/dev/fd",
-	"/dev/mqueue", "/dev/dri", "/dev/nvidia-caps"}
+// Directories whose entries gVisor generates at run time (per fd, per
+// thread, per CPU, per cgroup, per pty) or that are mount points.
+var dynamicDirs = []string{"/proc/[pid]/fd", "/proc/[pid]/fdinfo", "/proc/[pid]/task",
+	"/sys/devices/system/cpu", "/sys/fs/cgroup", "/dev/pts", "/dev/shm", "/dev/fd"}
 
 func dynamicDir(d string) bool {
 	for _, x := range dynamicDirs {

@@ -122,7 +122,9 @@ func TestPathProvided(t *testing.T) {
 		{"/proc/self/fd/3", true}, {"/proc/sys/kernel/hostname", true}, {"/proc/net/tcp", true},
 		{"/proc/kcore", false}, {"/proc/sys/kernel/core_pattern", false}, {"/proc/self/attr", false},
 		{"/dev/null", true}, {"/dev/pts/0", true}, {"/dev/kmsg", false}, {"/sys/devices/system/cpu", true},
-		{"/etc/passwd", true},
+		{"/etc/passwd", true}, {"/sys/kernel/mm/transparent_hugepage/enabled", false}, {"/sys/fs/cgroup", true},
+		{"/sys/fs/cgroup/cpu.max", true}, {"/sys/devices/system/cpu/cpu3/online", true}, {"/sys/class/net/eth0", false},
+		{"/proc/self/ns/net", true}, {"/dev/mem", false},
 	} {
 		got, note := s.PathProvided(tc.path)
 		if got != tc.want {

@@ -15,14 +15,14 @@ import (
 // entries of a directory (nested literals are subdirectories).
 var pathRoots = []struct {
 	file, fn, dir string
-	assigns       bool   // also contents["name"] = ... assignments in the function
+	assigns       bool   // unused: kept for the table's shape
 	rootKey       string // only literals with this key (the root one)
 }{
 	{"pkg/sentry/fsimpl/proc/tasks.go", "newTasksInode", "/proc", true, ""},
 	{"pkg/sentry/fsimpl/proc/task.go", "newTaskInode", "/proc/[pid]", true, ""},
-	{"pkg/sentry/fsimpl/proc/tasks_sys.go", "newSysDir", "/proc/sys", false, ""},
-	{"pkg/sentry/fsimpl/proc/tasks_sys.go", "newSysNetDir", "/proc/sys/net", false, ""},
-	{"pkg/sentry/fsimpl/proc/task_net.go", "newTaskNetDir", "/proc/[pid]/net", false, ""},
+	{"pkg/sentry/fsimpl/proc/tasks_sys.go", "newSysDir", "/proc/sys", true, ""},
+	{"pkg/sentry/fsimpl/proc/tasks_sys.go", "newSysNetDir", "/proc/sys/net", true, ""},
+	{"pkg/sentry/fsimpl/proc/task_net.go", "newTaskNetDir", "/proc/[pid]/net", true, ""},
 	{"pkg/sentry/fsimpl/sys/sys.go", "GetFilesystem", "/sys", false, "kernel"},
 }
 
@@ -53,41 +53,40 @@ func (t *Tree) paths(res *Result) error {
 		}
 	}
 	for _, r := range pathRoots {
-		fd, _, err := t.FuncDecl(r.fn, r.file)
+		fd, file, err := t.FuncDecl(r.fn, r.file)
 		if err != nil {
 			return err
 		}
 		src := r.file + ":" + r.fn
-		n := 0
+		f, _ := t.file(file)
+		w := &mapWalker{t: t, file: f, vars: map[string]*ast.CompositeLit{}, prefix: map[string]string{}, add: add, src: src,
+			// sysfs adds entries under if only for runsc options (TPU,
+			// RDMA, kcov, product name); procfs's conditions hold by default.
+			skipConditional: strings.HasPrefix(r.dir, "/sys")}
+		w.collectVars(fd.Body)
+		w.prefix["contents"] = r.dir
+		bound := map[*ast.CompositeLit]bool{}
+		for _, cl := range w.vars {
+			bound[cl] = true
+		}
 		var lits []*ast.CompositeLit
 		ast.Inspect(fd.Body, func(nd ast.Node) bool {
 			if cl, ok := nd.(*ast.CompositeLit); ok && isStringMap(cl) {
-				if r.rootKey == "" || hasKey(cl, r.rootKey) {
+				if !bound[cl] && (r.rootKey == "" || hasKey(cl, r.rootKey)) {
 					lits = append(lits, cl)
 				}
 				return false // nested literals are walked with their parent
 			}
 			return true
 		})
+		if vl, ok := w.vars["contents"]; ok {
+			lits = append(lits, vl)
+		}
 		for _, cl := range lits {
-			n += t.walkMap(cl, r.dir, src, add)
+			w.walk(cl, r.dir)
 		}
-		if r.assigns {
-			ast.Inspect(fd.Body, func(nd ast.Node) bool {
-				as, ok := nd.(*ast.AssignStmt)
-				if !ok || as.Tok != token.ASSIGN || len(as.Lhs) != 1 {
-					return true
-				}
-				if ix, ok := as.Lhs[0].(*ast.IndexExpr); ok {
-					if s, ok := stringLit(ix.Index); ok {
-						add(r.dir+"/"+s, looksLikeDir(as.Rhs[0]), src)
-						n++
-					}
-				}
-				return true
-			})
-		}
-		if n == 0 {
+		w.assignments(fd.Body)
+		if w.n == 0 {
 			return fmt.Errorf("%s: no entries found", src)
 		}
 	}
@@ -124,6 +123,9 @@ func (t *Tree) paths(res *Result) error {
 				if strings.HasSuffix(rel, "memdev.go") || isStringSlice(nd) {
 					for _, e := range nd.Elts {
 						if kv, ok := e.(*ast.KeyValueExpr); ok {
+							if _, isMap := nd.Type.(*ast.MapType); !isMap {
+								continue // a struct field such as GroupName: "mem"
+							}
 							e = kv.Value
 						}
 						if s, ok := stringLit(e); ok && !strings.ContainsAny(s, " %/") && s != "" {
@@ -167,8 +169,130 @@ func isStringSlice(cl *ast.CompositeLit) bool {
 	return ok && id.Name == "string"
 }
 
-func (t *Tree) walkMap(cl *ast.CompositeLit, dir, src string, add func(string, bool, string)) int {
-	n := 0
+// mapWalker walks nested string-keyed map literals as directories. Maps
+// bound to variables (task.go: nsEntries; sys.go: classSub, kernelSub :=
+// kernelDir(...)) are walked where the variable is used, and
+// x["name"] = ... assignments add to the directory x fills.
+type mapWalker struct {
+	t      *Tree
+	file   *ast.File
+	vars   map[string]*ast.CompositeLit // maps bound to variables
+	prefix map[string]string            // variable -> directory it fills
+	add    func(string, bool, string)
+	src    string
+	n      int
+
+	skipConditional bool
+}
+
+// conditional lists the nodes inside if statements of body.
+func conditional(body ast.Node) map[ast.Node]bool {
+	out := map[ast.Node]bool{}
+	ast.Inspect(body, func(nd ast.Node) bool {
+		if is, ok := nd.(*ast.IfStmt); ok {
+			ast.Inspect(is.Body, func(x ast.Node) bool {
+				if x != nil {
+					out[x] = true
+				}
+				return true
+			})
+			if is.Else != nil {
+				ast.Inspect(is.Else, func(x ast.Node) bool {
+					if x != nil {
+						out[x] = true
+					}
+					return true
+				})
+			}
+		}
+		return true
+	})
+	return out
+}
+
+func (w *mapWalker) collectVars(body *ast.BlockStmt) {
+	ast.Inspect(body, func(nd ast.Node) bool {
+		as, ok := nd.(*ast.AssignStmt)
+		if !ok || len(as.Lhs) != 1 || len(as.Rhs) != 1 {
+			return true
+		}
+		id, ok := as.Lhs[0].(*ast.Ident)
+		if !ok {
+			return true
+		}
+		switch rhs := as.Rhs[0].(type) {
+		case *ast.CompositeLit:
+			if isStringMap(rhs) {
+				w.vars[id.Name] = rhs
+			}
+		case *ast.CallExpr:
+			if cl := w.funcMap(rhs); cl != nil {
+				w.vars[id.Name] = cl
+			} else if fn, ok := rhs.Fun.(*ast.Ident); ok && fn.Name == "make" {
+				w.vars[id.Name] = &ast.CompositeLit{}
+			}
+		}
+		return true
+	})
+}
+
+// funcMap returns the first string-keyed map literal of a same-file
+// function a call invokes (kernelDir(ctx, fs, creds), cpuDir(...)).
+func (w *mapWalker) funcMap(c *ast.CallExpr) *ast.CompositeLit {
+	id, ok := c.Fun.(*ast.Ident)
+	if !ok || w.file == nil {
+		return nil
+	}
+	for _, d := range w.file.Decls {
+		fd, ok := d.(*ast.FuncDecl)
+		if !ok || fd.Name.Name != id.Name || fd.Recv != nil || fd.Body == nil {
+			continue
+		}
+		var found *ast.CompositeLit
+		cond := map[ast.Node]bool{}
+		if w.skipConditional {
+			cond = conditional(fd.Body)
+		}
+		ast.Inspect(fd.Body, func(nd ast.Node) bool {
+			if cl, ok := nd.(*ast.CompositeLit); ok && isStringMap(cl) && found == nil && !cond[cl] {
+				found = cl
+			}
+			return found == nil
+		})
+		return found
+	}
+	return nil
+}
+
+// children finds the maps an entry's value expression fills a directory
+// with: nested literals, map variables, and same-file builder functions.
+func (w *mapWalker) children(e ast.Expr, dir string) []*ast.CompositeLit {
+	var out []*ast.CompositeLit
+	ast.Inspect(e, func(nd ast.Node) bool {
+		switch nd := nd.(type) {
+		case *ast.CompositeLit:
+			if isStringMap(nd) {
+				out = append(out, nd)
+				return false
+			}
+		case *ast.Ident:
+			if v, ok := w.vars[nd.Name]; ok {
+				if _, seen := w.prefix[nd.Name]; !seen {
+					w.prefix[nd.Name] = dir
+					out = append(out, v)
+				}
+			}
+		case *ast.CallExpr:
+			if cl := w.funcMap(nd); cl != nil {
+				out = append(out, cl)
+			}
+		}
+		return true
+	})
+	return out
+}
+
+func (w *mapWalker) walk(cl *ast.CompositeLit, dir string) {
 	for _, e := range cl.Elts {
 		kv, ok := e.(*ast.KeyValueExpr)
 		if !ok {
@@ -179,21 +303,55 @@ func (t *Tree) walkMap(cl *ast.CompositeLit, dir, src string, add func(string, b
 			continue
 		}
 		p := dir + "/" + name
-		var nested []*ast.CompositeLit
-		ast.Inspect(kv.Value, func(nd ast.Node) bool {
-			if c, ok := nd.(*ast.CompositeLit); ok && isStringMap(c) {
-				nested = append(nested, c)
-				return false
+		nested := w.children(kv.Value, p)
+		w.add(p, len(nested) > 0 || looksLikeDir(kv.Value), w.src)
+		w.n++
+		for _, c := range nested {
+			w.walk(c, p)
+		}
+	}
+}
+
+// assignments applies x["name"] = value for variables whose directory is
+// known, until nothing changes (devicesSub["system"] = newDir(systemSub)).
+func (w *mapWalker) assignments(body *ast.BlockStmt) {
+	done := map[*ast.AssignStmt]bool{}
+	cond := map[ast.Node]bool{}
+	if w.skipConditional {
+		cond = conditional(body)
+	}
+	for changed := true; changed; {
+		changed = false
+		ast.Inspect(body, func(nd ast.Node) bool {
+			as, ok := nd.(*ast.AssignStmt)
+			if !ok || done[as] || cond[as] || as.Tok != token.ASSIGN || len(as.Lhs) != 1 || len(as.Rhs) != 1 {
+				return true
+			}
+			ix, ok := as.Lhs[0].(*ast.IndexExpr)
+			if !ok {
+				return true
+			}
+			id, _ := ix.X.(*ast.Ident)
+			name, isStr := stringLit(ix.Index)
+			if id == nil || !isStr {
+				return true
+			}
+			dir, ok := w.prefix[id.Name]
+			if !ok {
+				return true
+			}
+			done[as] = true
+			changed = true
+			p := dir + "/" + name
+			nested := w.children(as.Rhs[0], p)
+			w.add(p, len(nested) > 0 || looksLikeDir(as.Rhs[0]), w.src)
+			w.n++
+			for _, c := range nested {
+				w.walk(c, p)
 			}
 			return true
 		})
-		add(p, len(nested) > 0 || looksLikeDir(kv.Value), src)
-		n++
-		for _, c := range nested {
-			n += t.walkMap(c, p, src, add)
-		}
 	}
-	return n
 }
 
 // looksLikeDir: kernfs directories are built by functions named *Dir*

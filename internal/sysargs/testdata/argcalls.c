@@ -150,7 +150,11 @@ int main(int argc, char **argv) {
 	}
 	if (want(argc, argv, "paths")) {
 		const char *paths[] = {"/proc/self/maps", "/proc/kcore", "/proc/sys/kernel/core_pattern",
-			"/proc/sys/kernel/hostname", "/dev/null", "/dev/kmsg", "/proc/self/net/tcp", "/proc/cpuinfo"};
+			"/proc/sys/kernel/hostname", "/dev/null", "/dev/kmsg", "/proc/self/net/tcp", "/proc/cpuinfo",
+			"/sys/kernel/mm/transparent_hugepage/enabled", "/sys/devices/system/cpu/online", "/sys/class/net",
+			"/sys/fs/cgroup", "/proc/self/ns/net", "/proc/self/attr/current", "/proc/sys/net/ipv4/tcp_sack",
+			"/dev/mqueue", "/dev/mem", "/sys/class/power_supply", "/sys/devices/system/cpu/cpu0/topology/core_cpus",
+			"/dev/fuse", "/dev/net/tun", "/proc/self/fd/1", "/proc/self/task"};
 		for (unsigned i = 0; i < sizeof paths / sizeof paths[0]; i++) {
 			id++;
 			dprintf(1, "CHECK %d open %s\n", id, paths[i]);
