@@ -32,7 +32,7 @@ func readTestFile(t *testing.T, path string, opt Options) *profile.Profile {
 // every name in front of "(" (or resumed), after strace's prefixes.
 var failed = regexp.MustCompile(`(?m) = (?:-1|\?) E[A-Z0-9]+ \(`)
 
-var refLine = regexp.MustCompile(`^ *(?:\[pid +\d+\] |\d+ +)?(?:[\d:.]+ +)?(?:\[ *\d+\] )?(?:\[[0-9a-f]{8,16}\] )?(?:<\.\.\. )?([a-z0-9_]+)(?:\(| resumed>)`)
+var refLine = regexp.MustCompile(`^ *(?:\[pid +\d+(?:<[^>]*>)?\] |\d+(?:<[^>]*>)? +)?(?:[\d:.]+ +)?(?:\[ *\d+\] )?(?:\[[0-9a-f]{8,16}\] )?(?:<\.\.\. )?([a-z0-9_]+)(?:\(| resumed>)`)
 
 func referenceNames(t *testing.T, arch sysno.Arch, paths ...string) []string {
 	t.Helper()
@@ -164,6 +164,7 @@ func TestStraceShapes(t *testing.T) {
 		{file: "seccomp-bpf.log", contains: []string{"execve", "openat"}},
 		{file: "C.log", contains: []string{"execve", "openat"}},
 		{file: "stderr-f.log", contains: []string{"execve", "write", "wait4"}},
+		{file: "Y.log", paths: []string{"/proc/self/stat"}, contains: []string{"execve", "vfork", "wait4"}},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			path := filepath.Join("testdata", "strace", tc.file)

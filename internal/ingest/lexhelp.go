@@ -37,7 +37,11 @@ func parseLeader(b []byte, l *lineInfo) {
 			in := b[i+1 : i+j]
 			switch {
 			case bytes.HasPrefix(in, []byte("pid ")):
-				if pid, ok := atoiTrim(in[4:]); ok {
+				in = in[4:]
+				if k := bytes.IndexByte(in, '<'); k >= 0 { // -Y: "[pid 12<sh>]"
+					in = in[:k]
+				}
+				if pid, ok := atoiTrim(in); ok {
 					l.pid, l.hasID = pid, true
 				}
 			case bytes.HasPrefix(in, []byte(" Process PID=")):
@@ -59,7 +63,14 @@ func parseLeader(b []byte, l *lineInfo) {
 			for j < n && (b[j] >= '0' && b[j] <= '9' || b[j] == '.' || b[j] == ':') {
 				j++
 			}
-			if j >= n || b[j] != ' ' {
+			end := j
+			if first && digitsOnly == j && j < n && b[j] == '<' {
+				// -Y prints the command after the pid: "12<sh> "
+				if k := bytes.IndexByte(b[j:min(n, j+80)], '>'); k > 0 {
+					end = j + k + 1
+				}
+			}
+			if end >= n || b[end] != ' ' {
 				l.off = i
 				return
 			}
@@ -67,7 +78,7 @@ func parseLeader(b []byte, l *lineInfo) {
 				l.pid, _ = atoiTrim(b[i:j])
 				l.hasID = true
 			}
-			i = j
+			i = end
 		default:
 			l.off = i
 			return

@@ -456,6 +456,12 @@ func (s *straceParser) apply(r *rec, filePid int) error {
 		if r.kind == recResumed {
 			// "<... x resumed> <unfinished ...>": still running; the
 			// first part's arguments are kept.
+			if !st.pending || st.pNr != nr {
+				if st.pending {
+					s.flushPending(pid, st)
+				}
+				st.pPath, st.pThread, st.pArgs = "", false, st.pArgs[:0]
+			}
 			st.pending, st.pNr = true, nr
 			return nil
 		}
