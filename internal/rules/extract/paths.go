@@ -15,15 +15,14 @@ import (
 // entries of a directory (nested literals are subdirectories).
 var pathRoots = []struct {
 	file, fn, dir string
-	assigns       bool   // unused: kept for the table's shape
 	rootKey       string // only literals with this key (the root one)
 }{
-	{"pkg/sentry/fsimpl/proc/tasks.go", "newTasksInode", "/proc", true, ""},
-	{"pkg/sentry/fsimpl/proc/task.go", "newTaskInode", "/proc/[pid]", true, ""},
-	{"pkg/sentry/fsimpl/proc/tasks_sys.go", "newSysDir", "/proc/sys", true, ""},
-	{"pkg/sentry/fsimpl/proc/tasks_sys.go", "newSysNetDir", "/proc/sys/net", true, ""},
-	{"pkg/sentry/fsimpl/proc/task_net.go", "newTaskNetDir", "/proc/[pid]/net", true, ""},
-	{"pkg/sentry/fsimpl/sys/sys.go", "GetFilesystem", "/sys", false, "kernel"},
+	{"pkg/sentry/fsimpl/proc/tasks.go", "newTasksInode", "/proc", ""},
+	{"pkg/sentry/fsimpl/proc/task.go", "newTaskInode", "/proc/[pid]", ""},
+	{"pkg/sentry/fsimpl/proc/tasks_sys.go", "newSysDir", "/proc/sys", ""},
+	{"pkg/sentry/fsimpl/proc/tasks_sys.go", "newSysNetDir", "/proc/sys/net", ""},
+	{"pkg/sentry/fsimpl/proc/task_net.go", "newTaskNetDir", "/proc/[pid]/net", ""},
+	{"pkg/sentry/fsimpl/sys/sys.go", "GetFilesystem", "/sys", "kernel"},
 }
 
 // deviceFiles register the /dev nodes of the default configuration
