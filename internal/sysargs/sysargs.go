@@ -1,6 +1,7 @@
 package sysargs
 
 import (
+	"sort"
 	"strconv"
 	"strings"
 
@@ -268,6 +269,7 @@ func Syscalls() []string {
 	for n := range keys {
 		out = append(out, n)
 	}
+	sort.Strings(out)
 	return out
 }
 
