@@ -96,6 +96,9 @@ func TestJudgeNewest(t *testing.T) {
 		{"setrlimit", []uint64{13}, nil, Unsupported, "EPERM"},        // RLIMIT_NICE
 		{"io_uring_setup", nil, nil, NeedsFlag, "ENOSYS"},
 		{"io_uring_setup", nil, []string{"--iouring=true"}, Supported, ""},
+		{"personality", []uint64{0x40000}, nil, Unsupported, "EINVAL"}, // ADDR_NO_RANDOMIZE
+		{"personality", []uint64{0}, nil, Supported, ""},
+		{"personality", []uint64{0x1000000}, nil, Supported, ""}, // SHORT_INODE
 		{"rseq", nil, nil, NeedsFlag, "ENOSYS"},
 		{"rseq", nil, []string{"--platform", "kvm"}, Supported, ""},
 		{"rseq", nil, []string{"--platform=systrap"}, NeedsFlag, "ENOSYS"},

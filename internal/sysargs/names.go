@@ -53,6 +53,7 @@ const (
 	catKeyctl
 	catRlimit
 	catSetMM
+	catPersona
 	numCategories
 )
 
@@ -153,6 +154,13 @@ var selectors = [numCategories]selector{
 	catKeyctl: {prefix: "KEYCTL_", exclude: regexp.MustCompile(`^KEYCTL_(CAPS|SUPPORTS_|MOVE_EXCL)`)},
 	catRlimit: {prefix: "RLIMIT_", max: 64},
 	catSetMM:  {prefix: "PR_SET_MM_", max: 64},
+	// include/uapi/linux/personality.h (x/sys/unix has none of these).
+	catPersona: {bits: true, extra: []nameValue{
+		{"PER_LINUX", 0}, {"PER_LINUX32", 0x8}, {"PER_SVR4", 0x4000001}, {"PER_BSD", 0x6}, {"PER_HPUX", 0x10},
+		{"UNAME26", 0x20000}, {"ADDR_NO_RANDOMIZE", 0x40000}, {"FDPIC_FUNCPTRS", 0x80000},
+		{"MMAP_PAGE_ZERO", 0x100000}, {"ADDR_COMPAT_LAYOUT", 0x200000}, {"READ_IMPLIES_EXEC", 0x400000},
+		{"ADDR_LIMIT_32BIT", 0x800000}, {"SHORT_INODE", 0x1000000}, {"WHOLE_SECONDS", 0x2000000},
+		{"STICKY_TIMEOUTS", 0x4000000}, {"ADDR_LIMIT_3GB", 0x8000000}}},
 }
 
 var ipcCommon = []nameValue{{"IPC_RMID", 0}, {"IPC_SET", 1}, {"IPC_STAT", 2}, {"IPC_INFO", 3}}

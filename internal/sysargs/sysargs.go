@@ -17,6 +17,7 @@ const (
 	afINET, afINET6     = 2, 10
 	afNetlink, afPacket = 16, 17
 	solSocket           = 1
+	personaQuery        = 0xffffffff // personality(0xffffffff) reads the personality
 )
 
 // Namespace flags of clone/unshare/setns (include/uapi/linux/sched.h).
@@ -159,6 +160,22 @@ var keys = map[string]keyFunc{
 			return "", nil, false
 		}
 		return enum(1, catRlimit)(arch, a)
+	},
+	"personality": func(arch sysno.Arch, a args) (string, []uint64, bool) {
+		v, ok := a.value(0, catPersona)
+		v &= m32
+		if !ok || v == personaQuery {
+			return "", nil, false // a query changes nothing
+		}
+		// The low byte is a personality number, the rest flags.
+		d := enumName(arch, catPersona, v&0xff)
+		if v&0xff == 0 {
+			d = "PER_LINUX"
+		}
+		if f := v &^ 0xff; f != 0 {
+			d += "|" + flagsName(arch, catPersona, f)
+		}
+		return d, []uint64{v}, true
 	},
 	"mmap": func(arch sysno.Arch, a args) (string, []uint64, bool) {
 		f, ok := a.value(3, catMap)
@@ -375,7 +392,7 @@ var keyArgs = map[string][]ArgSpec{
 	"mremap": {{3, m32}}, "fcntl": {{1, m32}}, "membarrier": {{0, m32}},
 	"shmctl": {{1, m32 &^ ipc64}}, "semctl": {{2, m32 &^ ipc64}}, "msgctl": {{1, m32 &^ ipc64}},
 	"keyctl": {{0, m32}}, "setrlimit": {{0, m32}}, "prlimit64": {{1, m32}},
-	"mmap": {{3, mapInteresting | mapTypeMask}},
+	"mmap": {{3, mapInteresting | mapTypeMask}}, "personality": {{0, m32}},
 }
 
 // KeyArgs returns where the key values of name come from in registers; ok

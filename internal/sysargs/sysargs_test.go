@@ -38,7 +38,7 @@ func buildArgcalls(t *testing.T) string {
 var regPos = map[string][]int{
 	"prctl": {0, 1}, "socket": {0, 1, 2}, "setsockopt": {1, 2}, "ioctl": {1}, "futex": {1},
 	"fallocate": {1}, "unshare": {0}, "madvise": {2}, "mmap": {3}, "membarrier": {0},
-	"fcntl": {1}, "setrlimit": {0}, "shmctl": {1}, "clone3": {0}, "mremap": {3},
+	"fcntl": {1}, "setrlimit": {0}, "shmctl": {1}, "clone3": {0}, "mremap": {3}, "personality": {0},
 }
 
 var (
@@ -145,6 +145,8 @@ func TestKeyFromText(t *testing.T) {
 		{sysno.AMD64, "prlimit64", "0, RLIMIT_NOFILE, {rlim_cur=1024, rlim_max=4096}, NULL", "RLIMIT_NOFILE", []uint64{7}},
 		{sysno.AMD64, "mmap", "NULL, 4096, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS|MAP_HUGETLB, -1, 0", "MAP_HUGETLB", []uint64{0x40000}},
 		{sysno.AMD64, "arch_prctl", "ARCH_SET_GS, 0x1000", "ARCH_SET_GS", []uint64{0x1001}},
+		{sysno.AMD64, "personality", "PER_LINUX|ADDR_NO_RANDOMIZE", "PER_LINUX|ADDR_NO_RANDOMIZE", []uint64{0x40000}},
+		{sysno.AMD64, "personality", "0x8", "PER_LINUX32", []uint64{8}},
 		{sysno.AMD64, "membarrier", "MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0", "MEMBARRIER_CMD_PRIVATE_EXPEDITED", []uint64{8}},
 	} {
 		d, v, ok := KeyFromText(tc.arch, tc.name, tc.text)
@@ -160,6 +162,7 @@ func TestKeyFromText(t *testing.T) {
 		{"read", "3, \"\", 10"},
 		{"prctl", ""},
 		{"ioctl", "3, NOT_A_REQUEST, 0"},
+		{"personality", "0xffffffff"},
 	} {
 		if d, v, ok := KeyFromText(sysno.AMD64, tc.name, tc.text); ok {
 			t.Errorf("KeyFromText(%s, %q) = %q %v, want no key", tc.name, tc.text, d, v)

@@ -41,6 +41,7 @@ func (t *Tree) Extract() (*Result, error) {
 		{"mremap", t.mremapFlags},
 		{"capabilities", t.capabilities},
 		{"rseq", t.rseq},
+		{"personality", t.personality},
 		{"curated", t.curated},
 		{"paths", t.paths},
 	} {

@@ -335,3 +335,65 @@ func (t *Tree) mmapFlags(res *Result) error {
 		Errno: "EINVAL", Note: "gVisor requires exactly one of MAP_PRIVATE and MAP_SHARED", Source: src + " (curated)"})
 	return nil
 }
+
+// personaNames names personality(2) flag bits (include/uapi/linux/personality.h).
+var personaNames = []string{"UNAME26", "ADDR_NO_RANDOMIZE", "FDPIC_FUNCPTRS", "MMAP_PAGE_ZERO", "ADDR_COMPAT_LAYOUT",
+	"READ_IMPLIES_EXEC", "ADDR_LIMIT_32BIT", "SHORT_INODE", "WHOLE_SECONDS", "STICKY_TIMEOUTS", "ADDR_LIMIT_3GB"}
+
+// personality: Personality (sys_personality.go) accepts only the bits of
+// its allowedPersonalityBits constant and fails with EINVAL otherwise; the
+// key is the requested personality, judged bit by bit.
+func (t *Tree) personality(res *Result) error {
+	files, err := t.syscallFiles()
+	if err != nil {
+		return err
+	}
+	fd, file, err := t.FuncDecl("Personality", files...)
+	if err != nil {
+		res.Warnings = append(res.Warnings, err.Error())
+		return nil // older versions: the syscall table decides
+	}
+	var allowed uint64
+	found, errno := false, ""
+	ast.Inspect(fd.Body, func(n ast.Node) bool {
+		if vs, ok := n.(*ast.ValueSpec); ok && len(vs.Names) == 1 && strings.Contains(vs.Names[0].Name, "allowed") && len(vs.Values) == 1 {
+			found = true
+			for name := range refs(vs.Values[0]) {
+				if v, ok := t.Value(name); ok {
+					allowed |= v
+				}
+			}
+		}
+		if is, ok := n.(*ast.IfStmt); ok && strings.Contains(render(is.Cond), "allowed") {
+			for _, s := range is.Body.List {
+				if r, ok := s.(*ast.ReturnStmt); ok && errnoOf(r) != "" {
+					errno = errnoOf(r)
+				}
+			}
+		}
+		return true
+	})
+	if !found || errno == "" {
+		return fmt.Errorf("%s: Personality: no allowed-bits check found", file)
+	}
+	names := map[uint64]string{}
+	for _, n := range personaNames {
+		if v, ok := t.Value(n); ok {
+			names[v] = n
+		}
+	}
+	src := rel(file) + ":Personality"
+	res.Rules = append(res.Rules, rules.Rule{Syscall: "personality", Key: "PER_LINUX", Values: []uint64{0}, Bit: true, Supported: true, Source: src})
+	for bit := uint64(1); bit <= 1<<31; bit <<= 1 {
+		name := names[bit]
+		if name == "" {
+			name = fmt.Sprintf("%#x", bit)
+		}
+		r := rules.Rule{Syscall: "personality", Key: name, Values: []uint64{bit}, Bit: true, Supported: allowed&bit != 0, Source: src}
+		if !r.Supported {
+			r.Errno, r.Note = errno, "gVisor accepts only PER_LINUX, PER_BSD, PER_HPUX, SHORT_INODE and WHOLE_SECONDS bits"
+		}
+		res.Rules = append(res.Rules, r)
+	}
+	return nil
+}

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/shm.h>
@@ -188,6 +189,12 @@ int main(int argc, char **argv) {
 		// glibc may have registered already (EBUSY natively); gVisor on a
 		// platform without preemption detection answers ENOSYS.
 		result(syscall(SYS_rseq, &area, 32, 0, 0x53053053));
+	}
+	if (want(argc, argv, "personality")) {
+		CHECK("personality", "%d", ADDR_NO_RANDOMIZE);
+		r = syscall(SYS_personality, ADDR_NO_RANDOMIZE);
+		result(r < 0 ? r : 0);
+		syscall(SYS_personality, 0);
 	}
 	if (want(argc, argv, "misc")) {
 		CHECK("membarrier", "%d", MEMBARRIER_CMD_QUERY);
