@@ -150,8 +150,19 @@ func TestAttachStoppedProcess(t *testing.T) {
 	if _, err := Attach(ctx, []int{pid}, Options{}); err != nil {
 		t.Fatal(err)
 	}
+	// Detaching re-enters the group-stop: the task may be seen running
+	// for a moment on its way back. Had it really been resumed, it would
+	// exec sleep and exit within 0.2 s.
+	deadline = time.Now().Add(2 * time.Second)
+	for st, _ := procState(pid); st != 'T'; st, _ = procState(pid) {
+		if time.Now().After(deadline) {
+			t.Fatalf("after detach: state %c, want T (stopped, as before)", st)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	time.Sleep(400 * time.Millisecond)
 	if st, _ := procState(pid); st != 'T' {
-		t.Errorf("after detach: state %c, want T (stopped, as before)", st)
+		t.Errorf("0.4 s after detach: state %c, want still stopped", st)
 	}
 	if err := sleep.Process.Signal(unix.SIGCONT); err != nil {
 		t.Fatal(err)

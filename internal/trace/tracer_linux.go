@@ -589,6 +589,7 @@ func (t *tracer) reportProgress(stop <-chan struct{}) {
 	if t.opt.Progress == nil {
 		return
 	}
+	t.opt.Progress(t.snapshot())
 	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
 	for {
