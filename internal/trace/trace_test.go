@@ -198,6 +198,8 @@ func TestRunSameAsNative(t *testing.T) {
 	}{
 		{"go-threads", func(t *testing.T) []string { return []string{goThreads(t)} }},
 		{"python-multiprocessing", func(t *testing.T) []string { return []string{lookTool(t, "python3"), "mp.py"} }},
+		{"jvm", func(t *testing.T) []string { return []string{lookTool(t, "java"), "Threads.java"} }},
+		{"nodejs", func(t *testing.T) []string { return []string{lookTool(t, "node"), "workers.js"} }},
 		{"shell-pipeline", func(t *testing.T) []string {
 			return []string{sh, "-c", `(echo a; echo b; echo c) | (read x; exec sort -r); echo $(echo sub | tr a-z A-Z); (exit 4) || echo $?; exec /bin/echo done`}
 		}},
