@@ -5,11 +5,14 @@ package analyze
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
+	"strings"
 
 	"github.com/gvcheck/gvcheck/internal/compat"
 	"github.com/gvcheck/gvcheck/internal/profile"
+	"github.com/gvcheck/gvcheck/internal/rules"
 )
 
 // Level ranks how much a finding threatens the workload, lowest first.
@@ -89,9 +92,21 @@ type Table interface {
 	Lookup(nr int) compat.Entry
 }
 
-// Finding is one syscall (or syscall argument) gVisor does not fully support.
+// Finding kinds.
+const (
+	KindSyscall  = "syscall"  // the syscall as a whole
+	KindArgument = "argument" // one key argument of the syscall
+	KindPath     = "path"     // a /proc, /sys or /dev path gVisor does not provide
+)
+
+// Finding is one syscall, syscall argument or path gVisor does not fully
+// support.
 type Finding struct {
-	Syscall string         `json:"syscall"`
+	Kind    string `json:"kind"`
+	Syscall string `json:"syscall"`
+	// Arg is the key argument (display form) or the path, for argument and
+	// path findings.
+	Arg     string         `json:"arg,omitempty"`
 	Number  int            `json:"number"`
 	Level   Level          `json:"level"`
 	Support compat.Support `json:"support"`
@@ -110,6 +125,36 @@ type Finding struct {
 	Exes []string `json:"exes,omitempty"`
 	// InTable is false when gVisor's table has no entry for the number.
 	InTable bool `json:"in_table"`
+	// NeedsFlag is the runsc option that makes it work (e.g. "--net-raw").
+	NeedsFlag string `json:"needs_flag,omitempty"`
+	// Source is where in gVisor the argument rule comes from.
+	Source string `json:"source,omitempty"`
+}
+
+// Title names the finding as people read it: "prctl(PR_SET_MM)".
+func (f Finding) Title() string {
+	switch f.Kind {
+	case KindArgument:
+		return f.Syscall + "(" + f.Arg + ")"
+	case KindPath:
+		return f.Arg
+	}
+	return f.Syscall
+}
+
+// Options refine analysis beyond the syscall table.
+type Options struct {
+	// Rules judge key arguments and paths; nil judges syscalls only.
+	Rules *rules.Set
+	// RunscFlags are the options the sandbox runs with (e.g. --net-raw).
+	RunscFlags []string
+}
+
+// harmlessWithoutFlag lists syscall-wide rules whose absence programs are
+// known to tolerate: glibc registers rseq at every thread start and carries
+// on without it when the kernel says ENOSYS.
+var harmlessWithoutFlag = map[string]string{
+	"rseq": "glibc carries on without rseq when it fails",
 }
 
 // Row is one observed syscall with its support, for --all listings.
@@ -138,8 +183,14 @@ type Result struct {
 	Rows     []Row     `json:"rows"`
 }
 
-// Analyze judges p against t.
+// Analyze judges p against t at the syscall level.
 func Analyze(p *profile.Profile, t Table) *Result {
+	return AnalyzeWith(p, t, Options{})
+}
+
+// AnalyzeWith judges p against t, and its key arguments and paths against
+// opt.Rules.
+func AnalyzeWith(p *profile.Profile, t Table, opt Options) *Result {
 	res := &Result{Findings: []Finding{}}
 	for _, name := range p.Names() {
 		s := p.Syscalls[name]
@@ -154,23 +205,38 @@ func Analyze(p *profile.Profile, t Table) *Result {
 		switch e.Support {
 		case compat.Full:
 			res.Summary.FullySupported++
-			continue
 		case compat.Partial:
 			res.Summary.Partial++
 		case compat.Unimplemented:
 			res.Summary.Unimplemented++
 		}
-		res.Findings = append(res.Findings, newFinding(s, e))
+		if e.Support == compat.Unimplemented {
+			res.Findings = append(res.Findings, newFinding(s, e))
+			continue
+		}
+		argFindings, allJudgedSupported := judgeArgs(s, e, opt)
+		res.Findings = append(res.Findings, argFindings...)
+		if wide, ok := judgeWide(s, e, opt); ok {
+			res.Findings = append(res.Findings, wide)
+			continue
+		}
+		if e.Support == compat.Partial && !allJudgedSupported {
+			res.Findings = append(res.Findings, newFinding(s, e))
+		}
 	}
+	res.Findings = append(res.Findings, judgePaths(p, opt)...)
 	sort.SliceStable(res.Findings, func(i, j int) bool {
 		a, b := res.Findings[i], res.Findings[j]
 		if a.Level != b.Level {
 			return a.Level > b.Level
 		}
-		return a.Syscall < b.Syscall
+		if a.Syscall != b.Syscall {
+			return a.Syscall < b.Syscall
+		}
+		return a.Arg < b.Arg
 	})
 	res.Verdict = Compatible
-	if res.Max() >= LevelUnsupportedArg {
+	if res.Max() >= LevelNeedsOption {
 		res.Verdict = AtRisk
 	}
 	return res
@@ -178,7 +244,7 @@ func Analyze(p *profile.Profile, t Table) *Result {
 
 func newFinding(s *profile.Syscall, e compat.Entry) Finding {
 	f := Finding{
-		Syscall: s.Name, Number: s.Number, Support: e.Support, Errno: e.Errno, Cap: e.Cap,
+		Kind: KindSyscall, Syscall: s.Name, Number: s.Number, Support: e.Support, Errno: e.Errno, Cap: e.Cap,
 		Note: e.Note, URLs: e.URLs, Count: s.Count, Errors: s.Errors, InTable: e.InTable,
 	}
 	if e.Support == compat.Unimplemented {
@@ -211,4 +277,96 @@ func (r *Result) Max() Level {
 // Fails reports whether any finding is at or above level.
 func (r *Result) Fails(level Level) bool {
 	return len(r.Findings) > 0 && r.Max() >= level
+}
+
+// judgeArgs judges each key argument seen against the rules. It also says
+// whether every argument seen was judged supported, which clears a
+// partially supported syscall.
+func judgeArgs(s *profile.Syscall, e compat.Entry, opt Options) ([]Finding, bool) {
+	if opt.Rules == nil || len(s.Args) == 0 {
+		return nil, false
+	}
+	var out []Finding
+	allSupported := true
+	for _, display := range slices.Sorted(maps.Keys(s.Args)) {
+		use := s.Args[display]
+		v, rule := opt.Rules.Judge(s.Name, use.Values, opt.RunscFlags)
+		if v == rules.Unknown {
+			allSupported = false
+			continue
+		}
+		if v == rules.Supported {
+			continue
+		}
+		f := Finding{
+			Kind: KindArgument, Syscall: s.Name, Arg: display, Number: s.Number, Support: e.Support,
+			Count: use.Count, Errors: use.Errors, InTable: e.InTable, Errno: rule.Errno, Note: rule.Note, Source: rule.Source,
+		}
+		switch v {
+		case rules.Unsupported:
+			f.Level = LevelUnsupportedArg
+		case rules.NeedsFlag:
+			f.Level, f.NeedsFlag = LevelNeedsOption, rule.NeedsFlag
+		case rules.Ignored:
+			f.Level = LevelInfo
+			f.Note = strings.TrimSpace("accepted but has no effect under gVisor. " + rule.Note)
+		}
+		f.Exes = sortedKeys(s.Exes)
+		out = append(out, f)
+	}
+	return out, allSupported
+}
+
+// judgeWide applies a rule that covers a whole syscall whatever its
+// arguments (io_uring needs --iouring, rseq depends on the platform).
+func judgeWide(s *profile.Syscall, e compat.Entry, opt Options) (Finding, bool) {
+	if opt.Rules == nil {
+		return Finding{}, false
+	}
+	v, rule := opt.Rules.Judge(s.Name, nil, opt.RunscFlags)
+	if v != rules.NeedsFlag && v != rules.Unsupported {
+		return Finding{}, false
+	}
+	f := newFinding(s, e)
+	f.Errno, f.Note, f.Source, f.Level = rule.Errno, rule.Note, rule.Source, LevelUnimplemented
+	if v == rules.NeedsFlag {
+		f.Level, f.NeedsFlag = LevelNeedsOption, rule.NeedsFlag
+	}
+	if why, ok := harmlessWithoutFlag[s.Name]; ok {
+		f.Level = LevelInfo
+		f.Note = strings.TrimSpace(rule.Note + "; " + why)
+	}
+	return f, true
+}
+
+// judgePaths reports paths under /proc, /sys and /dev that the program
+// reached natively but gVisor does not provide.
+func judgePaths(p *profile.Profile, opt Options) []Finding {
+	if opt.Rules == nil {
+		return nil
+	}
+	var out []Finding
+	for _, path := range slices.Sorted(maps.Keys(p.Paths)) {
+		use := p.Paths[path]
+		if use.Count > 0 && use.Errors["ENOENT"] == use.Count {
+			continue // missing natively too: gVisor changes nothing
+		}
+		ok, why := opt.Rules.PathProvided(path)
+		if ok {
+			continue
+		}
+		sc := strings.Join(use.Syscalls, ",")
+		out = append(out, Finding{
+			Kind: KindPath, Syscall: sc, Arg: path, Number: -1, Level: LevelUnsupportedArg,
+			Support: compat.Unimplemented, Errno: "ENOENT", Note: why, Count: use.Count, Errors: use.Errors, InTable: true,
+		})
+	}
+	return out
+}
+
+func sortedKeys(m map[string]uint64) []string {
+	if len(m) == 0 {
+		return nil
+	}
+	return slices.Sorted(maps.Keys(m))
 }

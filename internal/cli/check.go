@@ -61,7 +61,7 @@ workload; --workloads reports each input (and each object of a list) on its own 
 			if err != nil {
 				return err
 			}
-			table, tgt, err := target.resolve(cmd.Context(), wls[0].Profile.Arch)
+			tg, err := target.resolve(cmd.Context(), wls[0].Profile.Arch)
 			if err != nil {
 				return err
 			}
@@ -69,14 +69,14 @@ workload; --workloads reports each input (and each object of a list) on its own 
 			var rws []report.Workload
 			failed := false
 			for _, w := range wls {
-				if w.Profile.Arch != table.Arch {
-					return fmt.Errorf("%s: evidence is %s but the target table is %s", w.Name, w.Profile.Arch, table.Arch)
+				if w.Profile.Arch != tg.table.Arch {
+					return fmt.Errorf("%s: evidence is %s but the target table is %s", w.Name, w.Profile.Arch, tg.table.Arch)
 				}
-				res := analyze.Analyze(w.Profile, table)
+				res := tg.analyze(w.Profile)
 				failed = failed || res.Fails(failOn)
 				rws = append(rws, report.NewWorkload(w.Name, w.Profile, res, ropt))
 			}
-			rep := report.New("gvcheck "+Version, tgt, rws)
+			rep := report.New("gvcheck "+Version, tg.report, rws)
 			if err := out.writeTo(e.stdout, func(w io.Writer) error { return report.Write(w, rep, out.format, ropt) }); err != nil {
 				return err
 			}

@@ -177,7 +177,7 @@ func newDBListCmd(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			t, tgt, err := target.resolve(cmd.Context(), arch)
+			t, tgt, err := target.resolveTable(cmd.Context(), arch)
 			if err != nil {
 				return err
 			}
@@ -302,7 +302,7 @@ func newDBExportCmd(e *env) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				t, _, err := target.resolve(cmd.Context(), arch)
+				t, _, err := target.resolveTable(cmd.Context(), arch)
 				if err != nil {
 					return err
 				}

@@ -84,11 +84,12 @@ Exit status: 0 works (or its fallbacks do), 3 needs something gVisor lacks, 1 er
 			}
 			ctx, cancel := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 			defer cancel()
-			table, tgt, err := target.resolve(ctx, sysno.Host())
+			tg, err := target.resolve(ctx, sysno.Host())
 			if err != nil {
 				return err
 			}
-			cfg.Table = table
+			cfg.Table = tg.table
+			tgt := tg.report
 			runner, err := probe.NewRunner(cfg)
 			if err != nil {
 				return err

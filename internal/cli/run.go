@@ -15,7 +15,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/gvcheck/gvcheck/internal/analyze"
-	"github.com/gvcheck/gvcheck/internal/compat"
 	"github.com/gvcheck/gvcheck/internal/policy"
 	"github.com/gvcheck/gvcheck/internal/probe"
 	"github.com/gvcheck/gvcheck/internal/profile"
@@ -47,39 +46,39 @@ func (t *traceFlags) register(cmd *cobra.Command, reportDest string) {
 	fs.StringVar(&t.save, "save", "", "save the observed profile as JSON, to re-check later with 'gvcheck check FILE --gvisor ...'")
 }
 
-// prepare validates flags and loads the target table for the host.
-func (t *traceFlags) prepare(ctx context.Context) (*compat.Table, report.Target, analyze.Level, error) {
+// prepare validates flags and loads the target for the host.
+func (t *traceFlags) prepare(ctx context.Context) (*target, analyze.Level, error) {
 	if err := t.out.validate(); err != nil {
-		return nil, report.Target{}, 0, err
+		return nil, 0, err
 	}
 	failOn, err := analyze.ParseLevel(t.out.failOn)
 	if err != nil {
-		return nil, report.Target{}, 0, &usageError{fmt.Errorf("--fail-on: %w", err)}
+		return nil, 0, &usageError{fmt.Errorf("--fail-on: %w", err)}
 	}
 	if t.target.arch != "" {
 		a, err := t.target.archFor()
 		if err != nil {
-			return nil, report.Target{}, 0, err
+			return nil, 0, err
 		}
 		if a != sysno.Host() {
-			return nil, report.Target{}, 0, usagef("--arch %s: a live trace is of this machine's architecture (%s); save it with --save and check that against another table", a, sysno.Host())
+			return nil, 0, usagef("--arch %s: a live trace is of this machine's architecture (%s); save it with --save and check that against another table", a, sysno.Host())
 		}
 	}
-	table, tgt, err := t.target.resolve(ctx, sysno.Host())
-	return table, tgt, failOn, err
+	tg, err := t.target.resolve(ctx, sysno.Host())
+	return tg, failOn, err
 }
 
 // finish saves the profile and writes the report; it returns whether the
 // findings fail the --fail-on gate.
-func (t *traceFlags) finish(w io.Writer, name string, table *compat.Table, tgt report.Target, failOn analyze.Level, p *profile.Profile) (bool, error) {
+func (t *traceFlags) finish(w io.Writer, name string, tg *target, failOn analyze.Level, p *profile.Profile) (bool, error) {
 	if t.save != "" {
 		if err := writeProfile(t.save, p); err != nil {
 			return false, err
 		}
 	}
-	res := analyze.Analyze(p, table)
+	res := tg.analyze(p)
 	ropt := report.Options{All: t.out.all}
-	rep := report.New("gvcheck "+Version, tgt, []report.Workload{report.NewWorkload(name, p, res, ropt)})
+	rep := report.New("gvcheck "+Version, tg.report, []report.Workload{report.NewWorkload(name, p, res, ropt)})
 	if err := t.out.writeTo(w, func(w io.Writer) error { return report.Write(w, rep, t.out.format, ropt) }); err != nil {
 		return false, err
 	}
@@ -94,7 +93,8 @@ func writeProfile(path string, p *profile.Profile) error {
 	return nil
 }
 
-func (t *traceFlags) traceOptions(table *compat.Table) (trace.Options, error) {
+func (t *traceFlags) traceOptions(tg *target) (trace.Options, error) {
+	table := tg.table
 	opt := trace.Options{Full: t.full, ExactErrors: t.exact}
 	switch {
 	case t.simulate:
@@ -137,11 +137,11 @@ standard error, or to --output.`,
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			table, tgt, failOn, err := f.prepare(ctx)
+			tg, failOn, err := f.prepare(ctx)
 			if err != nil {
 				return err
 			}
-			opt, err := f.traceOptions(table)
+			opt, err := f.traceOptions(tg)
 			if err != nil {
 				return err
 			}
@@ -154,7 +154,7 @@ standard error, or to --output.`,
 			if err != nil {
 				return err
 			}
-			failed, err := f.finish(e.stderr, args[0], table, tgt, failOn, res.Profile)
+			failed, err := f.finish(e.stderr, args[0], tg, failOn, res.Profile)
 			if err != nil {
 				return err
 			}
@@ -203,7 +203,7 @@ syscall, as --full does.`,
 				pids = append(pids, pid)
 			}
 			f.full = true
-			table, tgt, failOn, err := f.prepare(cmd.Context())
+			tg, failOn, err := f.prepare(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -214,7 +214,7 @@ syscall, as --full does.`,
 				ctx, c2 = context.WithTimeout(ctx, duration)
 				defer c2()
 			}
-			opt, err := f.traceOptions(table)
+			opt, err := f.traceOptions(tg)
 			if err != nil {
 				return err
 			}
@@ -227,7 +227,7 @@ syscall, as --full does.`,
 			if err != nil {
 				return withHint(err, attachHint(err))
 			}
-			failed, err := f.finish(e.stdout, "pid "+strings.Join(args, ","), table, tgt, failOn, res.Profile)
+			failed, err := f.finish(e.stdout, "pid "+strings.Join(args, ","), tg, failOn, res.Profile)
 			if err != nil {
 				return err
 			}

@@ -8,8 +8,11 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/gvcheck/gvcheck/internal/analyze"
 	"github.com/gvcheck/gvcheck/internal/compat"
+	"github.com/gvcheck/gvcheck/internal/profile"
 	"github.com/gvcheck/gvcheck/internal/report"
+	"github.com/gvcheck/gvcheck/internal/rules"
 	"github.com/gvcheck/gvcheck/internal/sysno"
 )
 
@@ -79,8 +82,40 @@ func (t *targetFlags) options() ([]string, error) {
 	return flags, nil
 }
 
-// resolve loads the target table for arch (the evidence's architecture).
-func (t *targetFlags) resolve(ctx context.Context, arch sysno.Arch) (*compat.Table, report.Target, error) {
+// target is a resolved gVisor target: its syscall table, the argument and
+// path rules of the same version, and the runsc options it runs with.
+type target struct {
+	table  *compat.Table
+	rules  *rules.Set
+	flags  []string
+	report report.Target
+}
+
+// analyze judges p against the target.
+func (t *target) analyze(p *profile.Profile) *analyze.Result {
+	return analyze.AnalyzeWith(p, t.table, analyze.Options{Rules: t.rules, RunscFlags: t.flags})
+}
+
+// resolve loads the target for arch (the evidence's architecture).
+func (t *targetFlags) resolve(ctx context.Context, arch sysno.Arch) (*target, error) {
+	table, tgt, err := t.resolveTable(ctx, arch)
+	if err != nil {
+		return nil, err
+	}
+	// A runsc table from a file or an installed binary borrows the rules of
+	// the embedded version with the same table, else of the newest.
+	ruleVersion := table.Version.ID
+	if ms := compat.Matching(table); table.Version.ID == "installed" || strings.HasPrefix(table.Version.ID, "file:") {
+		ruleVersion = compat.Latest().ID
+		if len(ms) > 0 {
+			ruleVersion = ms[len(ms)-1].Version.ID
+		}
+	}
+	set, _ := rules.For(ruleVersion, table.Arch)
+	return &target{table: table, rules: set, flags: tgt.RunscFlags, report: tgt}, nil
+}
+
+func (t *targetFlags) resolveTable(ctx context.Context, arch sysno.Arch) (*compat.Table, report.Target, error) {
 	flags, err := t.options()
 	if err != nil {
 		return nil, report.Target{}, err

@@ -83,7 +83,7 @@ runsc comes from PATH or --runsc, and must be a static build
 			if err := runner.Check(ctx); err != nil {
 				return withHint(err, "install a static runsc: "+gvisor.InstallHint)
 			}
-			table, tgt, err := target.resolve(ctx, sysno.Host())
+			tg, err := target.resolve(ctx, sysno.Host())
 			if err != nil {
 				return err
 			}
@@ -116,7 +116,7 @@ runsc comes from PATH or --runsc, and must be a static build
 				return fmt.Errorf("run under gVisor: %w", runErr)
 			}
 
-			v := buildVerify(args, native, sandboxed, table, tgt, compareOutput, maxShown)
+			v := buildVerify(args, native, sandboxed, tg, compareOutput, maxShown)
 			if err := out.writeTo(e.stdout, func(w io.Writer) error { return report.WriteVerify(w, v, out.format) }); err != nil {
 				return err
 			}
@@ -152,7 +152,8 @@ func readyCommand(r probe.Ready) []string {
 	return nil
 }
 
-func buildVerify(argv []string, native probe.Outcome, sb *gvisor.RunResult, table *compat.Table, tgt report.Target, compareOutput bool, maxShown int) *report.Verify {
+func buildVerify(argv []string, native probe.Outcome, sb *gvisor.RunResult, tg *target, compareOutput bool, maxShown int) *report.Verify {
+	table, tgt := tg.table, tg.report
 	v := &report.Verify{
 		Schema: report.VerifySchema, Tool: "gvcheck " + Version, Command: argv, Target: tgt,
 		GVisor:      report.GVisorRun{Runsc: "runsc", Version: sb.Version, Flags: sb.Flags},
@@ -204,7 +205,7 @@ func buildVerify(argv []string, native probe.Outcome, sb *gvisor.RunResult, tabl
 		v.Unsupported = append(v.Unsupported, report.Unsupported{Syscall: u.Name, Key: u.Key, Count: u.Count, Harmless: u.Harmless})
 	}
 	if native.Profile != nil {
-		v.Findings = analyze.Analyze(native.Profile, table).Findings
+		v.Findings = tg.analyze(native.Profile).Findings
 	}
 	v.Verdict = analyze.Compatible
 	if !v.Works {

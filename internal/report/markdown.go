@@ -39,7 +39,7 @@ func WriteMarkdown(out io.Writer, r *Report, opt Options) error {
 				if len(f.Args) > 0 {
 					note = strings.TrimSpace(note + " (arguments: " + strings.Join(f.Args, ", ") + ")")
 				}
-				fmt.Fprintf(bw, "| %s | `%s` | %s | %s | %s |\n", f.Level, f.Syscall, calls(f.Count), mdCell(outcome(f)), mdCell(note))
+				fmt.Fprintf(bw, "| %s | `%s` | %s | %s | %s |\n", f.Level, f.Title(), calls(f.Count), mdCell(outcome(f)), mdCell(note))
 			}
 		}
 		if opt.All && len(w.Rows) > 0 {

@@ -41,19 +41,37 @@ func WriteText(out io.Writer, r *Report, opt Options) error {
 }
 
 func headline(r *Report) string {
-	var unimpl, partial int
+	byLevel := map[analyze.Level]int{}
 	for _, w := range r.Workloads {
-		unimpl += w.Summary.Unimplemented
-		partial += w.Summary.Partial
+		for _, f := range w.Findings {
+			byLevel[f.Level]++
+		}
 	}
 	switch r.Verdict {
 	case analyze.Compatible:
-		if partial > 0 {
-			return fmt.Sprintf("compatible (%s partially supported; see notes)", Plural(partial, "syscall"))
+		if n := byLevel[analyze.LevelInfo]; n > 0 {
+			return fmt.Sprintf("compatible (%s; see notes)", Plural(n, "partially supported call"))
 		}
-		return "compatible: every observed syscall is supported by gVisor"
+		return "compatible: everything observed is supported by gVisor"
 	case analyze.AtRisk:
-		return fmt.Sprintf("at-risk: %s that gVisor does not implement", Plural(unimpl, "syscall"))
+		var parts []string
+		for _, l := range []struct {
+			level analyze.Level
+			word  string
+		}{
+			{analyze.LevelUnimplemented, "unimplemented syscall"},
+			{analyze.LevelUnsupportedArg, "unsupported argument or path"},
+			{analyze.LevelNeedsOption, "call that needs a runsc option"},
+		} {
+			if n := byLevel[l.level]; n > 0 {
+				if l.level == analyze.LevelUnsupportedArg && n > 1 {
+					parts = append(parts, fmt.Sprintf("%d unsupported arguments or paths", n))
+					continue
+				}
+				parts = append(parts, Plural(n, l.word))
+			}
+		}
+		return "at-risk: " + strings.Join(parts, ", ")
 	}
 	return string(r.Verdict)
 }
@@ -62,7 +80,7 @@ func worstFinding(w Workload) string {
 	if len(w.Findings) == 0 {
 		return "-"
 	}
-	return w.Findings[0].Syscall
+	return w.Findings[0].Title()
 }
 
 func targetLine(t Target) string {
@@ -98,7 +116,7 @@ func writeWorkloadText(bw *bufio.Writer, w Workload, opt Options) {
 		tw := tabwriter.NewWriter(bw, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "LEVEL\tSYSCALL\tCALLS\tUNDER GVISOR")
 		for _, f := range w.Findings {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", f.Level, f.Syscall, calls(f.Count), outcome(f))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", f.Level, f.Title(), calls(f.Count), outcome(f))
 		}
 		tw.Flush()
 		for _, f := range w.Findings {
@@ -106,7 +124,7 @@ func writeWorkloadText(bw *bufio.Writer, w Workload, opt Options) {
 			if len(details) == 0 {
 				continue
 			}
-			fmt.Fprintf(bw, "\n%s:\n", f.Syscall)
+			fmt.Fprintf(bw, "\n%s:\n", f.Title())
 			for _, d := range details {
 				fmt.Fprintf(bw, "  %s\n", d)
 			}
@@ -164,6 +182,18 @@ func evidenceLine(w Workload) string {
 
 // outcome says what the program gets from gVisor.
 func outcome(f analyze.Finding) string {
+	if f.NeedsFlag != "" {
+		return fmt.Sprintf("%s unless runsc runs with %s", dashEmpty(f.Errno), f.NeedsFlag)
+	}
+	switch f.Kind {
+	case analyze.KindArgument:
+		if f.Level == analyze.LevelInfo {
+			return "accepted, no effect"
+		}
+		return f.Errno
+	case analyze.KindPath:
+		return "ENOENT (not provided)"
+	}
 	switch f.Support {
 	case compat.Partial:
 		return "partially supported"
@@ -186,6 +216,12 @@ func findingDetails(f analyze.Finding) []string {
 	}
 	for _, u := range f.URLs {
 		d = append(d, "see: "+u)
+	}
+	if f.NeedsFlag != "" {
+		d = append(d, "allowed with "+f.NeedsFlag)
+	}
+	if f.Source != "" {
+		d = append(d, "rule from gVisor's "+f.Source)
 	}
 	if len(f.Args) > 0 {
 		d = append(d, "arguments: "+strings.Join(f.Args, ", "))
@@ -217,4 +253,11 @@ func Plural(n int, word string) string {
 		return fmt.Sprintf("1 %s", word)
 	}
 	return fmt.Sprintf("%d %ss", n, word)
+}
+
+func dashEmpty(s string) string {
+	if s == "" {
+		return "fails"
+	}
+	return s
 }
