@@ -89,6 +89,7 @@ Exit status: 0 works (or its fallbacks do), 3 needs something gVisor lacks, 1 er
 				return err
 			}
 			cfg.Table = tg.table
+			cfg.Analysis = analyze.Options{Rules: tg.rules, RunscFlags: tg.flags}
 			tgt := tg.report
 			runner, err := probe.NewRunner(cfg)
 			if err != nil {

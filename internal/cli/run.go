@@ -100,7 +100,8 @@ func (t *traceFlags) traceOptions(tg *target) (trace.Options, error) {
 	case t.simulate:
 		// Unsupported syscalls fail as under gVisor; with --full the rest
 		// are still recorded.
-		pol, err := probe.SimulatePolicy(table, table.Arch, nil)
+		cands := probe.Surface(table, analyze.Options{Rules: tg.rules, RunscFlags: tg.flags}, table.Arch, nil)
+		pol, err := probe.SimulatePolicy(table, table.Arch, cands)
 		if err != nil {
 			return opt, err
 		}
@@ -153,6 +154,16 @@ standard error, or to --output.`,
 			stop()
 			if err != nil {
 				return err
+			}
+			if f.simulate {
+				// Calls failed by the filter never stop the program, so there
+				// is nothing to report beyond the program's own outcome.
+				fmt.Fprintf(e.stderr, "gvcheck: %s ran under gVisor %s's simulated syscall surface (%s failed as gVisor fails them): %s\n",
+					args[0], tg.report.GVisor, report.Plural(simulated(opt), "syscall"), exitWords(res.Exit))
+				if res.Exit.Code != 0 {
+					return &exitError{res.Exit.Code}
+				}
+				return nil
 			}
 			failed, err := f.finish(e.stderr, args[0], tg, failOn, res.Profile)
 			if err != nil {
@@ -277,4 +288,17 @@ func statusLine(w io.Writer) (func(trace.Stats), func()) {
 		}
 	}
 	return update, clear
+}
+
+// simulated counts the syscalls a policy fails with an errno.
+func simulated(opt trace.Options) int {
+	n := 0
+	if opt.Policy != nil {
+		for _, r := range opt.Policy.Rules {
+			if r.Action == policy.Errno {
+				n++
+			}
+		}
+	}
+	return n
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/gvcheck/gvcheck/internal/analyze"
 	"github.com/gvcheck/gvcheck/internal/compat"
 	"github.com/gvcheck/gvcheck/internal/profile"
+	"github.com/gvcheck/gvcheck/internal/rules"
 	"github.com/gvcheck/gvcheck/internal/sysno"
 )
 
@@ -20,7 +21,11 @@ import (
 // in order of first use, with the errno gVisor returns. Syscalls gVisor
 // supports only for some arguments are not denied: that would fail calls
 // gVisor accepts.
-func CandidatesFromCalls(calls []profile.Call, t analyze.Table, arch sysno.Arch, hasCap func(string) bool) []Candidate {
+//
+// opt carries the target's argument rules and runsc options, so that a
+// syscall available only with an option (io_uring without --iouring) is
+// denied too.
+func CandidatesFromCalls(calls []profile.Call, t analyze.Table, opt analyze.Options, arch sysno.Arch, hasCap func(string) bool) []Candidate {
 	p := profile.New(arch)
 	var order []int
 	for i := range calls {
@@ -31,8 +36,10 @@ func CandidatesFromCalls(calls []profile.Call, t analyze.Table, arch sysno.Arch,
 		p.Add(c)
 	}
 	byNr := map[int]analyze.Finding{}
-	for _, f := range analyze.Analyze(p, t).Findings {
-		byNr[f.Number] = f
+	for _, f := range analyze.AnalyzeWith(p, t, opt).Findings {
+		if f.Kind == analyze.KindSyscall {
+			byNr[f.Number] = f
+		}
 	}
 	out := []Candidate{}
 	for _, nr := range order {
@@ -85,6 +92,28 @@ func Unsupported(t analyze.Table, arch sysno.Arch, hasCap func(string) bool) []C
 		}
 		held := e.Cap == "" || (hasCap != nil && hasCap(e.Cap)) || (hasCap == nil && OwnCapability(e.Cap))
 		out = append(out, Candidate{Syscall: name, Nr: nr, Errno: e.ErrnoFor(held)})
+	}
+	return out
+}
+
+// Surface is Unsupported plus the syscalls that the target's rules fail
+// whatever their arguments without a runsc option (io_uring_* without
+// --iouring, rseq on a platform without it): the whole syscall surface of
+// gVisor as started with opt.RunscFlags.
+func Surface(t analyze.Table, opt analyze.Options, arch sysno.Arch, hasCap func(string) bool) []Candidate {
+	out := Unsupported(t, arch, hasCap)
+	if opt.Rules == nil {
+		return out
+	}
+	for _, nr := range sysno.Numbers(arch) {
+		if t.Lookup(nr).Support == compat.Unimplemented {
+			continue // already in
+		}
+		name := sysno.Name(arch, nr)
+		v, rule := opt.Rules.Judge(name, nil, opt.RunscFlags)
+		if (v == rules.Unsupported || v == rules.NeedsFlag) && rule.Errno != "" {
+			out = append(out, Candidate{Syscall: name, Nr: nr, Errno: rule.Errno})
+		}
 	}
 	return out
 }

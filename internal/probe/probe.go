@@ -45,7 +45,9 @@ type Config struct {
 
 	// Table is the target gVisor table; Arch its architecture.
 	Table analyze.Table
-	Arch  sysno.Arch
+	// Analysis adds the target's argument rules and runsc options.
+	Analysis analyze.Options
+	Arch     sysno.Arch
 	// HasCap says whether the sandboxed program would hold a capability
 	// (e.g. "CAP_SYS_ADMIN"); it decides how gVisor fails CapError
 	// syscalls. nil means: whatever this process holds, which matches
@@ -257,7 +259,7 @@ func (p *prober) run(ctx context.Context) error {
 			return errors.New("no candidates and no gVisor table to compute them from")
 		}
 		var native []Candidate
-		p.cands, native = splitNative(CandidatesFromCalls(p.ref.Calls, p.cfg.Table, p.cfg.Arch, p.cfg.HasCap), p.ref.Calls)
+		p.cands, native = splitNative(CandidatesFromCalls(p.ref.Calls, p.cfg.Table, p.cfg.Analysis, p.cfg.Arch, p.cfg.HasCap), p.ref.Calls)
 		// Calls that already fail natively as gVisor fails them need no
 		// experiment: the reference run shows the program copes.
 		for _, c := range native {

@@ -14,7 +14,11 @@ import (
 // program did instead of the others.
 func (r *Result) WriteText(w io.Writer) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "probe: %s (%d runs, %s)\n", r.Verdict, r.Runs, r.Wall.Round(time.Millisecond))
+	runs := "runs"
+	if r.Runs == 1 {
+		runs = "run"
+	}
+	fmt.Fprintf(&b, "probe: %s (%d %s, %s)\n", r.Verdict, r.Runs, runs, r.Wall.Round(time.Millisecond))
 	fmt.Fprintf(&b, "  reference run: %s\n", describe(r.Reference))
 	switch {
 	case r.Inconsistent:
