@@ -49,12 +49,12 @@ func TestMain(m *testing.M) {
 
 // tracerHelper is a gvcheck stand-in that a test kills with SIGKILL.
 func tracerHelper(argv []string) {
-	_, err := Run(context.Background(), argv, Options{Policy: testPolicy()})
+	res, err := Run(context.Background(), argv, Options{Policy: testPolicy()})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	os.Exit(0)
+	os.Exit(res.Exit.Code)
 }
 
 func requireRoot(t *testing.T) {
