@@ -3,6 +3,7 @@
 //
 //	ingest-bench gen -size 1GiB FILE   write a log
 //	ingest-bench parse FILE...         parse and print MB/s and the names
+//	                                   ($CPUPROFILE: write a CPU profile there)
 //	ingest-bench time CMD ARGS...      run CMD, print its wall time and the
 //	                                   peak RSS of its largest process
 package main
@@ -12,6 +13,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -63,6 +65,16 @@ func run(args []string) error {
 				return err
 			}
 			size += fi.Size()
+		}
+		if path := os.Getenv("CPUPROFILE"); path != "" {
+			f, err := os.Create(path)
+			if err != nil {
+				return err
+			}
+			if err := pprof.StartCPUProfile(f); err != nil {
+				return err
+			}
+			defer pprof.StopCPUProfile()
 		}
 		start := time.Now()
 		p, err := ingest.ReadFiles(args[1:], ingest.Options{})

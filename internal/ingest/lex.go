@@ -102,7 +102,7 @@ func (x *lexer) lex(b []byte, r *rec) {
 	case '>': // -k stack frame
 		return
 	}
-	n := identLen(rest)
+	n, h := identHash(rest)
 	if n > 0 && n < len(rest) {
 		after := n
 		if rest[after] == '#' { // personality suffix, e.g. "read#64"
@@ -110,7 +110,7 @@ func (x *lexer) lex(b []byte, r *rec) {
 			after += identLen(rest[after:])
 		}
 		if after < len(rest) && rest[after] == '(' {
-			x.call(rest[:n], l.nr, rest[after+1:], r)
+			x.callHashed(rest[:n], h, l.nr, rest[after+1:], r)
 			return
 		}
 	}
@@ -226,12 +226,24 @@ func (x *lexer) exit(rest []byte, r *rec) {
 	}
 }
 
-func (x *lexer) lookup(name []byte) int {
-	// A direct-mapped cache keyed by a cheap hash spares the map's.
-	h := uint(len(name))
-	for _, c := range name {
-		h = h*31 + uint(c)
+// identHash is identLen that also hashes the identifier for lookup.
+func identHash(b []byte) (int, uint) {
+	var h uint
+	i := 0
+	for ; i < len(b) && identChar[b[i]]; i++ {
+		h = h*31 + uint(b[i])
 	}
+	return i, h
+}
+
+func (x *lexer) lookup(name []byte) int {
+	_, h := identHash(name)
+	return x.lookupHashed(name, h)
+}
+
+// lookupHashed finds a syscall number by name; h is identHash's.
+func (x *lexer) lookupHashed(name []byte, h uint) int {
+	// A direct-mapped cache keyed by a cheap hash spares the map's.
 	slot := &x.nameCache[h%uint(len(x.nameCache))]
 	if slot.name == string(name) && slot.name != "" {
 		return slot.nr
@@ -276,7 +288,12 @@ func (x *lexer) resumed(rest []byte, nrHint int, r *rec) {
 // call lexes a record from its argument list on: args is everything after
 // "NAME(" (or after "resumed>") up to the end of the line.
 func (x *lexer) call(name []byte, nrHint int, args []byte, r *rec) {
-	nr := x.lookup(name)
+	_, h := identHash(name)
+	x.callHashed(name, h, nrHint, args, r)
+}
+
+func (x *lexer) callHashed(name []byte, h uint, nrHint int, args []byte, r *rec) {
+	nr := x.lookupHashed(name, h)
 	if nr < 0 && nrHint >= 0 {
 		nr = nrHint
 	}
@@ -291,15 +308,15 @@ func (x *lexer) call(name []byte, nrHint int, args []byte, r *rec) {
 	// strace may write its own message into the middle of a call line
 	// ("vfork(strace: Process 9 attached"); the call's end follows on the
 	// next line as " <unfinished ...>".
-	if bytes.HasSuffix(args, []byte(" attached")) {
+	if len(args) > 0 && args[len(args)-1] == 'd' && bytes.HasSuffix(args, []byte(" attached")) {
 		if i := bytes.Index(args, []byte("strace: Process ")); i >= 0 {
 			r.attached = int32(attachedPid(args[i:]))
 			args = append(args[:i:i], "<unfinished ...>"...)
 		}
 	}
-	if bytes.HasSuffix(args, []byte("<unfinished ...>")) {
+	if len(args) > 0 && args[len(args)-1] == '>' && bytes.HasSuffix(args, []byte("<unfinished ...>")) {
 		r.kind = recUnfinished
-		r.args = bytes.TrimSuffix(args, []byte("<unfinished ...>"))
+		r.args = args[:len(args)-len("<unfinished ...>")]
 		x.argFacts(r)
 		return
 	}
@@ -429,6 +446,9 @@ func (x *lexer) pathOf(r *rec) {
 	if !ok || len(raw) == 0 { // "": AT_EMPTY_PATH, an operation on the fd
 		return
 	}
+	if !exec && raw[0] == '/' && !hasKeptPrefix(raw) && bytes.IndexByte(raw[:min(len(raw), 6)], '\\') < 0 {
+		return // the common case: an absolute path elsewhere, not escaped
+	}
 	var dir []byte
 	if k == 2 && raw[0] != '/' {
 		// "AT_FDCWD</cwd>, " or "3</proc/self>, " (-yy may nest "<char 1:3>")
@@ -446,9 +466,20 @@ func (x *lexer) pathOf(r *rec) {
 	if dir != nil {
 		pb = []byte(path.Clean(string(pb)))
 	}
-	if !(bytes.HasPrefix(pb, []byte("/proc")) || bytes.HasPrefix(pb, []byte("/sys")) || bytes.HasPrefix(pb, []byte("/dev"))) &&
-		!(exec && dir == nil && pb[0] == '/') {
+	if !hasKeptPrefix(pb) && !(exec && dir == nil && pb[0] == '/') {
 		return
 	}
 	r.path = x.intern(x.paths, pb)
+}
+
+// identChar: the bytes of a syscall name.
+var identChar = func() (t [256]bool) {
+	for c := range 256 {
+		t[c] = c >= 'a' && c <= 'z' || c == '_' || c >= '0' && c <= '9' || c >= 'A' && c <= 'Z'
+	}
+	return t
+}()
+
+func hasKeptPrefix(b []byte) bool {
+	return bytes.HasPrefix(b, []byte("/proc")) || bytes.HasPrefix(b, []byte("/sys")) || bytes.HasPrefix(b, []byte("/dev"))
 }

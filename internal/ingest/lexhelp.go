@@ -55,8 +55,9 @@ func parseLeader(b []byte, l *lineInfo) {
 			}
 			i += j + 1
 		case c >= '0' && c <= '9':
-			j := i
+			j, v := i, 0
 			for j < n && b[j] >= '0' && b[j] <= '9' {
+				v = v*10 + int(b[j]-'0')
 				j++
 			}
 			digitsOnly := j
@@ -74,9 +75,8 @@ func parseLeader(b []byte, l *lineInfo) {
 				l.off = i
 				return
 			}
-			if first && digitsOnly == j {
-				l.pid, _ = atoiTrim(b[i:j])
-				l.hasID = true
+			if first && digitsOnly == j && j-i <= 9 {
+				l.pid, l.hasID = v, true
 			}
 			i = end
 		default:
@@ -108,13 +108,8 @@ func atoiTrim(b []byte) (int, bool) {
 
 func identLen(b []byte) int {
 	i := 0
-	for i < len(b) {
-		c := b[i]
-		if c >= 'a' && c <= 'z' || c == '_' || c >= '0' && c <= '9' || c >= 'A' && c <= 'Z' {
-			i++
-			continue
-		}
-		break
+	for i < len(b) && identChar[b[i]] {
+		i++
 	}
 	return i
 }

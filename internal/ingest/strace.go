@@ -342,7 +342,7 @@ func (s *straceParser) state(pid int) *pidState {
 				s.zeroTaken = true
 			} else {
 				st = &pidState{order: len(s.pids), pid: pid}
-				if f := s.forking; f != nil && f.pending && isFork(f.pNr, s.arch) {
+				if f := s.forking; f != nil && f.pending && s.tables.isFork(f.pNr) {
 					// A new process (or thread) runs before strace shows
 					// the clone that made it return: it is that clone's.
 					s.adopt(f, st, f.pThread)
@@ -375,7 +375,7 @@ func (s *straceParser) child(pid int) *pidState {
 // by the fork or clone in progress.
 func (s *straceParser) attach(pid int) {
 	c := s.child(pid)
-	if f := s.forking; f != nil && f.pending && isFork(f.pNr, s.arch) {
+	if f := s.forking; f != nil && f.pending && s.tables.isFork(f.pNr) {
 		s.adopt(f, c, f.pThread)
 	}
 }
@@ -466,7 +466,7 @@ func (s *straceParser) apply(r *rec, filePid int) error {
 			return nil
 		}
 		st.pending, st.pNr, st.pPath, st.pThread = true, nr, r.path, r.thread
-		if isFork(nr, s.arch) {
+		if s.tables.isFork(nr) {
 			s.forking = st
 		}
 		if s.opt.OnCall != nil {
@@ -536,10 +536,10 @@ func (s *straceParser) record(pid int, st *pidState, nr int, args []byte, path s
 		}
 		a.errors[errno]++
 	}
-	if path != "" && !noRet && errno == "" && isExec(nr, s.arch) {
+	if path != "" && !noRet && errno == "" && s.tables.isExec(nr) {
 		st.exe = s.exeID(path)
 	}
-	if rv > 0 && errno == "" && isFork(nr, s.arch) {
+	if rv > 0 && errno == "" && s.tables.isFork(nr) {
 		s.adopt(st, s.child(int(rv)), thread)
 	}
 	if st.exe != 0 {

@@ -65,13 +65,11 @@ func tablesFor(a sysno.Arch) *archTables {
 	return tablesByArch[sysno.AMD64]
 }
 
-func isExec(nr int, a sysno.Arch) bool {
-	t := tablesFor(a)
+func (t *archTables) isExec(nr int) bool {
 	return nr >= 0 && nr < len(t.exec) && t.exec[nr]
 }
 
-func isFork(nr int, a sysno.Arch) bool {
-	t := tablesFor(a)
+func (t *archTables) isFork(nr int) bool {
 	return nr >= 0 && nr < len(t.fork) && t.fork[nr]
 }
 
