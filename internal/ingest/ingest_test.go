@@ -719,3 +719,30 @@ func TestBoundedPaths(t *testing.T) {
 		t.Errorf("%d paths, detail %q", len(p.Paths), p.Sources[0].Detail)
 	}
 }
+
+// TestErrorLineAcrossChunks: the line an error names is right however the
+// log was cut into chunks.
+func TestErrorLineAcrossChunks(t *testing.T) {
+	defer func(n int) { chunkSize = n }(chunkSize)
+	var b strings.Builder
+	for range 999 {
+		b.WriteString("[pid 7] getpid() = 7\n")
+	}
+	b.WriteString("\x00\x01\x02\x03 garbage\n")
+	b.WriteString("[pid 7] getpid() = 7\n")
+	for _, size := range []int{64, 1000, 1 << 20} {
+		chunkSize = size
+		for _, workers := range []int{0, 2} {
+			s := newStraceParser(amd64, "big.log")
+			var err error
+			if workers == 0 {
+				err = s.parseSequential(strings.NewReader(b.String()), "big.log", 0)
+			} else {
+				err = s.parseParallel(strings.NewReader(b.String()), "big.log", 0, workers)
+			}
+			if err == nil || err.Error() != "big.log:1000: binary data, not a strace log line" {
+				t.Errorf("chunk %d, %d workers: error %v", size, workers, err)
+			}
+		}
+	}
+}
