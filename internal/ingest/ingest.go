@@ -147,10 +147,10 @@ func Read(r io.Reader, name string, opt Options) (*profile.Profile, error) {
 	if err != nil {
 		return nil, err
 	}
-	return mergeWorkloads(ws, name, opt)
+	return mergeWorkloads(ws, name)
 }
 
-func mergeWorkloads(ws []Workload, name string, opt Options) (*profile.Profile, error) {
+func mergeWorkloads(ws []Workload, name string) (*profile.Profile, error) {
 	if len(ws) == 1 {
 		return ws[0].Profile, nil
 	}
