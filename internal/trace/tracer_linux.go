@@ -94,6 +94,7 @@ type tracer struct {
 	// inject holds the Errno rules the tracer applies itself in full mode,
 	// so that the failed calls are seen (the kernel's SECCOMP_RET_ERRNO
 	// would hide them); injectDefault applies to numbers without a rule.
+	pinnedFrom    *unix.CPUSet // the tracing thread's affinity while pinned
 	inject        map[int]unix.Errno
 	injectDefault unix.Errno
 
