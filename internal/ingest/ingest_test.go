@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
+	"fmt"
 	"io"
 	"maps"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/gvcheck/gvcheck/internal/profile"
+	"github.com/gvcheck/gvcheck/internal/sysargs"
 	"github.com/gvcheck/gvcheck/internal/sysno"
 )
 
@@ -744,5 +746,62 @@ func TestErrorLineAcrossChunks(t *testing.T) {
 				t.Errorf("chunk %d, %d workers: error %v", size, workers, err)
 			}
 		}
+	}
+}
+
+// TestKeysMatchSysargs: the cached keys of every call of every fixture are
+// what sysargs decodes from that call's whole argument text.
+func TestKeysMatchSysargs(t *testing.T) {
+	files, _ := filepath.Glob("testdata/strace/*.log")
+	keys := 0
+	for _, f := range files {
+		opt := amd64
+		opt.OnCall = func(c *profile.Call) {
+			d, v, ok := sysargs.KeyFromText(sysno.AMD64, c.Name, c.Text)
+			if !ok {
+				d, v = "", nil
+			}
+			if c.Key != d || !slices.Equal(c.KeyValues, v) {
+				t.Errorf("%s: %s(%s): key %q %v, want %q %v", f, c.Name, c.Text, c.Key, c.KeyValues, d, v)
+			}
+			if c.Key != "" {
+				keys++
+			}
+		}
+		readTestFile(t, f, opt)
+	}
+	if keys == 0 {
+		t.Error("no keys in any fixture")
+	}
+}
+
+func TestKeys(t *testing.T) {
+	log := `ioctl(1, TCGETS, 0x7ffd4f8e3a40) = -1 ENOTTY (Inappropriate ioctl for device)
+ioctl(2, TCGETS, {c_iflag=ICRNL|IXON, c_oflag=NL0|CR0|TAB0|BS0|VT0|FF0|OPOST|ONLCR, c_cflag=B38400|CS8|CREAD, c_lflag=ISIG|ICANON|ECHO|ECHOE|ECHOK|IEXTEN|ECHOCTL|ECHOKE, ...}) = 0
+socket(AF_PACKET, SOCK_RAW, 768)        = -1 EPERM (Operation not permitted)
+socket(AF_INET, SOCK_STREAM|SOCK_CLOEXEC, IPPROTO_TCP) = 3
+[pid 7] prctl(PR_SET_NAME, "worker" <unfinished ...>
+[pid 8] futex(0x55d0f7a6d2c8, FUTEX_WAIT_PRIVATE, 0, NULL) = 0
+[pid 7] <... prctl resumed>)            = 0
+`
+	p, err := Read(strings.NewReader(log), "keys.log", amd64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for n, s := range p.Syscalls {
+		for k, u := range s.Args {
+			got[n+" "+k] = fmt.Sprint(u.Count, u.Errors)
+		}
+	}
+	want := map[string]string{
+		"ioctl TCGETS": "2 map[ENOTTY:1]",
+		"socket AF_PACKET,SOCK_RAW,htons(ETH_P_ALL)": "1 map[EPERM:1]",
+		"socket AF_INET,SOCK_STREAM,IPPROTO_TCP":     "1 map[]",
+		"prctl PR_SET_NAME":                          "1 map[]",
+		"futex FUTEX_WAIT":                           "1 map[]",
+	}
+	if !maps.Equal(got, want) {
+		t.Errorf("keys:\n got %v\nwant %v", got, want)
 	}
 }

@@ -44,6 +44,9 @@ type rec struct {
 	args  []byte
 	errno string // for recExit, the signal that killed the process
 	path  string // the path argument, if kept or exec'd
+	// key is the key argument of an argument-sensitive syscall.
+	key       string
+	keyValues []uint64
 }
 
 // lexer turns lines into records; each parsing goroutine has its own.
@@ -55,6 +58,9 @@ type lexer struct {
 	paths     map[string]string
 	signals   map[string]string
 	pathBuf   []byte
+	keyBuf    []byte
+	keys      map[string]keyEntry
+	resuming  bool // lexing the second half of a call
 	nameCache [512]struct {
 		name string
 		nr   int
@@ -63,7 +69,7 @@ type lexer struct {
 
 func newLexer(arch sysno.Arch) *lexer {
 	return &lexer{arch: arch, tables: tablesFor(arch), names: map[string]int{}, errnos: map[string]string{},
-		paths: map[string]string{}, signals: map[string]string{}}
+		paths: map[string]string{}, signals: map[string]string{}, keys: map[string]keyEntry{}}
 }
 
 func (x *lexer) lex(b []byte, r *rec) {
@@ -276,13 +282,15 @@ func (x *lexer) resumed(rest []byte, nrHint int, r *rec) {
 	if j := bytes.IndexByte(name, '#'); j >= 0 {
 		name = name[:j]
 	}
+	x.resuming = true
 	x.call(name, nrHint, body[i+len(" resumed>"):], r)
+	x.resuming = false
 	if r.kind == recUnfinished {
 		r.kind, r.unfinished = recResumed, true
 	} else if r.kind == recCall {
 		r.kind = recResumed
 	}
-	r.path, r.thread = "", false // those arguments were in the first half
+
 }
 
 // call lexes a record from its argument list on: args is everything after
@@ -342,6 +350,10 @@ func (x *lexer) callHashed(name []byte, h uint, nrHint int, args []byte, r *rec)
 // argFacts reads what gvcheck needs from the arguments: the path, and
 // whether a clone makes a thread.
 func (x *lexer) argFacts(r *rec) {
+	if x.resuming {
+		return // those arguments were in the first half
+	}
+	x.keyOf(r)
 	if int(r.nr) < len(x.tables.fork) && x.tables.fork[r.nr] {
 		r.thread = bytes.Contains(r.args, []byte("CLONE_THREAD"))
 		return

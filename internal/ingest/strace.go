@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -42,6 +43,8 @@ type pidState struct {
 	pNr     int
 	pPath   string
 	pThread bool
+	pKey    string
+	pVals   []uint64
 	pArgs   []byte // arguments printed before "<unfinished ...>" (kept for OnCall only)
 	exit    *profile.Exit
 	order   int
@@ -52,6 +55,7 @@ type sysAgg struct {
 	count  uint64
 	errors map[string]uint64
 	exes   []uint64 // by exe index
+	args   map[string]*profile.ArgUse
 }
 
 // straceParser applies lexed records, in log order, to per-process state and
@@ -460,12 +464,13 @@ func (s *straceParser) apply(r *rec, filePid int) error {
 				if st.pending {
 					s.flushPending(pid, st)
 				}
-				st.pPath, st.pThread, st.pArgs = "", false, st.pArgs[:0]
+				st.pPath, st.pThread, st.pArgs, st.pKey, st.pVals = "", false, st.pArgs[:0], "", nil
 			}
 			st.pending, st.pNr = true, nr
 			return nil
 		}
 		st.pending, st.pNr, st.pPath, st.pThread = true, nr, r.path, r.thread
+		st.pKey, st.pVals = r.key, r.keyValues
 		if s.tables.isFork(nr) {
 			s.forking = st
 		}
@@ -475,10 +480,12 @@ func (s *straceParser) apply(r *rec, filePid int) error {
 		return nil
 	}
 	args, path, thread := r.args, r.path, r.thread
+	key, vals := r.key, r.keyValues
 	if r.kind == recResumed {
 		if st.pending && st.pNr == nr {
 			st.pending = false
 			path, thread = st.pPath, st.pThread
+			key, vals = st.pKey, st.pVals
 			if s.opt.OnCall != nil {
 				st.pArgs = append(st.pArgs, r.args...)
 				args = st.pArgs
@@ -489,13 +496,13 @@ func (s *straceParser) apply(r *rec, filePid int) error {
 	} else if st.pending { // interleaved without strace noticing: keep both
 		s.flushPending(pid, st)
 	}
-	s.record(pid, st, nr, args, path, thread, r.ret, r.errno, r.noRet)
+	s.record(pid, st, nr, args, path, thread, key, vals, r.ret, r.errno, r.noRet)
 	return nil
 }
 
 func (s *straceParser) flushPending(pid int, st *pidState) {
 	st.pending = false
-	s.record(pid, st, st.pNr, st.pArgs, st.pPath, st.pThread, 0, "", true)
+	s.record(pid, st, st.pNr, st.pArgs, st.pPath, st.pThread, st.pKey, st.pVals, 0, "", true)
 }
 
 func (s *straceParser) noteUnknown(name []byte) {
@@ -526,7 +533,7 @@ func (s *straceParser) aggFor(nr int) *sysAgg {
 }
 
 // record counts one completed call.
-func (s *straceParser) record(pid int, st *pidState, nr int, args []byte, path string, thread bool, rv int64, errno string, noRet bool) {
+func (s *straceParser) record(pid int, st *pidState, nr int, args []byte, path string, thread bool, key string, vals []uint64, rv int64, errno string, noRet bool) {
 	s.calls++
 	a := s.aggFor(nr)
 	a.count++
@@ -535,6 +542,23 @@ func (s *straceParser) record(pid int, st *pidState, nr int, args []byte, path s
 			a.errors = map[string]uint64{}
 		}
 		a.errors[errno]++
+	}
+	if key != "" {
+		if a.args == nil {
+			a.args = map[string]*profile.ArgUse{}
+		}
+		u := a.args[key]
+		if u == nil {
+			u = &profile.ArgUse{Values: vals}
+			a.args[key] = u
+		}
+		u.Count++
+		if errno != "" {
+			if u.Errors == nil {
+				u.Errors = map[string]uint64{}
+			}
+			u.Errors[errno]++
+		}
 	}
 	if path != "" && !noRet && errno == "" && s.tables.isExec(nr) {
 		st.exe = s.exeID(path)
@@ -562,7 +586,7 @@ func (s *straceParser) record(pid int, st *pidState, nr int, args []byte, path s
 			tgid = st.leader.pid
 		}
 		c := &profile.Call{Pid: tgid, Tid: pid, Exe: s.exes[st.exe], Nr: nr, Name: sysno.Name(s.arch, nr),
-			Ret: rv, Errno: errno, NoReturn: noRet, Text: string(args)}
+			Ret: rv, Errno: errno, NoReturn: noRet, Text: string(args), Key: key, KeyValues: slices.Clone(vals)}
 		if kept {
 			c.Path = path
 		}
@@ -608,6 +632,16 @@ func (s *straceParser) finish() (*profile.Profile, error) {
 		for id, n := range a.exes {
 			if n > 0 {
 				sc.RecordExe(s.exes[id], n)
+			}
+		}
+		for display, u := range a.args {
+			sc.RecordArg(display, u.Values, u.Count, "")
+			for e, n := range u.Errors {
+				au := sc.Args[display]
+				if au.Errors == nil {
+					au.Errors = map[string]uint64{}
+				}
+				au.Errors[e] += n
 			}
 		}
 	}

@@ -22,7 +22,8 @@ var pathArgs = map[string]uint8{
 }
 
 type archTables struct {
-	path []uint8 // by number
+	key  []*keySpec // by number: argument-sensitive syscalls
+	path []uint8    // by number
 	exec []bool
 	fork []bool
 }
@@ -36,6 +37,7 @@ func init() {
 		t.path = make([]uint8, max)
 		t.exec = make([]bool, max)
 		t.fork = make([]bool, max)
+		t.key = keySpecs(a, max)
 		for name, k := range pathArgs {
 			if k > 2 {
 				continue // not handled: only first-string paths are parsed
