@@ -110,6 +110,13 @@ func (t *tracer) attach(ctx context.Context, pids []int) (*Result, error) {
 // seizeProcess attaches to every thread of pid, rescanning until no thread
 // appears that was created before its creator was attached.
 func (t *tracer) seizeProcess(pid int) error {
+	if _, err := os.Stat("/proc/" + strconv.Itoa(pid)); err != nil {
+		return fmt.Errorf("attach: no process %d", pid)
+	}
+	pid = readTgid(pid) // a thread id stands for its process
+	if t.procs[pid] != nil {
+		return nil // listed twice
+	}
 	var p *process
 	for round := 0; ; round++ {
 		tids, err := listTasks(pid)
@@ -124,6 +131,9 @@ func (t *tracer) seizeProcess(pid int) error {
 			if err := seize(tid, traceOpts); err != nil {
 				if err == unix.ESRCH {
 					continue // exited meanwhile
+				}
+				if tracer := tracerOf(tid); tracer != 0 {
+					return fmt.Errorf("attach to process %d: %w: it is already traced by process %d (a debugger or strace)", pid, err, tracer)
 				}
 				return fmt.Errorf("attach to process %d: %w%s", pid, err, permissionHint(err))
 			}
@@ -194,4 +204,19 @@ func (t *tracer) detachAll() {
 			t.threadGone(th)
 		}
 	}
+}
+
+// tracerOf returns the TracerPid of tid, 0 if none or unknown.
+func tracerOf(tid int) int {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(tid) + "/status")
+	if err != nil {
+		return 0
+	}
+	for line := range strings.Lines(string(b)) {
+		if v, ok := strings.CutPrefix(line, "TracerPid:"); ok {
+			n, _ := strconv.Atoi(strings.TrimSpace(v))
+			return n
+		}
+	}
+	return 0
 }

@@ -8,8 +8,10 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -224,5 +226,39 @@ func TestAttachFollowsChildren(t *testing.T) {
 	time.Sleep(100 * time.Millisecond)
 	if st, ok := procState(sh.Process.Pid); !ok || st == 't' || st == 'T' || st == 'Z' {
 		t.Errorf("shell state after detach: %c (present %v)", st, ok)
+	}
+}
+
+// TestAttachAlreadyTraced: a process another tracer holds gives a clear
+// error naming that tracer.
+func TestAttachAlreadyTraced(t *testing.T) {
+	requireRoot(t)
+	strace := lookTool(t, "strace")
+	cmd := exec.Command(strace, "-o", "/dev/null", lookTool(t, "sleep"), "10")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	}()
+	var victim int
+	deadline := time.Now().Add(10 * time.Second)
+	for victim == 0 && time.Now().Before(deadline) {
+		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", cmd.Process.Pid, cmd.Process.Pid))
+		if f := strings.Fields(string(b)); len(f) > 0 {
+			victim, _ = strconv.Atoi(f[0])
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if victim == 0 {
+		t.Fatal("strace's child did not start")
+	}
+	for tracerOf(victim) == 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	_, err := Attach(context.Background(), []int{victim}, Options{})
+	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("already traced by process %d", cmd.Process.Pid)) {
+		t.Errorf("attach to a traced process: %v", err)
 	}
 }
