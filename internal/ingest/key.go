@@ -49,6 +49,7 @@ func keySpecs(a sysno.Arch, max int) []*keySpec {
 }
 
 type keyEntry struct {
+	text    string // the deciding arguments, as cached
 	display string
 	values  []uint64
 }
@@ -75,15 +76,27 @@ func (x *lexer) keyOf(r *rec) {
 		b = append(append(b, parts[i]...), 0)
 	}
 	x.keyBuf = b
+	// A direct-mapped cache in front of the map, as for names.
+	var h uint
+	for _, c := range b {
+		h = h*31 + uint(c)
+	}
+	slot := &x.keySlots[h%uint(len(x.keySlots))]
+	if slot.text == string(b) && slot.text != "" {
+		r.key, r.keyValues = slot.display, slot.values
+		return
+	}
 	e, ok := x.keys[string(b)]
 	if !ok {
 		if d, v, found := sysargs.KeyFromText(x.arch, ks.name, string(r.args)); found {
-			e = keyEntry{d, v}
+			e = keyEntry{display: d, values: v}
 		}
+		e.text = string(b)
 		if len(x.keys) < maxKeyCache {
-			x.keys[string(b)] = e
+			x.keys[e.text] = e
 		}
 	}
+	*slot = e
 	r.key, r.keyValues = e.display, e.values
 }
 

@@ -60,6 +60,7 @@ type lexer struct {
 	pathBuf   []byte
 	keyBuf    []byte
 	keys      map[string]keyEntry
+	keySlots  [256]keyEntry
 	resuming  bool // lexing the second half of a call
 	nameCache [512]struct {
 		name string

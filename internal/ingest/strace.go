@@ -56,6 +56,9 @@ type sysAgg struct {
 	errors map[string]uint64
 	exes   []uint64 // by exe index
 	args   map[string]*profile.ArgUse
+	// The last key seen: calls of one syscall mostly repeat their key.
+	lastKey string
+	lastUse *profile.ArgUse
 }
 
 // straceParser applies lexed records, in log order, to per-process state and
@@ -544,13 +547,17 @@ func (s *straceParser) record(pid int, st *pidState, nr int, args []byte, path s
 		a.errors[errno]++
 	}
 	if key != "" {
-		if a.args == nil {
-			a.args = map[string]*profile.ArgUse{}
-		}
-		u := a.args[key]
-		if u == nil {
-			u = &profile.ArgUse{Values: vals}
-			a.args[key] = u
+		u := a.lastUse
+		if key != a.lastKey {
+			if a.args == nil {
+				a.args = map[string]*profile.ArgUse{}
+			}
+			u = a.args[key]
+			if u == nil {
+				u = &profile.ArgUse{Values: vals}
+				a.args[key] = u
+			}
+			a.lastKey, a.lastUse = key, u
 		}
 		u.Count++
 		if errno != "" {
