@@ -24,6 +24,9 @@ bench=$tmp/ingest-bench
 echo "generating a $SIZE strace -f log..."
 "$bench" gen -size "$SIZE" "$tmp/log"
 bytes=$(wc -c <"$tmp/log")
+# Write the log out now: its writeback would otherwise eat CPU during the
+# first measurements.
+sync
 cat "$tmp/log" >/dev/null
 
 measure() { # label, command...: prints "label seconds rss_kib", best of $RUNS
@@ -33,6 +36,7 @@ measure() { # label, command...: prints "label seconds rss_kib", best of $RUNS
 	peak=0
 	i=0
 	while [ "$i" -lt "$RUNS" ]; do
+		sync # sort's temporary files from the run before
 		"$bench" time "$@" 2>"$tmp/time.err" >"$tmp/$label.out"
 		secs=$(sed -n 's/^time: \([0-9.]*\) s wall.*/\1/p' "$tmp/time.err")
 		rss=$(sed -n 's/.*peak RSS \([0-9]*\) KiB.*/\1/p' "$tmp/time.err")
