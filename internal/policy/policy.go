@@ -6,6 +6,7 @@
 package policy
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 
@@ -39,16 +40,70 @@ func (a Action) String() string {
 	return fmt.Sprintf("action(%d)", int(a))
 }
 
-// Rule is the decision for one syscall number.
-//
-// Argument conditions will be added as a field (a list of conditions on
-// 32-bit halves of arguments); several rules may then share a number and are
-// tried in order, the first whose conditions all hold wins. Today a number
-// may appear once.
+// Rule is the decision for one syscall number, or for the calls of that
+// number whose arguments satisfy every condition in Args. Several rules may
+// share a number: they are tried in the order given and the first that
+// matches decides; a call no rule matches gets the policy's Default.
 type Rule struct {
 	Nr     int
+	Args   []ArgCond // all must hold; none: every call of Nr
 	Action Action
 	Errno  unix.Errno // for Errno; must be 1..4095
+}
+
+// CmpOp compares a syscall argument with a value.
+type CmpOp int
+
+const (
+	Eq       CmpOp = iota // arg == Value
+	Ne                    // arg != Value
+	MaskedEq              // arg & Mask == Value
+	Lt                    // arg < Value (unsigned)
+	Le                    // arg <= Value
+	Gt                    // arg > Value
+	Ge                    // arg >= Value
+)
+
+// ArgCond is a condition on one argument, compared as the 64-bit value the
+// kernel passes (the filter checks both 32-bit halves). An argument of C
+// type int may carry garbage in its upper half: compare such arguments with
+// MaskedEq and Mask 0xffffffff.
+type ArgCond struct {
+	Arg   int // 0..5
+	Op    CmpOp
+	Value uint64
+	Mask  uint64 // for MaskedEq
+}
+
+// Holds reports whether the condition holds for args.
+func (c ArgCond) Holds(args [6]uint64) bool {
+	a := args[c.Arg]
+	switch c.Op {
+	case Eq:
+		return a == c.Value
+	case Ne:
+		return a != c.Value
+	case MaskedEq:
+		return a&c.Mask == c.Value
+	case Lt:
+		return a < c.Value
+	case Le:
+		return a <= c.Value
+	case Gt:
+		return a > c.Value
+	case Ge:
+		return a >= c.Value
+	}
+	return false
+}
+
+func (r *Rule) matches(args [6]uint64) bool {
+	for _, c := range r.Args {
+		if !c.Holds(args) {
+			return false
+		}
+	}
+	return true
 }
 
 // Policy is a complete decision table for one architecture.
@@ -64,14 +119,38 @@ type Policy struct {
 	OtherABIErrno unix.Errno
 }
 
-// Action returns the policy's decision for nr (of the native ABI).
+// Action returns the policy's decision for nr (of the native ABI) when it
+// does not depend on arguments: the first rule for nr without conditions,
+// else the default. Decide takes arguments into account.
 func (p *Policy) Action(nr int) (Action, unix.Errno) {
 	for _, r := range p.Rules {
-		if r.Nr == nr {
+		if r.Nr == nr && len(r.Args) == 0 {
 			return r.Action, r.Errno
 		}
 	}
 	return p.Default, p.DefaultErrno
+}
+
+// Decide returns the policy's decision for a call of nr with args, exactly
+// as the compiled filter decides it.
+func (p *Policy) Decide(nr int, args [6]uint64) (Action, unix.Errno) {
+	for i := range p.Rules {
+		r := &p.Rules[i]
+		if r.Nr == nr && r.matches(args) {
+			return r.Action, r.Errno
+		}
+	}
+	return p.Default, p.DefaultErrno
+}
+
+// Conditional reports whether some rule has argument conditions.
+func (p *Policy) Conditional() bool {
+	for _, r := range p.Rules {
+		if len(r.Args) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // Classic BPF opcodes used by the compiler (linux/bpf_common.h).
@@ -85,6 +164,9 @@ const (
 	bpfJEQ  = 0x10
 	bpfJGE  = 0x30
 	bpfJSET = 0x40
+	bpfJGT  = 0x20
+	bpfALU  = 0x04
+	bpfAND  = 0x50
 	bpfK    = 0x00
 
 	// BPFMaxInsns is the kernel's limit on a classic BPF program's length.
@@ -93,6 +175,7 @@ const (
 	// Offsets in struct seccomp_data.
 	offNr   = 0
 	offArch = 4
+	offArgs = 16
 
 	x32Bit = 0x40000000
 )
@@ -129,10 +212,12 @@ func retFor(a Action, e unix.Errno) (uint32, error) {
 	return 0, fmt.Errorf("unknown action %d", int(a))
 }
 
-// interval is a run of consecutive syscall numbers with the same verdict.
+// interval is a run of consecutive syscall numbers with the same verdict,
+// or a single number whose verdict depends on arguments (code).
 type interval struct {
 	lo, hi uint32 // inclusive
 	ret    uint32
+	code   []unix.SockFilter
 }
 
 // Compile returns the seccomp program for p: check the architecture (and on
@@ -152,29 +237,34 @@ func (p *Policy) Compile() ([]unix.SockFilter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("policy other-ABI action: %w", err)
 	}
-	rules := slices.Clone(p.Rules)
-	slices.SortFunc(rules, func(a, b Rule) int { return a.Nr - b.Nr })
-	var ivs []interval
-	next := uint32(0) // first number not yet covered
-	for i, r := range rules {
+	// Group the rules by number, keeping their order within a number.
+	byNr := map[int][]Rule{}
+	var nums []int
+	for i, r := range p.Rules {
 		if r.Nr < 0 || r.Nr >= x32Bit {
 			return nil, fmt.Errorf("policy rule %d: syscall number %d out of range", i, r.Nr)
 		}
-		if i > 0 && rules[i-1].Nr == r.Nr {
-			return nil, fmt.Errorf("policy: syscall %s has two rules", sysno.Name(p.Arch, r.Nr))
+		if _, ok := byNr[r.Nr]; !ok {
+			nums = append(nums, r.Nr)
 		}
-		ret, err := retFor(r.Action, r.Errno)
+		byNr[r.Nr] = append(byNr[r.Nr], r)
+	}
+	slices.Sort(nums)
+	var ivs []interval
+	next := uint32(0) // first number not yet covered
+	for _, nr := range nums {
+		iv, err := p.compileNr(nr, byNr[nr], defRet)
 		if err != nil {
-			return nil, fmt.Errorf("policy rule for %s: %w", sysno.Name(p.Arch, r.Nr), err)
+			return nil, fmt.Errorf("policy rule for %s: %w", sysno.Name(p.Arch, nr), err)
 		}
-		n := uint32(r.Nr)
+		n := uint32(nr)
 		if n > next {
-			ivs = appendInterval(ivs, interval{next, n - 1, defRet})
+			ivs = appendInterval(ivs, interval{lo: next, hi: n - 1, ret: defRet})
 		}
-		ivs = appendInterval(ivs, interval{n, n, ret})
+		ivs = appendInterval(ivs, iv)
 		next = n + 1
 	}
-	ivs = appendInterval(ivs, interval{next, 0xffffffff, defRet})
+	ivs = appendInterval(ivs, interval{lo: next, hi: 0xffffffff, ret: defRet})
 
 	prog := []unix.SockFilter{
 		stmt(bpfLD|bpfW|bpfABS, offArch),
@@ -197,7 +287,7 @@ func (p *Policy) Compile() ([]unix.SockFilter, error) {
 }
 
 func appendInterval(ivs []interval, iv interval) []interval {
-	if n := len(ivs); n > 0 && ivs[n-1].ret == iv.ret && ivs[n-1].hi+1 == iv.lo {
+	if n := len(ivs); n > 0 && iv.code == nil && ivs[n-1].code == nil && ivs[n-1].ret == iv.ret && ivs[n-1].hi+1 == iv.lo {
 		ivs[n-1].hi = iv.hi
 		return ivs
 	}
@@ -209,6 +299,9 @@ func appendInterval(ivs []interval, iv interval) []interval {
 // offset go through an unconditional long jump.
 func tree(ivs []interval) []unix.SockFilter {
 	if len(ivs) == 1 {
+		if ivs[0].code != nil {
+			return ivs[0].code
+		}
 		return []unix.SockFilter{stmt(bpfRET|bpfK, ivs[0].ret)}
 	}
 	mid := len(ivs) / 2
@@ -225,4 +318,164 @@ func tree(ivs []interval) []unix.SockFilter {
 	}
 	out = append(out, left...)
 	return append(out, right...)
+}
+
+// compileNr compiles the rules of one number. Without argument conditions
+// the first rule decides; otherwise the code tries each rule in turn and
+// falls back to the default.
+func (p *Policy) compileNr(nr int, rules []Rule, defRet uint32) (interval, error) {
+	n := uint32(nr)
+	if len(rules[0].Args) == 0 {
+		if len(rules) > 1 {
+			return interval{}, errors.New("a rule without argument conditions comes before other rules of the same syscall")
+		}
+		ret, err := retFor(rules[0].Action, rules[0].Errno)
+		return interval{lo: n, hi: n, ret: ret}, err
+	}
+	var code []unix.SockFilter
+	for i, r := range rules {
+		ret, err := retFor(r.Action, r.Errno)
+		if err != nil {
+			return interval{}, err
+		}
+		if len(r.Args) == 0 && i != len(rules)-1 {
+			return interval{}, errors.New("a rule without argument conditions comes before other rules of the same syscall")
+		}
+		block, err := ruleBlock(r.Args, ret)
+		if err != nil {
+			return interval{}, err
+		}
+		code = append(code, block...)
+		if len(r.Args) == 0 {
+			return interval{lo: n, hi: n, code: code}, nil
+		}
+	}
+	code = append(code, stmt(bpfRET|bpfK, defRet))
+	return interval{lo: n, hi: n, code: code}, nil
+}
+
+// Jump targets inside a rule block before they are resolved: the next
+// instruction (continue), the verdict, or the next rule (fail).
+const (
+	toNext uint8 = iota
+	toPass
+	toFail
+)
+
+type insn struct {
+	unix.SockFilter
+	jt, jf uint8 // symbolic targets of a conditional jump
+	cond   bool
+}
+
+// ruleBlock emits the checks of conds followed by "ret verdict"; a failed
+// check jumps just past the block, to the next rule.
+func ruleBlock(conds []ArgCond, verdict uint32) ([]unix.SockFilter, error) {
+	var ins []insn
+	ld := func(k uint32) { ins = append(ins, insn{SockFilter: stmt(bpfLD|bpfW|bpfABS, k)}) }
+	and := func(k uint32) { ins = append(ins, insn{SockFilter: stmt(bpfALU|bpfAND|bpfK, k)}) }
+	j := func(op uint16, k uint32, jt, jf uint8) {
+		ins = append(ins, insn{SockFilter: jump(bpfJMP|op|bpfK, k, 0, 0), jt: jt, jf: jf, cond: true})
+	}
+	// Each condition's code ends by falling through to the next one when it
+	// holds; "pass" below means "holds", resolved as the next condition.
+	for _, c := range conds {
+		if c.Arg < 0 || c.Arg > 5 {
+			return nil, fmt.Errorf("argument %d out of range 0..5", c.Arg)
+		}
+		lo := uint32(offArgs + 8*c.Arg) // little-endian: low half first
+		hi := lo + 4
+		vlo, vhi := uint32(c.Value), uint32(c.Value>>32)
+		start := len(ins)
+		switch c.Op {
+		case Eq:
+			ld(hi)
+			j(bpfJEQ, vhi, toNext, toFail)
+			ld(lo)
+			j(bpfJEQ, vlo, toPass, toFail)
+		case Ne:
+			ld(hi)
+			j(bpfJEQ, vhi, toNext, toPass)
+			ld(lo)
+			j(bpfJEQ, vlo, toFail, toPass)
+		case MaskedEq:
+			ld(hi)
+			and(uint32(c.Mask >> 32))
+			j(bpfJEQ, vhi, toNext, toFail)
+			ld(lo)
+			and(uint32(c.Mask))
+			j(bpfJEQ, vlo, toPass, toFail)
+		case Gt, Ge, Lt, Le:
+			// Decide on the high halves; on equal high halves, on the low.
+			above, below := toPass, toFail // Gt/Ge hold when the argument is above
+			if c.Op == Lt || c.Op == Le {
+				above, below = toFail, toPass
+			}
+			ld(hi)
+			j(bpfJGT, vhi, above, toNext)
+			j(bpfJEQ, vhi, toNext, below)
+			ld(lo)
+			switch c.Op {
+			case Gt:
+				j(bpfJGT, vlo, toPass, toFail)
+			case Ge:
+				j(bpfJGE, vlo, toPass, toFail)
+			case Lt:
+				j(bpfJGE, vlo, toFail, toPass)
+			case Le:
+				j(bpfJGT, vlo, toFail, toPass)
+			}
+		default:
+			return nil, fmt.Errorf("unknown comparison %d", int(c.Op))
+		}
+		// "pass" of this condition: the first instruction after its code.
+		end := len(ins)
+		for k := start; k < end; k++ {
+			if ins[k].cond {
+				ins[k].jt = passToEnd(ins[k].jt, k, end)
+				ins[k].jf = passToEnd(ins[k].jf, k, end)
+			}
+		}
+	}
+	ins = append(ins, insn{SockFilter: stmt(bpfRET|bpfK, verdict)})
+	out := make([]unix.SockFilter, len(ins))
+	for k, in := range ins {
+		f := in.SockFilter
+		if in.cond {
+			var err error
+			if f.Jt, err = resolve(in.jt, k, len(ins)); err != nil {
+				return nil, err
+			}
+			if f.Jf, err = resolve(in.jf, k, len(ins)); err != nil {
+				return nil, err
+			}
+		}
+		out[k] = f
+	}
+	return out, nil
+}
+
+// Targets after a condition is laid out: relative offsets are stored +3 so
+// they stay distinct from the symbolic ones.
+const relBase = 3
+
+func passToEnd(target uint8, k, end int) uint8 {
+	switch target {
+	case toNext:
+		return relBase // offset 0: the next instruction
+	case toPass:
+		return uint8(relBase + end - k - 1)
+	}
+	return target
+}
+
+func resolve(target uint8, k, n int) (uint8, error) {
+	if target == toFail {
+		off := n - k - 1 // just past the block
+		if off > 255 {
+			return 0, errors.New("argument conditions too long for one rule")
+		}
+		return uint8(off), nil
+	}
+	return target - relBase, nil
 }

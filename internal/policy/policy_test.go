@@ -143,7 +143,9 @@ func TestCompileErrors(t *testing.T) {
 	}{
 		{Policy{Arch: "mips"}, "unsupported architecture"},
 		{Policy{Arch: sysno.AMD64, Default: Errno}, "errno 0 out of range"},
-		{Policy{Arch: sysno.AMD64, Rules: []Rule{{Nr: 1, Action: Trace}, {Nr: 1, Action: Allow}}}, "two rules"},
+		{Policy{Arch: sysno.AMD64, Rules: []Rule{{Nr: 1, Action: Trace}, {Nr: 1, Action: Allow}}}, "comes before other rules"},
+		{Policy{Arch: sysno.AMD64, Rules: []Rule{{Nr: 1, Args: []ArgCond{{Arg: 6}}, Action: Trace}}}, "argument 6 out of range"},
+		{Policy{Arch: sysno.AMD64, Rules: []Rule{{Nr: 1, Args: []ArgCond{{Op: 42}}, Action: Trace}}}, "unknown comparison"},
 		{Policy{Arch: sysno.AMD64, Rules: []Rule{{Nr: -3}}}, "out of range"},
 		{Policy{Arch: sysno.AMD64, Rules: []Rule{{Nr: 5, Action: Errno, Errno: 5000}}}, "out of range"},
 		{Policy{Arch: sysno.AMD64, Rules: []Rule{{Nr: 5, Action: 9}}}, "unknown action"},
@@ -199,4 +201,68 @@ func FuzzDecodeFilter(f *testing.F) {
 		// or loop: every jump goes forward.
 		_, _ = Eval(prog, SeccompData{Nr: 1, Arch: unix.AUDIT_ARCH_X86_64})
 	})
+}
+
+// TestArgumentConditions compiles random rules with argument conditions and
+// checks the filter against Decide on argument values chosen around the
+// rules' boundaries (both halves equal, one off, masks).
+func TestArgumentConditions(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	interesting := func() uint64 {
+		switch rng.IntN(6) {
+		case 0:
+			return uint64(rng.IntN(4))
+		case 1:
+			return 1 << 32 * uint64(rng.IntN(3))
+		case 2:
+			return ^uint64(0) - uint64(rng.IntN(3))
+		case 3:
+			return 0xffffffff + uint64(rng.IntN(3))
+		default:
+			return rng.Uint64()
+		}
+	}
+	for iter := 0; iter < 300; iter++ {
+		p := &Policy{Arch: sysno.AMD64, Default: Action(rng.IntN(3)), DefaultErrno: unix.ENOSYS}
+		nrs := []int{1, 2, 157}
+		for _, nr := range nrs {
+			for k := rng.IntN(4); k > 0; k-- {
+				r := Rule{Nr: nr, Action: Action(rng.IntN(3)), Errno: unix.EPERM}
+				for c := rng.IntN(3) + 1; c > 0; c-- {
+					r.Args = append(r.Args, ArgCond{Arg: rng.IntN(6), Op: CmpOp(rng.IntN(7)), Value: interesting(), Mask: interesting()})
+				}
+				p.Rules = append(p.Rules, r)
+			}
+			if rng.IntN(2) == 0 {
+				p.Rules = append(p.Rules, Rule{Nr: nr, Action: Action(rng.IntN(3)), Errno: unix.EACCES})
+			}
+		}
+		prog, err := p.Compile()
+		if err != nil {
+			t.Fatalf("iter %d: %v", iter, err)
+		}
+		for probe := 0; probe < 200; probe++ {
+			nr := nrs[rng.IntN(len(nrs))]
+			var args [6]uint64
+			for i := range args {
+				args[i] = interesting()
+			}
+			// Reuse a rule's own value half the time, so that conditions hold.
+			if rs := p.Rules; len(rs) > 0 && rng.IntN(2) == 0 {
+				r := rs[rng.IntN(len(rs))]
+				for _, c := range r.Args {
+					args[c.Arg] = c.Value + uint64(rng.IntN(3)) - 1
+				}
+			}
+			got, err := Eval(prog, SeccompData{Nr: int32(nr), Arch: unix.AUDIT_ARCH_X86_64, Args: args})
+			if err != nil {
+				t.Fatal(err)
+			}
+			a, e := p.Decide(nr, args)
+			w, _ := retFor(a, e)
+			if got != w {
+				t.Fatalf("iter %d nr %d args %#x: filter %#x, Decide %#x\nrules %+v", iter, nr, args, got, w, p.Rules)
+			}
+		}
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -34,6 +35,11 @@ func child() {
 		_, _, e := unix.Syscall6(uintptr(nr), 0, 0, 0, 0, 0, 0)
 		out = append(out, name+"="+unix.ErrnoName(e))
 	}
+	// prctl is filtered by option: PR_SET_MM fails, PR_GET_NAME works.
+	var name [16]byte
+	_, _, e := unix.Syscall6(unix.SYS_PRCTL, unix.PR_SET_MM, unix.PR_SET_MM_START_CODE, 0, 0, 0, 0)
+	_, _, e2 := unix.Syscall6(unix.SYS_PRCTL, unix.PR_GET_NAME, uintptr(unsafe.Pointer(&name[0])), 0, 0, 0, 0)
+	out = append(out, "prctl(PR_SET_MM)="+unix.ErrnoName(e), fmt.Sprintf("prctl(PR_GET_NAME)=%d", int(e2)))
 	status, _ := os.ReadFile("/proc/self/status")
 	for line := range strings.Lines(string(status)) {
 		if strings.HasPrefix(line, "Seccomp:") || strings.HasPrefix(line, "NoNewPrivs:") {
@@ -61,6 +67,7 @@ func TestShimInstallsErrnoFilter(t *testing.T) {
 		{Nr: num("perf_event_open"), Action: Errno, Errno: unix.ENODEV},
 		{Nr: num("io_uring_setup"), Action: Errno, Errno: unix.ENOSYS},
 		{Nr: num("kexec_load"), Action: Trace}, // no tracer: ENOSYS
+		{Nr: num("prctl"), Args: []ArgCond{{Arg: 0, Op: MaskedEq, Mask: 0xffffffff, Value: unix.PR_SET_MM}}, Action: Errno, Errno: unix.ENOSYS},
 	}}
 	prog, err := p.Compile()
 	if err != nil {
@@ -84,7 +91,7 @@ func TestShimInstallsErrnoFilter(t *testing.T) {
 	}
 	got := strings.TrimSpace(string(out))
 	for _, want := range []string{"perf_event_open=ENODEV", "io_uring_setup=ENOSYS", "kexec_load=ENOSYS",
-		"Seccomp:2", "shimenv=false", "args=a b,c"} {
+		"prctl(PR_SET_MM)=ENOSYS", "prctl(PR_GET_NAME)=0", "Seccomp:2", "shimenv=false", "args=a b,c"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("child reported %q, want %s", got, want)
 		}

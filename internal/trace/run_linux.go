@@ -19,7 +19,6 @@ import (
 
 	"github.com/gvcheck/gvcheck/internal/policy"
 	"github.com/gvcheck/gvcheck/internal/profile"
-	"github.com/gvcheck/gvcheck/internal/sysno"
 )
 
 // Run starts argv under the tracer and follows it and all its descendants
@@ -102,42 +101,18 @@ func Run(ctx context.Context, argv []string, opt Options) (*Result, error) {
 func (t *tracer) filter() ([]unix.SockFilter, error) {
 	p := t.opt.Policy
 	var q policy.Policy
-	if p == nil {
+	if p != nil && p.Arch != t.arch {
+		return nil, fmt.Errorf("run: policy is for %s, this machine is %s", p.Arch, t.arch)
+	}
+	if p == nil || t.opt.Full {
+		if p != nil {
+			if _, err := p.Compile(); err != nil { // the tracer applies it, but it must be valid
+				return nil, fmt.Errorf("run: %w", err)
+			}
+		}
 		q = policy.Policy{Arch: t.arch, Default: policy.Trace}
 	} else {
 		q = *p
-		if q.Arch != t.arch {
-			return nil, fmt.Errorf("run: policy is for %s, this machine is %s", q.Arch, t.arch)
-		}
-		if t.opt.Full {
-			// Trace everything; apply Errno rules at the stop, so that the
-			// failed calls are recorded too.
-			t.inject = map[int]unix.Errno{}
-			q.Rules = make([]policy.Rule, len(p.Rules))
-			for i, r := range p.Rules {
-				switch r.Action {
-				case policy.Allow:
-					r.Action = policy.Trace
-				case policy.Errno:
-					if r.Errno <= 0 || r.Errno > 4095 {
-						return nil, fmt.Errorf("run: policy rule for %s: errno %d out of range", sysno.Name(t.arch, r.Nr), int(r.Errno))
-					}
-					t.inject[r.Nr] = r.Errno
-					r.Action, r.Errno = policy.Trace, 0
-				}
-				q.Rules[i] = r
-			}
-			switch q.Default {
-			case policy.Allow:
-				q.Default = policy.Trace
-			case policy.Errno:
-				if q.DefaultErrno <= 0 || q.DefaultErrno > 4095 {
-					return nil, fmt.Errorf("run: policy default errno %d out of range", int(q.DefaultErrno))
-				}
-				t.injectDefault = q.DefaultErrno
-				q.Default, q.DefaultErrno = policy.Trace, 0
-			}
-		}
 	}
 	if q.OtherABI == policy.Allow {
 		q.OtherABI = policy.Trace // seen, then skipped: gVisor has no such ABI

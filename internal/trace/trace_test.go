@@ -556,3 +556,32 @@ func TestSignalsToTracer(t *testing.T) {
 		}
 	}
 }
+
+// TestArgumentRules: a rule on prctl's option stops only that option in
+// fast mode, and in full mode the tracer applies a conditional Errno rule.
+func TestArgumentRules(t *testing.T) {
+	requireRoot(t)
+	prog := cVictims(t)
+	prctl, _ := sysno.Number(sysno.Host(), "prctl")
+	setName := []policy.ArgCond{{Arg: 0, Op: policy.MaskedEq, Mask: 0xffffffff, Value: unix.PR_SET_NAME}}
+	trace := &policy.Policy{Arch: sysno.Host(), Default: policy.Allow, Rules: []policy.Rule{
+		{Nr: prctl, Args: setName, Action: policy.Trace},
+	}}
+	_, res := runTraced(t, []string{prog, "small"}, Options{Policy: trace})
+	if names := res.Profile.Names(); !slices.Equal(names, []string{"prctl"}) || res.Stopped != 1 {
+		t.Errorf("fast mode with a prctl option rule recorded %v (stopped %d)", names, res.Stopped)
+	}
+	deny := &policy.Policy{Arch: sysno.Host(), Default: policy.Allow, Rules: []policy.Rule{
+		{Nr: prctl, Args: setName, Action: policy.Errno, Errno: unix.EPERM},
+	}}
+	got, res := runTraced(t, []string{prog, "small"}, Options{Policy: deny, Full: true})
+	if string(got.stdout) != "child status 3\n" {
+		t.Errorf("stdout %q", got.stdout)
+	}
+	if a := res.Profile.Syscalls["prctl"]; a == nil || a.Errors["EPERM"] != 1 {
+		t.Errorf("prctl under an Errno rule: %+v", a)
+	}
+	if res.Stopped != 0 {
+		t.Errorf("stopped %d, want 0 (the policy traces nothing)", res.Stopped)
+	}
+}

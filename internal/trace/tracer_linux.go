@@ -57,6 +57,7 @@ type thread struct {
 	proc     *process
 	pending  *profile.Call // entered, result not seen yet
 	wantExit bool          // resume with PTRACE_SYSCALL to see pending's result
+	stopped  bool          // the policy traces pending (Stats.Stopped)
 	inCall   bool          // attach without syscall info: entry/exit parity
 }
 
@@ -75,11 +76,12 @@ type sysInfo struct {
 var forceRegs bool
 
 type tracer struct {
-	mode    mode
-	arch    sysno.Arch
-	audit   uint32
-	opt     Options
-	traceNr func(nr int) bool // the policy traces nr (for Stats.Stopped)
+	mode  mode
+	arch  sysno.Arch
+	audit uint32
+	opt   Options
+	// decide is the policy's verdict on a call; nil without a policy.
+	decide  func(nr int, args [6]uint64) (policy.Action, unix.Errno)
 	threads map[int]*thread
 	procs   map[int]*process
 	prof    *profile.Profile
@@ -124,16 +126,21 @@ func newTracer(m mode, opt Options) (*tracer, error) {
 		noInfo:  forceRegs,
 	}
 	if p := opt.Policy; p != nil {
-		traced := map[int]bool{}
+		byNr := map[int][]policy.Rule{}
 		for _, r := range p.Rules {
-			traced[r.Nr] = r.Action == policy.Trace
+			byNr[r.Nr] = append(byNr[r.Nr], r)
 		}
-		def := p.Default == policy.Trace
-		t.traceNr = func(nr int) bool {
-			if v, ok := traced[nr]; ok {
-				return v
+		t.decide = func(nr int, args [6]uint64) (policy.Action, unix.Errno) {
+		rules:
+			for _, r := range byNr[nr] {
+				for _, c := range r.Args {
+					if !c.Holds(args) {
+						continue rules
+					}
+				}
+				return r.Action, r.Errno
 			}
-			return def
+			return p.Default, p.DefaultErrno
 		}
 	}
 	return t, nil
@@ -268,7 +275,7 @@ func (t *tracer) childCreated(parent *thread, child int, ev int) {
 func (t *tracer) threadGone(th *thread) {
 	if th.pending != nil {
 		th.pending.NoReturn = true
-		t.emit(th.pending)
+		t.emit(th.pending, th.stopped)
 		th.pending = nil
 	}
 	delete(t.threads, th.tid)
@@ -290,7 +297,7 @@ func (t *tracer) execed(tid int) *thread {
 		if ex := t.threads[int(former)]; ex != nil {
 			if cur != nil && cur.pending != nil {
 				cur.pending.NoReturn = true
-				t.emit(cur.pending)
+				t.emit(cur.pending, cur.stopped)
 			}
 			delete(t.threads, int(former))
 			ex.tid = tid
@@ -307,7 +314,7 @@ func (t *tracer) execed(tid int) *thread {
 		if o.proc == p && otid != tid {
 			if o.pending != nil {
 				o.pending.NoReturn = true
-				t.emit(o.pending)
+				t.emit(o.pending, o.stopped)
 			}
 			delete(t.threads, otid)
 		}
@@ -343,14 +350,14 @@ func (t *tracer) newCall(th *thread, nr int, args [6]uint64) *profile.Call {
 	return c
 }
 
-func (t *tracer) emit(c *profile.Call) {
+// emit records a completed call; stopped says the policy traces it.
+func (t *tracer) emit(c *profile.Call, stopped bool) {
 	if c.Exe == "" {
 		if p := t.procs[c.Pid]; p != nil && !p.shim {
 			c.Exe = p.exe
 		}
 	}
 	t.prof.Add(c)
-	stopped := t.traceNr != nil && t.traceNr(c.Nr)
 	t.mu.Lock()
 	t.stats.Syscalls++
 	if stopped {
@@ -362,12 +369,13 @@ func (t *tracer) emit(c *profile.Call) {
 	}
 }
 
-func (t *tracer) finish(c *profile.Call, si sysInfo) {
+func (t *tracer) finish(th *thread, si sysInfo) {
+	c := th.pending
 	c.Ret = si.rval
 	if si.isErr {
 		c.Errno = errnoName(-si.rval)
 	}
-	t.emit(c)
+	t.emit(c, th.stopped)
 }
 
 func errnoName(e int64) string {
@@ -396,7 +404,7 @@ func noReturn(name string) bool { return name == "exit" || name == "exit_group" 
 func (t *tracer) entered(th *thread, si sysInfo) {
 	if th.pending != nil { // the previous call's result was never seen
 		th.pending.NoReturn = true
-		t.emit(th.pending)
+		t.emit(th.pending, th.stopped)
 		th.pending = nil
 	}
 	th.wantExit = false
@@ -408,35 +416,33 @@ func (t *tracer) entered(th *thread, si sysInfo) {
 		return
 	}
 	c := t.newCall(th, nr, si.args)
-	if e := t.injected(nr); e != 0 && t.mode == modeRun {
-		if err := t.skip(th.tid, e); err == nil {
-			c.Ret, c.Errno = -int64(e), errnoName(int64(e))
-			t.emit(c)
-			return
+	th.stopped = false
+	if t.decide != nil {
+		action, e := t.decide(nr, si.args)
+		th.stopped = action == policy.Trace
+		// In full mode the filter traces everything and the tracer applies
+		// Errno rules itself, so that the failed calls are recorded (the
+		// kernel's SECCOMP_RET_ERRNO would hide them).
+		if action == policy.Errno && t.mode == modeRun && t.full() {
+			if err := t.skip(th.tid, e); err == nil {
+				c.Ret, c.Errno = -int64(e), errnoName(int64(e))
+				t.emit(c, false)
+				return
+			}
 		}
 	}
 	if noReturn(c.Name) {
 		c.NoReturn = true
-		t.emit(c)
+		t.emit(c, th.stopped)
 		return
 	}
 	if t.mode == modeRun && !t.wantResult(c) {
 		c.NoReturn = true
-		t.emit(c)
+		t.emit(c, th.stopped)
 		return
 	}
 	th.pending = c
 	th.wantExit = true
-}
-
-func (t *tracer) injected(nr int) unix.Errno {
-	if t.inject == nil {
-		return 0
-	}
-	if e, ok := t.inject[nr]; ok {
-		return e
-	}
-	return t.injectDefault
 }
 
 // skip makes the syscall at tid's seccomp stop fail with e without running,
@@ -576,7 +582,7 @@ func (t *tracer) syscallStop(th *thread) {
 		t.entered(th, si)
 	case infoExit:
 		if th.pending != nil {
-			t.finish(th.pending, si)
+			t.finish(th, si)
 			th.pending = nil
 		}
 		th.wantExit = false
