@@ -81,24 +81,19 @@ type tracer struct {
 	audit uint32
 	opt   Options
 	// decide is the policy's verdict on a call; nil without a policy.
-	decide  func(nr int, args [6]uint64) (policy.Action, unix.Errno)
-	threads map[int]*thread
-	procs   map[int]*process
-	prof    *profile.Profile
-	stats   Stats
-	start   time.Time
-	mainPid int
-	exit    profile.Exit
-	noInfo  bool // kernel without PTRACE_GET_SYSCALL_INFO (< 5.3): read registers
-	infoBuf [88]byte
-	regBuf  []byte
-	sampled map[sampleKey]uint64
-	// inject holds the Errno rules the tracer applies itself in full mode,
-	// so that the failed calls are seen (the kernel's SECCOMP_RET_ERRNO
-	// would hide them); injectDefault applies to numbers without a rule.
-	pinnedFrom    *unix.CPUSet // the tracing thread's affinity while pinned
-	inject        map[int]unix.Errno
-	injectDefault unix.Errno
+	decide     func(nr int, args [6]uint64) (policy.Action, unix.Errno)
+	threads    map[int]*thread
+	procs      map[int]*process
+	prof       *profile.Profile
+	stats      Stats
+	start      time.Time
+	mainPid    int
+	exit       profile.Exit
+	noInfo     bool // kernel without PTRACE_GET_SYSCALL_INFO (< 5.3): read registers
+	infoBuf    [88]byte
+	regBuf     []byte
+	sampled    map[sampleKey]uint64
+	pinnedFrom *unix.CPUSet // the tracing thread's affinity while pinned
 
 	mu        sync.Mutex   // guards live and stats, read by other goroutines
 	live      map[int]bool // thread group ids, for the canceller goroutine
