@@ -320,7 +320,7 @@ func TestFullModeMatchesStrace(t *testing.T) {
 	if a := p.Syscalls["socket"]; a == nil || len(a.Args) != 1 {
 		t.Errorf("socket key argument not recorded: %+v", a)
 	}
-	for _, path := range []string{"/proc/self/status", "/dev/null"} {
+	for _, path := range []string{"/proc/self/status", "/dev/null", "/sys", "/sys/kernel", "/proc/self/stat"} {
 		if p.Paths[path] == nil {
 			t.Errorf("path %s not recorded: %v", path, p.Paths)
 		}

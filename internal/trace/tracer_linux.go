@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -337,9 +338,13 @@ func (t *tracer) newCall(th *thread, nr int, args [6]uint64) *profile.Call {
 		c.Key, c.KeyValues = key, vals
 	}
 	if i, ok := pathSyscalls[c.Name]; ok {
-		addr := args[i]
-		if p, err := readString(th.tid, uintptr(addr), 4096); err == nil && interestingPath(p) {
-			c.Path = p
+		if p, err := readString(th.tid, uintptr(args[i]), 4096); err == nil && p != "" {
+			if !strings.HasPrefix(p, "/") {
+				p = absPath(th.tid, p, i == 1, int32(args[0]))
+			}
+			if interestingPath(p) {
+				c.Path = p
+			}
 		}
 	}
 	return c
@@ -619,6 +624,20 @@ func (t *tracer) killAll() {
 	for pid := range t.live {
 		_ = unix.Kill(pid, unix.SIGKILL)
 	}
+}
+
+// absPath resolves a relative path argument against the directory file
+// descriptor of an *at call or the working directory, as the kernel will.
+func absPath(tid int, p string, at bool, dirfd int32) string {
+	link := "/proc/" + strconv.Itoa(tid) + "/cwd"
+	if at && dirfd != unix.AT_FDCWD {
+		link = "/proc/" + strconv.Itoa(tid) + "/fd/" + strconv.Itoa(int(dirfd))
+	}
+	base, err := os.Readlink(link)
+	if err != nil || !strings.HasPrefix(base, "/") {
+		return p
+	}
+	return filepath.Join(base, p)
 }
 
 func readTgid(tid int) int {

@@ -65,6 +65,14 @@ int main(int argc, char **argv) {
 		}
 		struct stat st;
 		stat("/dev/null", &st);
+		// Relative paths: against a directory descriptor and the cwd.
+		int sys = open("/sys", O_RDONLY | O_DIRECTORY);
+		if (sys >= 0) {
+			fstatat(sys, "kernel", &st, 0);
+			close(sys);
+		}
+		if (chdir("/proc") == 0)
+			access("self/stat", R_OK);
 		access("/nonexistent", F_OK);
 		prctl(PR_SET_NAME, "victim", 0, 0, 0);
 		int s = socket(AF_UNIX, SOCK_STREAM, 0);
