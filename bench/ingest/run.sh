@@ -59,7 +59,7 @@ p_s=$2 p_rss=$3
 awk -v b="$bytes" -v gs="$g_s" -v gr="$g_rss" -v ps="$p_s" -v pr="$p_rss" \
 	-v gn="$(wc -l <"$tmp/gvcheck.out")" -v pn="$(wc -l <"$tmp/pipeline.out")" \
 	-v cpus="$(nproc 2>/dev/null || echo '?')" -v runs="$RUNS" 'BEGIN {
-	printf "log:                 %.0f MB (%d bytes), %s CPUs, best of %d runs\n", b / 1e6, b, cpus, runs
+	printf "log:                 %.0f MB (%.0f bytes), %s CPUs, best of %d runs\n", b / 1e6, b, cpus, runs
 	printf "gvcheck ingest:      %7.3f s  %7.0f MB/s  peak RSS %6.1f MiB  (%d syscall names)\n", gs, b / 1e6 / gs, gr / 1024, gn
 	printf "sed | sort | uniq:   %7.3f s  %7.0f MB/s  peak RSS %6.1f MiB  (%d distinct lines)\n", ps, b / 1e6 / ps, pr / 1024, pn
 	printf "speed-up:            %.1fx\n", ps / gs
