@@ -397,7 +397,9 @@ func readGroup(name string, files []string, several bool, opt Options) (*profile
 			return nil, err
 		}
 		if fi, err := fh.Stat(); err == nil {
+			// Sharing out chunks pays only for logs of several chunks.
 			s.smallIn = fi.Size() < headSize
+			s.oneChunk = fi.Size() < 4*int64(chunkSize)
 		}
 		err = s.parse(fh, path, pid)
 		fh.Close()

@@ -78,7 +78,9 @@ type straceParser struct {
 	lastPid      int
 	last         *pidState
 	zeroTaken    bool
-	smallIn      bool // the input is small: parse it on this goroutine, with a small buffer
+	smallIn      bool   // the input is small: parse it on this goroutine, with a small buffer
+	oneChunk     bool   // the input is a few chunks at most: parse it on this goroutine
+	jobs         []*job // chunk buffers, kept across the files of a group
 	calls        int64
 	unknown      map[string]int64
 	mode32       int64
@@ -111,7 +113,7 @@ func newStraceParser(opt Options, name string) *straceParser {
 // (0 otherwise); lines carrying their own pid override it.
 func (s *straceParser) parse(r io.Reader, name string, filePid int) error {
 	var err error
-	if n := runtime.GOMAXPROCS(0); n > 1 && !s.smallIn {
+	if n := runtime.GOMAXPROCS(0); n > 1 && !s.smallIn && !s.oneChunk {
 		err = s.parseParallel(r, name, filePid, n)
 	} else {
 		err = s.parseSequential(r, name, filePid)
@@ -228,8 +230,11 @@ type job struct {
 func (s *straceParser) parseParallel(r io.Reader, name string, filePid int, workers int) error {
 	nbuf := 2*workers + 2
 	free := make(chan *job, nbuf)
-	for range nbuf {
-		free <- &job{buf: make([]byte, chunkSize)}
+	for len(s.jobs) < nbuf {
+		s.jobs = append(s.jobs, &job{buf: make([]byte, chunkSize), recs: make([]rec, 0, chunkSize/64)})
+	}
+	for _, j := range s.jobs[:nbuf] {
+		free <- j
 	}
 	work := make(chan *job, nbuf)
 	order := make(chan *job, nbuf)
