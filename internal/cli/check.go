@@ -3,7 +3,6 @@ package cli
 import (
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/spf13/cobra"
 
@@ -122,36 +121,13 @@ func readWorkloads(stdin io.Reader, args []string, opt ingest.Options, separate 
 		}
 		return []namedProfile{{name, p}}, nil
 	}
+	ws, err := ingest.ReadFilesWorkloads(args, opt)
+	if err != nil {
+		return nil, err
+	}
 	var out []namedProfile
-	for _, a := range args {
-		var r io.Reader = stdin
-		if a != "-" {
-			st, err := os.Stat(a)
-			if err != nil {
-				return nil, fmt.Errorf("read evidence: %w", err)
-			}
-			if st.IsDir() { // strace -ff output: one workload
-				p, err := ingest.ReadFiles([]string{a}, opt)
-				if err != nil {
-					return nil, err
-				}
-				out = append(out, namedProfile{a, p})
-				continue
-			}
-			f, err := os.Open(a)
-			if err != nil {
-				return nil, fmt.Errorf("read evidence: %w", err)
-			}
-			defer f.Close()
-			r = f
-		}
-		ws, err := ingest.ReadWorkloads(r, a, opt)
-		if err != nil {
-			return nil, err
-		}
-		for _, w := range ws {
-			out = append(out, namedProfile{w.Name, w.Profile})
-		}
+	for _, w := range ws {
+		out = append(out, namedProfile{w.Name, w.Profile})
 	}
 	if len(out) == 0 {
 		return nil, fmt.Errorf("no workloads in the evidence")
