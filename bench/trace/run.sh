@@ -34,10 +34,12 @@ run() {
 	name=$1
 	shift
 	n=$(best "$@")
+	o=$(best "$tmp/tracerun" -filter-only -- "$@")
 	f=$(best "$tmp/tracerun" -- "$@")
 	u=$(best "$tmp/tracerun" -full -- "$@")
 	printf '%s\n' "$name: $*"
 	printf '  %-28s %8.3fs\n' native "$n"
+	printf '  %-28s %8.3fs  %6sx native\n' "seccomp filter, no tracer" "$o" "$(ratio "$o" "$n")"
 	printf '  %-28s %8.3fs  %6sx native\n' "gvcheck fast" "$f" "$(ratio "$f" "$n")"
 	printf '  %-28s %8.3fs  %6sx native\n' "gvcheck full" "$u" "$(ratio "$u" "$n")"
 	if [ "$have_strace" = 1 ]; then

@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
 	"syscall"
 	"time"
 
@@ -23,12 +24,16 @@ func main() {
 	}
 	full := flag.Bool("full", false, "trace every syscall")
 	verbose := flag.Bool("v", false, "print the syscall names seen")
+	filterOnly := flag.Bool("filter-only", false, "no tracer: run under an allow-everything seccomp filter, to measure the kernel's cost of having a filter")
 	flag.Parse()
 	if flag.NArg() == 0 {
 		fmt.Fprintln(os.Stderr, "usage: tracerun [-full] [-v] -- CMD ARGS")
 		os.Exit(2)
 	}
 	arch := sysno.Host()
+	if *filterOnly {
+		os.Exit(filterOnlyRun(arch, flag.Args()))
+	}
 	pol := &policy.Policy{Arch: arch, Default: policy.Allow}
 	for _, name := range []string{"io_uring_setup", "io_uring_enter", "kexec_load", "set_robust_list", "perf_event_open", "clone3"} {
 		if nr, ok := sysno.Number(arch, name); ok {
@@ -58,4 +63,29 @@ func main() {
 	fmt.Fprintf(os.Stderr, "tracerun: %d processes, %d syscalls recorded, %d stopped, %s\n",
 		res.Processes, res.Syscalls, res.Stopped, res.Elapsed)
 	os.Exit(res.Exit.Code)
+}
+
+func filterOnlyRun(arch sysno.Arch, argv []string) int {
+	prog, err := (&policy.Policy{Arch: arch, Default: policy.Allow}).Compile()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "tracerun:", err)
+		return 1
+	}
+	path, err := exec.LookPath(argv[0])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "tracerun:", err)
+		return 127
+	}
+	s := policy.Shim{Filter: prog}
+	cmd, err := s.Command(path, argv)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "tracerun:", err)
+		return 1
+	}
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	if err := cmd.Run(); err != nil && cmd.ProcessState == nil {
+		fmt.Fprintln(os.Stderr, "tracerun:", err)
+		return 1
+	}
+	return cmd.ProcessState.ExitCode()
 }
