@@ -56,19 +56,18 @@ func headline(r *Report) string {
 	case analyze.AtRisk:
 		var parts []string
 		for _, l := range []struct {
-			level analyze.Level
-			word  string
+			level       analyze.Level
+			one, plural string
 		}{
-			{analyze.LevelUnimplemented, "unimplemented syscall"},
-			{analyze.LevelUnsupportedArg, "unsupported argument or path"},
-			{analyze.LevelNeedsOption, "call that needs a runsc option"},
+			{analyze.LevelUnimplemented, "unimplemented syscall", "unimplemented syscalls"},
+			{analyze.LevelUnsupportedArg, "unsupported argument or path", "unsupported arguments or paths"},
+			{analyze.LevelNeedsOption, "call that needs a runsc option", "calls that need a runsc option"},
 		} {
-			if n := byLevel[l.level]; n > 0 {
-				if l.level == analyze.LevelUnsupportedArg && n > 1 {
-					parts = append(parts, fmt.Sprintf("%d unsupported arguments or paths", n))
-					continue
-				}
-				parts = append(parts, Plural(n, l.word))
+			switch n := byLevel[l.level]; {
+			case n == 1:
+				parts = append(parts, "1 "+l.one)
+			case n > 1:
+				parts = append(parts, fmt.Sprintf("%d %s", n, l.plural))
 			}
 		}
 		return "at-risk: " + strings.Join(parts, ", ")

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -191,7 +192,45 @@ func (t *Tree) sockopts(res *Result) error {
 	if n == 0 {
 		return fmt.Errorf("%s: no socket option handlers found", rel)
 	}
+	t.syscallLevelSockopts(res)
 	return nil
+}
+
+// syscallLevelSockopts adds the SOL_SOCKET options that getsockopt(2)
+// answers itself before asking the socket (SO_TYPE, SO_DOMAIN, SO_PROTOCOL
+// in getSockOpt of sys_socket.go), replacing the socket's rule for them.
+func (t *Tree) syscallLevelSockopts(res *Result) {
+	for _, rel := range []string{"pkg/sentry/syscalls/linux/sys_socket.go", "pkg/sentry/syscalls/linux/vfs2/socket.go"} {
+		f, err := t.file(rel)
+		if err != nil || f == nil {
+			continue
+		}
+		for _, d := range f.Decls {
+			fd, ok := d.(*ast.FuncDecl)
+			if !ok || fd.Body == nil || fd.Name.Name != "getSockOpt" {
+				continue
+			}
+			sw, tail := findSwitch(fd.Body, "name")
+			if sw == nil {
+				continue
+			}
+			src := rel + ":" + fd.Name.Name
+			for _, c := range t.Cases(sw, tail, nil) {
+				if c.Names == nil {
+					continue
+				}
+				for _, r := range t.caseRules(res, "getsockopt", []uint64{1}, c, src) {
+					r.Key = "SOL_SOCKET," + r.Key
+					r.Supported, r.Ignored, r.Errno = true, false, ""
+					res.Rules = slices.DeleteFunc(res.Rules, func(o rules.Rule) bool {
+						return o.Syscall == "getsockopt" && slices.Equal(o.Values, r.Values)
+					})
+					res.Rules = append(res.Rules, r)
+				}
+			}
+			return
+		}
+	}
 }
 
 // ioctlHandlers are the Ioctl implementations of the file kinds whose
