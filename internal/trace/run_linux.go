@@ -205,11 +205,7 @@ func (t *tracer) run(ctx context.Context, path string, argv, env []string, filte
 			return nil, fmt.Errorf("run: wait: %w", err)
 		}
 		t.handle(wpid, ws)
-		if t.full() {
-			t.adjustPin()
-		}
 	}
-	t.unpin()
 	t.threads = map[int]*thread{}
 
 	src := profile.Source{Kind: "trace", Command: argv, Coverage: profile.CoverageFiltered, Detail: "fast mode"}
@@ -294,43 +290,6 @@ func permissionHint(err error) string {
 		}
 	}
 	return hint + "; inside a container, the runtime's seccomp profile or missing CAP_SYS_PTRACE can also forbid ptrace)"
-}
-
-// adjustPin binds the tracing thread to the CPU it runs on while exactly
-// one thread is traced, and frees it otherwise. In full mode the tracer and
-// a single-threaded tracee hand the CPU to each other at every syscall;
-// left free, the scheduler tends to put them on different CPUs, and each
-// hand-over then costs a cross-CPU wakeup (an IPI, in a VM an exit), which
-// can double the cost of a stop. With more tracee threads the tracer must
-// stay free to run wherever there is room. The tracee's affinity is never
-// touched.
-func (t *tracer) adjustPin() {
-	one := len(t.threads) == 1
-	switch {
-	case one && t.pinnedFrom == nil:
-		var old unix.CPUSet
-		if err := unix.SchedGetaffinity(0, &old); err != nil {
-			return
-		}
-		var cpu uint32
-		if _, _, e := unix.RawSyscall(unix.SYS_GETCPU, uintptr(unsafe.Pointer(&cpu)), 0, 0); e != 0 {
-			return
-		}
-		var set unix.CPUSet
-		set.Set(int(cpu))
-		if unix.SchedSetaffinity(0, &set) == nil {
-			t.pinnedFrom = &old
-		}
-	case !one && t.pinnedFrom != nil:
-		t.unpin()
-	}
-}
-
-func (t *tracer) unpin() {
-	if t.pinnedFrom != nil {
-		_ = unix.SchedSetaffinity(0, t.pinnedFrom)
-		t.pinnedFrom = nil
-	}
 }
 
 // wait is wait4(-1) for tracees of this thread. A raw syscall: stops come

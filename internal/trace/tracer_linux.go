@@ -82,19 +82,18 @@ type tracer struct {
 	audit uint32
 	opt   Options
 	// decide is the policy's verdict on a call; nil without a policy.
-	decide     func(nr int, args [6]uint64) (policy.Action, unix.Errno)
-	threads    map[int]*thread
-	procs      map[int]*process
-	prof       *profile.Profile
-	stats      Stats
-	start      time.Time
-	mainPid    int
-	exit       profile.Exit
-	noInfo     bool // kernel without PTRACE_GET_SYSCALL_INFO (< 5.3): read registers
-	infoBuf    [88]byte
-	regBuf     []byte
-	sampled    map[sampleKey]uint64
-	pinnedFrom *unix.CPUSet // the tracing thread's affinity while pinned
+	decide  func(nr int, args [6]uint64) (policy.Action, unix.Errno)
+	threads map[int]*thread
+	procs   map[int]*process
+	prof    *profile.Profile
+	stats   Stats
+	start   time.Time
+	mainPid int
+	exit    profile.Exit
+	noInfo  bool // kernel without PTRACE_GET_SYSCALL_INFO (< 5.3): read registers
+	infoBuf [88]byte
+	regBuf  []byte
+	sampled map[sampleKey]uint64
 
 	mu        sync.Mutex   // guards live and stats, read by other goroutines
 	live      map[int]bool // thread group ids, for the canceller goroutine
