@@ -26,7 +26,11 @@ import (
 // shim, so the binary calling Run must call policy.ShimMain first thing in
 // main. While the program runs, SIGINT and SIGQUIT (which the terminal also
 // sends to the program) are ignored by the caller and SIGTERM and SIGHUP are
-// forwarded to the program. Cancelling ctx kills the whole traced tree.
+// forwarded to the program, and SIGCHLD is left undelivered (it would cost
+// a signal per stop) unless an Attach runs at the same time. Cancelling ctx
+// kills the whole traced tree; so does the end of the calling process
+// (PTRACE_O_EXITKILL). Like strace, Run returns when every traced process
+// has exited, not only the first.
 func Run(ctx context.Context, argv []string, opt Options) (*Result, error) {
 	if len(argv) == 0 {
 		return nil, errors.New("run: no command")

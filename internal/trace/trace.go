@@ -2,9 +2,10 @@
 // tree with ptrace, natively and without strace. Run starts a program under
 // a seccomp filter installed by the policy shim: in fast mode only the
 // syscalls the policy marks Trace stop the program (the rest run at native
-// speed); in full mode every syscall stops once (PTRACE_EVENT_SECCOMP) plus
-// once more at its exit to see the result. Attach traces running processes
-// with PTRACE_SYSCALL, since a filter cannot be put into another process.
+// speed); in full mode every syscall stops once (PTRACE_EVENT_SECCOMP), and
+// once more at its exit while its errors are sampled. Attach traces running
+// processes with PTRACE_SYSCALL, since a filter cannot be put into another
+// process.
 package trace
 
 import (
@@ -21,8 +22,9 @@ type Options struct {
 	// traces every syscall (full mode). Errno rules stay in force in both
 	// modes, which lets the policy simulate gVisor's missing syscalls.
 	Policy *policy.Policy
-	// Full records every syscall even with a Policy (Allow rules become
-	// Trace), with key arguments decoded.
+	// Full records every syscall even with a Policy, with key arguments
+	// decoded; the tracer then applies the policy's Errno rules itself so
+	// that the failed calls are recorded too.
 	Full bool
 	// ExactErrors waits for the result of every syscall in full mode.
 	// Otherwise results (hence errors) are sampled: the first 64 calls of
