@@ -107,7 +107,7 @@ func (t *traceFlags) traceOptions(tg *target) (trace.Options, error) {
 		}
 		opt.Policy = pol
 	case !t.full:
-		opt.Policy = policy.Observe(table)
+		opt.Policy = policy.Observe(table, tg.rules, tg.flags)
 	}
 	return opt, nil
 }

@@ -2,21 +2,82 @@ package policy
 
 import (
 	"github.com/gvcheck/gvcheck/internal/compat"
+	"github.com/gvcheck/gvcheck/internal/rules"
 	"github.com/gvcheck/gvcheck/internal/sysno"
 )
 
-// Observe is the fast-mode policy for a gVisor table: syscalls gVisor fully
-// supports run natively and unobserved; every other one (partial,
-// unimplemented, or a number gVisor's table lacks) stops the program so the
-// tracer records it.
-func Observe(t *compat.Table) *Policy {
+// Observe is the fast-mode policy for a gVisor target: calls gVisor handles
+// as Linux does run natively and unobserved; every other one stops the
+// program so the tracer records it. With argument rules (set may be nil),
+// a syscall gVisor supports only for some arguments stops only for those
+// (prctl(PR_SET_MM) stops, prctl(PR_SET_NAME) does not), given the runsc
+// options the sandbox will have.
+func Observe(t *compat.Table, set *rules.Set, runscFlags []string) *Policy {
 	p := &Policy{Arch: t.Arch, Default: Trace}
 	for _, nr := range sysno.Numbers(t.Arch) {
-		if t.Lookup(nr).Support == compat.Full {
-			p.Rules = append(p.Rules, Rule{Nr: nr, Action: Allow})
-		} else {
-			p.Rules = append(p.Rules, Rule{Nr: nr, Action: Trace})
+		rs := observeRules(t, set, runscFlags, nr)
+		if len(rs) > 1 && conditionCost(t.Arch, rs) > maxConditionInsns {
+			// Too many argument cases to check in the kernel's 4096
+			// instructions (setsockopt has hundreds): stop every call and
+			// let the tracer judge the arguments.
+			rs = []Rule{{Nr: nr, Action: Trace}}
 		}
+		p.Rules = append(p.Rules, rs...)
 	}
 	return p
+}
+
+// maxConditionInsns bounds the filter code one syscall's argument
+// conditions may take, so that the whole filter stays within BPFMaxInsns.
+const maxConditionInsns = 600
+
+// conditionCost is how many instructions rs adds to a filter.
+func conditionCost(arch sysno.Arch, rs []Rule) int {
+	prog, err := (&Policy{Arch: arch, Default: Trace, Rules: rs}).Compile()
+	if err != nil {
+		return BPFMaxInsns
+	}
+	return len(prog)
+}
+
+func observeRules(t *compat.Table, set *rules.Set, runscFlags []string, nr int) []Rule {
+	e := t.Lookup(nr)
+	if e.Support == compat.Unimplemented {
+		return []Rule{{Nr: nr, Action: Trace}}
+	}
+	if set == nil {
+		if e.Support == compat.Full {
+			return []Rule{{Nr: nr, Action: Allow}}
+		}
+		return []Rule{{Nr: nr, Action: Trace}}
+	}
+	name := sysno.Name(t.Arch, nr)
+	// A rule for the whole syscall (io_uring without --iouring).
+	if v, _ := set.Judge(name, nil, runscFlags); v == rules.Unsupported || v == rules.NeedsFlag {
+		return []Rule{{Nr: nr, Action: Trace}}
+	}
+	if len(set.Rules(name)) == 0 {
+		// No argument rules: only a fully supported syscall can run unseen.
+		if e.Support == compat.Full {
+			return []Rule{{Nr: nr, Action: Allow}}
+		}
+		return []Rule{{Nr: nr, Action: Trace}}
+	}
+	conds, all := set.TraceConditions(name, runscFlags)
+	var out []Rule
+	for _, c := range conds {
+		r := Rule{Nr: nr, Action: Allow}
+		if c.Trace {
+			r.Action = Trace
+		}
+		for _, chk := range c.Checks {
+			r.Args = append(r.Args, ArgCond{Arg: chk.Arg, Op: MaskedEq, Mask: chk.Mask, Value: chk.Value})
+		}
+		out = append(out, r)
+	}
+	last := Rule{Nr: nr, Action: Allow}
+	if all {
+		last.Action = Trace
+	}
+	return append(out, last)
 }
