@@ -13,6 +13,7 @@ import (
 
 	"github.com/gvcheck/gvcheck/internal/compat"
 	"github.com/gvcheck/gvcheck/internal/report"
+	"github.com/gvcheck/gvcheck/internal/rules"
 	"github.com/gvcheck/gvcheck/internal/sysno"
 )
 
@@ -61,6 +62,7 @@ func newDBVersionsCmd(e *env) *cobra.Command {
 
 func newDBShowCmd(e *env) *cobra.Command {
 	var archFlag string
+	var rulesFlag bool
 	cmd := &cobra.Command{
 		Use:   "show SYSCALL",
 		Short: "Show a syscall's support in every embedded version and architecture",
@@ -133,11 +135,72 @@ func newDBShowCmd(e *env) *cobra.Command {
 			if note != "" {
 				fmt.Fprintf(e.stdout, "gVisor's note: %s\n", note)
 			}
-			return nil
+			return showRules(e.stdout, name, arches[0], rulesFlag)
 		},
 	}
 	cmd.Flags().StringVar(&archFlag, "arch", "", "only this architecture (default: both)")
+	cmd.Flags().BoolVar(&rulesFlag, "rules", false, "list every argument rule of the newest version, not only unsupported ones")
 	return cmd
+}
+
+// showRules prints a syscall's argument rules: how many each version has,
+// and those of the newest version.
+func showRules(w io.Writer, name string, arch sysno.Arch, all bool) error {
+	name = sysno.Canonical(arch, name)
+	var counts []string
+	var newest *rules.Set
+	last := -1
+	for _, id := range rules.Versions() {
+		set, ok := rules.For(id, arch)
+		if !ok {
+			continue
+		}
+		if n := len(set.Rules(name)); n > 0 && n != last {
+			counts = append(counts, fmt.Sprintf("%d from %s", n, versionDate(id)))
+			last = n
+		}
+		newest = set
+	}
+	if len(counts) == 0 || newest == nil {
+		return nil
+	}
+	fmt.Fprintf(w, "\nargument rules (%s): %s\n", arch, strings.Join(counts, ", "))
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ARGUMENT\tUNDER GVISOR\tSOURCE")
+	shown := 0
+	for _, r := range newest.Rules(name) {
+		verdict := "supported"
+		switch {
+		case r.NeedsFlag != "":
+			verdict = dash(r.Errno) + " unless " + r.NeedsFlag
+		case r.Ignored:
+			verdict = "accepted, no effect"
+		case !r.Supported:
+			verdict = dash(r.Errno)
+		}
+		if !all && verdict == "supported" {
+			continue
+		}
+		shown++
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", r.Key, verdict, r.Source)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if !all {
+		fmt.Fprintf(w, "(%d of %d rules: the others are supported; --rules lists all)\n", shown, len(newest.Rules(name)))
+	}
+	return nil
+}
+
+// versionDate shortens a module version to its date for compact lists.
+func versionDate(id string) string {
+	for _, v := range compat.Versions() {
+		if v.ID == id {
+			return v.Date.Format("2006-01-02")
+		}
+	}
+	return id
 }
 
 func entryCell(en compat.Entry) string {

@@ -28,6 +28,7 @@ type traceFlags struct {
 	target   targetFlags
 	out      outputFlags
 	full     bool
+	paths    bool
 	simulate bool
 	exact    bool
 	save     string
@@ -42,6 +43,7 @@ func (t *traceFlags) register(cmd *cobra.Command, reportDest string) {
 	fs.BoolVar(&t.out.all, "all", false, "list every syscall seen, not only the findings (with --full: the complete inventory)")
 	fs.StringVar(&t.out.failOn, "fail-on", "never", "exit 3 when a finding is at or above this level: partial, needs-option, unsupported-argument, unimplemented, never")
 	fs.BoolVar(&t.full, "full", false, "record every syscall, with counts, errors and key arguments, not only those gVisor does not fully support")
+	fs.BoolVar(&t.paths, "paths", false, "in fast mode, also stop at every syscall that names a file, to check the /proc, /sys and /dev paths it uses (--full always does)")
 	fs.BoolVar(&t.exact, "exact-errors", false, "with --full, wait for the result of every call instead of sampling errors")
 	fs.StringVar(&t.save, "save", "", "save the observed profile as JSON, to re-check later with 'gvcheck check FILE --gvisor ...'")
 }
@@ -108,6 +110,9 @@ func (t *traceFlags) traceOptions(tg *target) (trace.Options, error) {
 		opt.Policy = pol
 	case !t.full:
 		opt.Policy = policy.Observe(table, tg.rules, tg.flags)
+		if t.paths {
+			opt.Policy.TracePaths()
+		}
 	}
 	return opt, nil
 }

@@ -17,6 +17,7 @@ import (
 	"strings"
 
 	"github.com/gvcheck/gvcheck/internal/profile"
+	"github.com/gvcheck/gvcheck/internal/sysargs"
 )
 
 // Kinds of divergence, most telling first.
@@ -677,14 +678,7 @@ var keyFirst = map[string]bool{
 	"socketpair": true, "setsockopt": true, "getsockopt": true, "futex": true,
 }
 
-func isSpecialPath(p string) bool {
-	for _, root := range []string{"/proc", "/sys", "/dev"} {
-		if p == root || strings.HasPrefix(p, root+"/") {
-			return true
-		}
-	}
-	return false
-}
+func isSpecialPath(p string) bool { return sysargs.SynthesizedPath(p) }
 
 // rank orders divergences, merges repeats and numbers them: calls in
 // processes that ended differently first, then by kind (unsupported first),

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/gvcheck/gvcheck/internal/profile"
+	"github.com/gvcheck/gvcheck/internal/sysargs"
 	"github.com/gvcheck/gvcheck/internal/sysno"
 )
 
@@ -170,36 +171,20 @@ func errnoName(n int) string {
 	return "errno" + strconv.Itoa(n)
 }
 
-// pathArgs gives, for syscalls taking a path, the index of the path argument
-// and of the directory fd it is relative to (-1 for none).
-var pathArgs = map[string][2]int{
-	"open": {0, -1}, "creat": {0, -1}, "stat": {0, -1}, "lstat": {0, -1},
-	"access": {0, -1}, "readlink": {0, -1}, "execve": {0, -1}, "truncate": {0, -1},
-	"chdir": {0, -1}, "mkdir": {0, -1}, "rmdir": {0, -1}, "unlink": {0, -1},
-	"chmod": {0, -1}, "chown": {0, -1}, "lchown": {0, -1}, "statfs": {0, -1},
-	"getxattr": {0, -1}, "lgetxattr": {0, -1}, "listxattr": {0, -1}, "llistxattr": {0, -1},
-	"mknod": {0, -1}, "uselib": {0, -1}, "chroot": {0, -1},
-	"openat": {1, 0}, "openat2": {1, 0}, "newfstatat": {1, 0}, "fstatat64": {1, 0},
-	"statx": {1, 0}, "faccessat": {1, 0}, "faccessat2": {1, 0}, "readlinkat": {1, 0},
-	"execveat": {1, 0}, "mkdirat": {1, 0}, "unlinkat": {1, 0}, "fchmodat": {1, 0},
-	"fchownat": {1, 0}, "mknodat": {1, 0}, "utimensat": {1, 0}, "name_to_handle_at": {1, 0},
-	"inotify_add_watch": {1, -1},
-}
-
 // pathOf extracts the path argument of a call as gVisor prints it
 // ("0x7f00 /proc/self/sched"), made absolute against the directory gVisor
 // prints for the dirfd ("AT_FDCWD /tmp", "0x3 /proc").
 func pathOf(name string, args []string) string {
-	pa, ok := pathArgs[name]
-	if !ok || pa[0] >= len(args) {
+	pa, ok := sysargs.PathArgOf(name)
+	if !ok || pa.Path >= len(args) {
 		return ""
 	}
-	p := afterAddr(args[pa[0]])
+	p := afterAddr(args[pa.Path])
 	if p == "" {
 		return ""
 	}
-	if !strings.HasPrefix(p, "/") && pa[1] >= 0 && pa[1] < len(args) {
-		if dir := afterAddr(args[pa[1]]); strings.HasPrefix(dir, "/") {
+	if !strings.HasPrefix(p, "/") && pa.Dir >= 0 && pa.Dir < len(args) {
+		if dir := afterAddr(args[pa.Dir]); strings.HasPrefix(dir, "/") {
 			p = path.Join(dir, p)
 		}
 	}
@@ -219,14 +204,7 @@ func afterAddr(a string) string {
 
 // isSpecialPath reports whether p is under /proc, /sys or /dev, the trees
 // whose contents gVisor synthesises and a profile records.
-func isSpecialPath(p string) bool {
-	for _, root := range []string{"/proc", "/sys", "/dev"} {
-		if p == root || strings.HasPrefix(p, root+"/") {
-			return true
-		}
-	}
-	return false
-}
+func isSpecialPath(p string) bool { return sysargs.SynthesizedPath(p) }
 
 // pending is an E line waiting for its X line.
 type pending struct {

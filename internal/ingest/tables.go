@@ -3,23 +3,9 @@ package ingest
 import (
 	"sort"
 
+	"github.com/gvcheck/gvcheck/internal/sysargs"
 	"github.com/gvcheck/gvcheck/internal/sysno"
 )
-
-// Which argument of a syscall is the path it acts on (1-based), for the
-// calls whose /proc, /sys and /dev paths gvcheck records.
-var pathArgs = map[string]uint8{
-	"open": 1, "creat": 1, "stat": 1, "lstat": 1, "access": 1, "readlink": 1,
-	"execve": 1, "chdir": 1, "statfs": 1, "truncate": 1, "chmod": 1, "chown": 1,
-	"lchown": 1, "mkdir": 1, "rmdir": 1, "unlink": 1, "mknod": 1, "utime": 1,
-	"utimes": 1, "getxattr": 1, "lgetxattr": 1, "listxattr": 1, "llistxattr": 1,
-	"setxattr": 1, "lsetxattr": 1, "chroot": 1, "acct": 1, "swapon": 1, "uselib": 1,
-	"openat": 2, "openat2": 2, "newfstatat": 2, "fstatat64": 2, "statx": 2,
-	"faccessat": 2, "faccessat2": 2, "readlinkat": 2, "execveat": 2, "mkdirat": 2,
-	"mknodat": 2, "unlinkat": 2, "fchmodat": 2, "fchmodat2": 2, "fchownat": 2,
-	"utimensat": 2, "futimesat": 2, "name_to_handle_at": 2, "inotify_add_watch": 2,
-	"fanotify_mark": 5, "open_tree": 2,
-}
 
 type archTables struct {
 	key  []*keySpec // by number: argument-sensitive syscalls
@@ -38,12 +24,13 @@ func init() {
 		t.exec = make([]bool, max)
 		t.fork = make([]bool, max)
 		t.key = keySpecs(a, max)
-		for name, k := range pathArgs {
-			if k > 2 {
-				continue // not handled: only first-string paths are parsed
+		for _, name := range sysargs.PathSyscalls() {
+			pa, _ := sysargs.PathArgOf(name)
+			if pa.Path > 1 {
+				continue // not handled: only paths among the first two arguments are parsed
 			}
 			if nr, ok := sysno.Number(a, name); ok && nr < max {
-				t.path[nr] = k
+				t.path[nr] = uint8(pa.Path + 1) // 1-based; 0: no path
 			}
 		}
 		for _, name := range []string{"execve", "execveat"} {

@@ -3,6 +3,7 @@ package policy
 import (
 	"github.com/gvcheck/gvcheck/internal/compat"
 	"github.com/gvcheck/gvcheck/internal/rules"
+	"github.com/gvcheck/gvcheck/internal/sysargs"
 	"github.com/gvcheck/gvcheck/internal/sysno"
 )
 
@@ -80,4 +81,26 @@ func observeRules(t *compat.Table, set *rules.Set, runscFlags []string, nr int) 
 		last.Action = Trace
 	}
 	return append(out, last)
+}
+
+// TracePaths makes every syscall that names a file stop, so that fast mode
+// also sees the /proc, /sys and /dev paths a program uses (the filter
+// cannot read strings). It costs a stop per file operation.
+func (p *Policy) TracePaths() {
+	stop := map[int]bool{}
+	for _, name := range sysargs.PathSyscalls() {
+		if nr, ok := sysno.Number(p.Arch, name); ok {
+			stop[nr] = true
+		}
+	}
+	rules := p.Rules[:0]
+	for _, r := range p.Rules {
+		if !stop[r.Nr] {
+			rules = append(rules, r)
+		}
+	}
+	for nr := range stop {
+		rules = append(rules, Rule{Nr: nr, Action: Trace})
+	}
+	p.Rules = rules
 }

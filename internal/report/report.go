@@ -82,7 +82,7 @@ func NewWorkload(name string, p *profile.Profile, res *analyze.Result, opt Optio
 	}
 	switch w.Coverage {
 	case profile.CoverageFiltered:
-		w.Notes = append(w.Notes, "fast mode: syscalls gVisor fully supports ran unobserved and are not counted; use --full for a complete inventory")
+		w.Notes = append(w.Notes, "fast mode: calls gVisor fully supports ran unobserved and are not counted, and paths are checked only with --paths; use --full for a complete inventory")
 	case profile.CoverageNames:
 		w.Notes = append(w.Notes, "the evidence lists names only: call counts are unknown")
 	case profile.CoveragePermitted:

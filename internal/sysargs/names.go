@@ -110,8 +110,8 @@ var selectors = [numCategories]selector{
 	catEthP:   {prefix: "ETH_P_"},
 	catSOL:    {prefix: "SOL_", prefer: []string{"SOL_IP", "SOL_SOCKET"}, extra: []nameValue{{"SOL_UDP", 17}}},
 	catSO:     {prefix: "SO_", max: 0x1000, prefer: []string{"SO_ATTACH_FILTER", "SO_DETACH_FILTER", "SO_TIMESTAMP_OLD", "SO_TIMESTAMPNS_OLD", "SO_TIMESTAMPING_OLD", "SO_RCVTIMEO_OLD", "SO_SNDTIMEO_OLD", "SO_PEERSEC"}, exclude: regexp.MustCompile(`^SO_(EE_|VM_|.*_MASK$|TIMESTAMP$|TIMESTAMPNS$|TIMESTAMPING$|RCVTIMEO$|SNDTIMEO$)`), extra: []nameValue{{"SO_TIMESTAMP", 29}, {"SO_TIMESTAMPNS", 35}, {"SO_TIMESTAMPING", 37}, {"SO_RCVTIMEO", 20}, {"SO_SNDTIMEO", 21}}},
-	catIP:     {prefix: "IP_", max: 100, exclude: regexp.MustCompile(`^IP_(PMTUDISC_|DEFAULT_|MAX_|MF$|DF$|RF$|OFFMASK|MAXPACKET|MSS|OPTIONS$|UNICAST_IF_|BIND_ADDRESS_NO_PORT_)`), prefer: []string{"IP_TOS", "IP_OPTIONS"}, extra: []nameValue{{"IP_OPTIONS", 4}}},
-	catIPv6:   {prefix: "IPV6_", max: 100, exclude: regexp.MustCompile(`^IPV6_(PMTUDISC_|PREFER_SRC_|RTHDR_LOOSE|RTHDR_STRICT|RTHDR_TYPE_0|ADDR_PREFERENCES_)`), prefer: []string{"IPV6_ADD_MEMBERSHIP", "IPV6_DROP_MEMBERSHIP", "IPV6_RECVPKTINFO", "IPV6_RECVHOPLIMIT"}},
+	catIP:     {prefix: "IP_", max: 100, exclude: regexp.MustCompile(`^IP_(PMTUDISC_|DEFAULT_|MAX_|MF$|DF$|RF$|OFFMASK|MAXPACKET|MSS|OPTIONS$|UNICAST_IF_|BIND_ADDRESS_NO_PORT_)`), prefer: []string{"IP_TOS", "IP_OPTIONS"}, extra: append([]nameValue{{"IP_OPTIONS", 4}}, mcastOptions...)},
+	catIPv6:   {prefix: "IPV6_", max: 100, exclude: regexp.MustCompile(`^IPV6_(PMTUDISC_|PREFER_SRC_|RTHDR_LOOSE|RTHDR_STRICT|RTHDR_TYPE_0|ADDR_PREFERENCES_)`), prefer: []string{"IPV6_ADD_MEMBERSHIP", "IPV6_DROP_MEMBERSHIP", "IPV6_RECVPKTINFO", "IPV6_RECVHOPLIMIT"}, extra: mcastOptions},
 	catTCP:    {prefix: "TCP_", max: 100, exclude: regexp.MustCompile(`^TCP_(ACCECN_|MD5SIG_|MSS_|REPAIR_ON|REPAIR_OFF|REPAIR_OFF_NO_WP|QUEUE|NO_QUEUE|SEND_QUEUE|RECV_QUEUE|CM_INQ|COOKIE_|FASTOPEN_KEY_|S_DATA_|AO_|MAXWIN|MAX_WINSHIFT|MAXSEG)`), prefer: []string{"TCP_INQ"}, extra: []nameValue{{"TCP_MAXSEG", 2}}},
 	catUDP:    {prefix: "UDP_", max: 200, exclude: regexp.MustCompile(`^UDP_ENCAP_`)},
 	catPacket: {prefix: "PACKET_", max: 100, exclude: regexp.MustCompile(`^PACKET_(HOST|BROADCAST|MULTICAST|OTHERHOST|OUTGOING|LOOPBACK|USER|KERNEL|FASTROUTE|MR_|FANOUT_)`)},
@@ -255,3 +255,11 @@ func build(s selector, all []nameValue) table {
 // ioctlName matches the ioctl request families (the catIoctl selector has no
 // prefix of its own).
 var ioctlName = regexp.MustCompile(`^(TC[A-Z]|TIOC|FIO|FIC|FIB|FIG|SIOC|FS_IOC|BLK|NS_GET|PERF_EVENT_IOC|RND|TUN[A-Z]|FICLONE|FIDEDUPE|LOOP_|SECCOMP_IOCTL|UFFDIO|RTC_|PTP_|WDIOC|HIDIOC)`)
+
+// mcastOptions are the protocol-independent multicast options of
+// include/uapi/linux/in.h, valid at SOL_IP and SOL_IPV6.
+var mcastOptions = []nameValue{
+	{"MCAST_JOIN_GROUP", 42}, {"MCAST_BLOCK_SOURCE", 43}, {"MCAST_UNBLOCK_SOURCE", 44},
+	{"MCAST_LEAVE_GROUP", 45}, {"MCAST_JOIN_SOURCE_GROUP", 46}, {"MCAST_LEAVE_SOURCE_GROUP", 47},
+	{"MCAST_MSFILTER", 48},
+}

@@ -336,10 +336,10 @@ func (t *tracer) newCall(th *thread, nr int, args [6]uint64) *profile.Call {
 	if key, vals, ok := sysargs.KeyFromRegs(t.arch, c.Name, args); ok {
 		c.Key, c.KeyValues = key, vals
 	}
-	if i, ok := pathSyscalls[c.Name]; ok {
-		if p, err := readString(th.tid, uintptr(args[i]), 4096); err == nil && p != "" {
+	if pa, ok := sysargs.PathArgOf(c.Name); ok {
+		if p, err := readString(th.tid, uintptr(args[pa.Path]), 4096); err == nil && p != "" {
 			if !strings.HasPrefix(p, "/") {
-				p = absPath(th.tid, p, i == 1, int32(args[0]))
+				p = absPath(th.tid, p, pa.Dir >= 0, int32(args[max(pa.Dir, 0)]))
 			}
 			if interestingPath(p) {
 				c.Path = p
