@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/gvcheck/gvcheck/internal/compat"
+	"github.com/gvcheck/gvcheck/internal/filecap"
 	"github.com/gvcheck/gvcheck/internal/profile"
 	"github.com/gvcheck/gvcheck/internal/rules"
 )
@@ -97,6 +98,7 @@ const (
 	KindSyscall  = "syscall"  // the syscall as a whole
 	KindArgument = "argument" // one key argument of the syscall
 	KindPath     = "path"     // a /proc, /sys or /dev path gVisor does not provide
+	KindExec     = "exec"     // a program whose file capabilities the sandbox cannot grant
 )
 
 // Finding is one syscall, syscall argument or path gVisor does not fully
@@ -136,7 +138,7 @@ func (f Finding) Title() string {
 	switch f.Kind {
 	case KindArgument:
 		return f.Syscall + "(" + f.Arg + ")"
-	case KindPath:
+	case KindPath, KindExec:
 		return f.Arg
 	}
 	return f.Syscall
@@ -148,6 +150,9 @@ type Options struct {
 	Rules *rules.Set
 	// RunscFlags are the options the sandbox runs with (e.g. --net-raw).
 	RunscFlags []string
+	// FileCaps returns the file capabilities of an executable the profile
+	// names (nil: not checked).
+	FileCaps func(path string) (filecap.Caps, bool)
 }
 
 // harmlessWithoutFlag lists syscall-wide rules whose absence programs are
@@ -225,6 +230,7 @@ func AnalyzeWith(p *profile.Profile, t Table, opt Options) *Result {
 		}
 	}
 	res.Findings = append(res.Findings, judgePaths(p, opt)...)
+	res.Findings = append(res.Findings, judgeExecs(p, opt)...)
 	sort.SliceStable(res.Findings, func(i, j int) bool {
 		a, b := res.Findings[i], res.Findings[j]
 		if a.Level != b.Level {
@@ -369,4 +375,52 @@ func sortedKeys(m map[string]uint64) []string {
 		return nil
 	}
 	return slices.Sorted(maps.Keys(m))
+}
+
+// judgeExecs reports executables whose file capabilities gVisor's sandbox
+// cannot grant: with the effective bit set, exec fails with EPERM.
+func judgeExecs(p *profile.Profile, opt Options) []Finding {
+	if opt.Rules == nil || opt.FileCaps == nil {
+		return nil
+	}
+	exes := map[string]uint64{}
+	for _, s := range p.Syscalls {
+		for exe := range s.Exes {
+			exes[exe]++
+		}
+	}
+	held := opt.Rules.Capabilities(false, opt.RunscFlags)
+	var out []Finding
+	for _, exe := range slices.Sorted(maps.Keys(exes)) {
+		caps, ok := opt.FileCaps(exe)
+		if !ok {
+			continue
+		}
+		var missing []string
+		for _, c := range caps.Permitted {
+			if !slices.Contains(held, c) {
+				missing = append(missing, c)
+			}
+		}
+		if len(missing) == 0 {
+			continue
+		}
+		f := Finding{
+			Kind: KindExec, Syscall: "execve", Arg: exe, Number: -1, Support: compat.Full, InTable: true,
+			Source: opt.Rules.CapabilitySource(),
+		}
+		if caps.Effective {
+			f.Level, f.Errno = LevelUnsupportedArg, "EPERM"
+			f.Note = "its file capabilities " + strings.Join(missing, ", ") + " are outside the sandbox's set, so exec fails"
+		} else {
+			f.Level = LevelInfo
+			f.Note = "its file capabilities " + strings.Join(missing, ", ") + " are outside the sandbox's set and will not be granted"
+		}
+		// CAP_NET_RAW alone is granted with --net-raw.
+		if len(missing) == 1 && missing[0] == "CAP_NET_RAW" && f.Level > LevelInfo {
+			f.Level, f.NeedsFlag = LevelNeedsOption, "--net-raw"
+		}
+		out = append(out, f)
+	}
+	return out
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gvcheck/gvcheck/internal/analyze"
 	"github.com/gvcheck/gvcheck/internal/compat"
+	"github.com/gvcheck/gvcheck/internal/filecap"
 	"github.com/gvcheck/gvcheck/internal/profile"
 	"github.com/gvcheck/gvcheck/internal/report"
 	"github.com/gvcheck/gvcheck/internal/rules"
@@ -93,7 +94,7 @@ type target struct {
 
 // analyze judges p against the target.
 func (t *target) analyze(p *profile.Profile) *analyze.Result {
-	return analyze.AnalyzeWith(p, t.table, analyze.Options{Rules: t.rules, RunscFlags: t.flags})
+	return analyze.AnalyzeWith(p, t.table, analyze.Options{Rules: t.rules, RunscFlags: t.flags, FileCaps: hostFileCaps})
 }
 
 // resolve loads the target for arch (the evidence's architecture).
@@ -151,4 +152,11 @@ func (t *targetFlags) resolveTable(ctx context.Context, arch sysno.Arch) (*compa
 		GVisor: v.ID, Tag: v.Tag, Date: v.Date, Arch: string(table.Arch), Variant: table.Variant,
 		RunscFlags: flags, Source: v.Source,
 	}, nil
+}
+
+// hostFileCaps reads an executable's file capabilities from this host: the
+// evidence names the programs it ran, usually here.
+func hostFileCaps(path string) (filecap.Caps, bool) {
+	c, ok, err := filecap.Read(path)
+	return c, ok && err == nil
 }

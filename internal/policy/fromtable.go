@@ -43,7 +43,10 @@ func conditionCost(arch sysno.Arch, rs []Rule) int {
 
 func observeRules(t *compat.Table, set *rules.Set, runscFlags []string, nr int) []Rule {
 	e := t.Lookup(nr)
-	if e.Support == compat.Unimplemented {
+	name := sysno.Name(t.Arch, nr)
+	// execs are rare and tell which programs ran (and so whose file
+	// capabilities to check).
+	if e.Support == compat.Unimplemented || name == "execve" || name == "execveat" {
 		return []Rule{{Nr: nr, Action: Trace}}
 	}
 	if set == nil {
@@ -52,7 +55,6 @@ func observeRules(t *compat.Table, set *rules.Set, runscFlags []string, nr int) 
 		}
 		return []Rule{{Nr: nr, Action: Trace}}
 	}
-	name := sysno.Name(t.Arch, nr)
 	// A rule for the whole syscall (io_uring without --iouring).
 	if v, _ := set.Judge(name, nil, runscFlags); v == rules.Unsupported || v == rules.NeedsFlag {
 		return []Rule{{Nr: nr, Action: Trace}}

@@ -192,6 +192,11 @@ func outcome(f analyze.Finding) string {
 		return f.Errno
 	case analyze.KindPath:
 		return "ENOENT (not provided)"
+	case analyze.KindExec:
+		if f.Errno == "" {
+			return "runs without its capabilities"
+		}
+		return f.Errno + " at exec"
 	}
 	switch f.Support {
 	case compat.Partial:
