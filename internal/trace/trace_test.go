@@ -209,6 +209,7 @@ func TestRunSameAsNative(t *testing.T) {
 			return []string{sh, "-c", `(sleep 0.3; kill -CONT $$) & kill -STOP $$; echo resumed; wait; echo end`}
 		}},
 		{"exec-from-thread", func(t *testing.T) []string { return []string{cVictims(t), "threadexec"} }},
+		{"exec-after-leader-exit", func(t *testing.T) []string { return []string{cVictims(t), "leaderexit"} }},
 		{"vfork", func(t *testing.T) []string { return []string{cVictims(t), "vfork"} }},
 		{"clone3", func(t *testing.T) []string { return []string{cVictims(t), "clone3"} }},
 		{"execveat", func(t *testing.T) []string { return []string{cVictims(t), "execveat"} }},
@@ -583,5 +584,36 @@ func TestArgumentRules(t *testing.T) {
 	}
 	if res.Stopped != 0 {
 		t.Errorf("stopped %d, want 0 (the policy traces nothing)", res.Stopped)
+	}
+}
+
+// TestExecAttribution: calls are attributed to the executable that made
+// them, across an exec from a non-leader thread after the leader exited.
+func TestExecAttribution(t *testing.T) {
+	requireRoot(t)
+	prog := cVictims(t)
+	echo, err := filepath.EvalSymlinks("/bin/echo")
+	if err != nil {
+		t.Skipf("no /bin/echo: %v", err)
+	}
+	_, res := runTraced(t, []string{prog, "leaderexit"}, Options{})
+	p := res.Profile
+	if w := p.Syscalls["write"]; w == nil || w.Exes[echo] == 0 || w.Exes[prog] != 0 {
+		t.Errorf("write attributed to %v, want %s only", w.Exes, echo)
+	}
+	if e := p.Syscalls["execve"]; e == nil || e.Count != 2 {
+		t.Errorf("execve: %+v, want the shim's and the thread's", e)
+	}
+	found := false
+	for _, name := range []string{"clone", "clone3"} {
+		if s := p.Syscalls[name]; s != nil && s.Exes[prog] > 0 {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("thread creation not attributed to %s", prog)
+	}
+	if res.Processes != 1 {
+		t.Errorf("processes = %d, want 1", res.Processes)
 	}
 }

@@ -28,6 +28,15 @@ static void *exec_thread(void *arg) {
 	exit(99);
 }
 
+static void *delayed_exec_thread(void *arg) {
+	(void)arg;
+	usleep(100000);
+	char *argv[] = {"echo", "exec after the leader exited", NULL};
+	execv("/bin/echo", argv);
+	perror("execv");
+	exit(99);
+}
+
 static void *spin_thread(void *arg) {
 	(void)arg;
 	for (;;)
@@ -97,6 +106,13 @@ int main(int argc, char **argv) {
 		pthread_create(&t2, NULL, exec_thread, NULL);
 		pthread_join(t2, NULL);
 		return 98;
+	}
+	if (!strcmp(mode, "leaderexit")) {
+		// The main thread exits first; another thread then execs, taking
+		// over the zombie leader's thread id.
+		pthread_t t;
+		pthread_create(&t, NULL, delayed_exec_thread, NULL);
+		pthread_exit(NULL);
 	}
 	if (!strcmp(mode, "vfork")) {
 		pid_t pid = vfork();
