@@ -81,7 +81,8 @@ profiles), and judges it against an embedded database of gVisor's syscall
 tables, version by version.
 
 Exit status: 0 no finding, 3 findings at or above --fail-on, 1 error, 2 usage.
-gvcheck run exits with the traced program's own status.`,
+gvcheck run exits with the traced program's own status; probe and verify exit 0
+when the program works (or its fallbacks do) and 3 when it does not.`,
 		Version:       Version,
 		SilenceUsage:  true,
 		SilenceErrors: true,
