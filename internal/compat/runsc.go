@@ -3,6 +3,7 @@ package compat
 import (
 	"bytes"
 	"context"
+	"debug/buildinfo"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -11,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"runtime/debug"
 	"sort"
 	"strconv"
 	"strings"
@@ -299,7 +301,19 @@ func InstalledTable(ctx context.Context, runscPath string, arch sysno.Arch) (*Ta
 	if err != nil {
 		return nil, fmt.Errorf("installed runsc: %s --version: %w", path, err)
 	}
-	t.Version = Version{ID: "installed", Source: path + ": " + strings.Join(strings.Fields(string(ver)), " ")}
+	version := strings.Join(strings.Fields(string(ver)), " ")
+	if strings.Contains(version, "VERSION_MISSING") {
+		// A runsc built with go install has no release version; its build
+		// information names the gVisor module it was built from.
+		if bi, err := buildinfo.ReadFile(path); err == nil {
+			for _, d := range append([]*debug.Module{&bi.Main}, bi.Deps...) {
+				if d.Path == "gvisor.dev/gvisor" && d.Version != "" && d.Version != "(devel)" {
+					version = "gvisor.dev/gvisor " + d.Version
+				}
+			}
+		}
+	}
+	t.Version = Version{ID: "installed", Source: path + ": " + version}
 	if m := regexp.MustCompile(`release-\d{8}\.\d+`).FindString(string(ver)); m != "" {
 		t.Version.Tag = m
 	}

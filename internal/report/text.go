@@ -99,6 +99,9 @@ func targetLine(t Target) string {
 	if t.Variant != "" {
 		fmt.Fprintf(&b, ", table %s", t.Variant)
 	}
+	if strings.HasPrefix(t.GVisor, "installed") || strings.HasPrefix(t.GVisor, "file:") {
+		fmt.Fprintf(&b, " [%s]", t.Source)
+	}
 	if len(t.RunscFlags) > 0 {
 		fmt.Fprintf(&b, ", runsc %s", strings.Join(t.RunscFlags, " "))
 	}
