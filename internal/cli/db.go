@@ -247,14 +247,25 @@ func newDBListCmd(e *env) *cobra.Command {
 			fmt.Fprintf(e.stdout, "gVisor %s (%s), %s\n", tgt.GVisor, dash(tgt.Tag), tgt.Arch)
 			tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
 			fmt.Fprintln(tw, "NR\tSYSCALL\tSUPPORT\tERRNO\tNOTE")
+			var absent []string
 			for _, nr := range sysno.Numbers(t.Arch) {
 				en := t.Lookup(nr)
+				if !en.InTable {
+					absent = append(absent, sysno.Name(t.Arch, nr))
+					continue
+				}
 				if want != nil && en.Support != *want {
 					continue
 				}
 				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", nr, sysno.Name(t.Arch, nr), en.Support, dash(entryErrno(en)), en.Note)
 			}
-			return tw.Flush()
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			if len(absent) > 0 && (want == nil || *want == compat.Unimplemented) {
+				fmt.Fprintf(e.stdout, "absent from this table, so unimplemented (ENOSYS): %s\n", strings.Join(absent, " "))
+			}
+			return nil
 		},
 	}
 	target.register(cmd.Flags())
