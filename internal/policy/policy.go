@@ -26,6 +26,10 @@ const (
 	Trace
 	// Errno fails the syscall with the rule's errno without running it.
 	Errno
+	// Notify suspends the caller until a supervisor holding the filter's
+	// user-notification listener answers (SECCOMP_RET_USER_NOTIF); the
+	// shim creates the listener when the program uses this action.
+	Notify
 )
 
 func (a Action) String() string {
@@ -36,6 +40,8 @@ func (a Action) String() string {
 		return "trace"
 	case Errno:
 		return "errno"
+	case Notify:
+		return "notify"
 	}
 	return fmt.Sprintf("action(%d)", int(a))
 }
@@ -117,6 +123,20 @@ type Policy struct {
 	// does not implement. The zero value lets them run.
 	OtherABI      Action
 	OtherABIErrno unix.Errno
+}
+
+// Notifies reports whether some decision of p is Notify, so that a filter
+// compiled from it needs a user-notification listener.
+func (p *Policy) Notifies() bool {
+	if p.Default == Notify || p.OtherABI == Notify {
+		return true
+	}
+	for _, r := range p.Rules {
+		if r.Action == Notify {
+			return true
+		}
+	}
+	return false
 }
 
 // Action returns the policy's decision for nr (of the native ABI) when it
@@ -208,6 +228,8 @@ func retFor(a Action, e unix.Errno) (uint32, error) {
 			return 0, fmt.Errorf("errno %d out of range 1..4095", int(e))
 		}
 		return unix.SECCOMP_RET_ERRNO | uint32(e), nil
+	case Notify:
+		return unix.SECCOMP_RET_USER_NOTIF, nil
 	}
 	return 0, fmt.Errorf("unknown action %d", int(a))
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"strconv"
 	"strings"
 	"unsafe"
 
@@ -31,6 +32,11 @@ type Shim struct {
 	// Stop makes the shim stop itself (SIGSTOP) before installing the
 	// filter, so that a tracer can PTRACE_SEIZE it, then SIGCONT it.
 	Stop bool
+	// Listener installs the filter with a user-notification listener (for
+	// Notify rules). The listener is a close-on-exec descriptor of the
+	// shim, which its supervisor takes with pidfd_getfd before answering
+	// the shim's first notified call; see FindListener.
+	Listener bool
 }
 
 // EncodeFilter serialises a program as struct sock_filter array bytes.
@@ -82,6 +88,9 @@ func (s *Shim) Args(path string, argv, env []string) (exe string, args, outEnv [
 	flags := ""
 	if s.Stop {
 		flags += "s"
+	}
+	if s.Listener {
+		flags += "l"
 	}
 	spec := shimVer + ":" + flags + ":" + base64.StdEncoding.EncodeToString(EncodeFilter(s.Filter))
 	args = append([]string{shimArg0, path}, argv...)
@@ -168,7 +177,11 @@ func shim() error {
 		return fmt.Errorf("shim: clear parent-death signal: %w", err)
 	}
 	if len(prog) > 0 {
-		if err := Install(prog); err != nil {
+		install := Install
+		if strings.Contains(flags, "l") {
+			install = InstallWithListener
+		}
+		if err := install(prog); err != nil {
 			return err
 		}
 	}
@@ -183,16 +196,33 @@ func shim() error {
 // no_new_privs only when the kernel requires it (without CAP_SYS_ADMIN), so
 // that setuid programs keep working when gvcheck runs as root.
 func Install(prog []unix.SockFilter) error {
+	return install(prog, 0)
+}
+
+// InstallWithListener is Install with a user-notification listener; the
+// listener descriptor stays open (close-on-exec) in the calling process.
+// Waits for an answer are killable only, once the supervisor has received
+// the notification (where the kernel supports it), so that a signal does
+// not make the call restart and be notified twice.
+func InstallWithListener(prog []unix.SockFilter) error {
+	err := install(prog, unix.SECCOMP_FILTER_FLAG_NEW_LISTENER|unix.SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV)
+	if errors.Is(err, unix.EINVAL) { // before Linux 5.19
+		err = install(prog, unix.SECCOMP_FILTER_FLAG_NEW_LISTENER)
+	}
+	return err
+}
+
+func install(prog []unix.SockFilter, flags uintptr) error {
 	if len(prog) == 0 {
 		return errors.New("install filter: empty program")
 	}
 	fprog := unix.SockFprog{Len: uint16(len(prog)), Filter: &prog[0]}
-	err := seccompSetFilter(&fprog)
+	err := seccompSetFilter(&fprog, flags)
 	if err == unix.EACCES {
 		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 			return fmt.Errorf("install filter: set no_new_privs: %w", err)
 		}
-		err = seccompSetFilter(&fprog)
+		err = seccompSetFilter(&fprog, flags)
 	}
 	runtime.KeepAlive(prog)
 	if err != nil {
@@ -205,14 +235,32 @@ func Install(prog []unix.SockFilter) error {
 // by default the kernel turns on speculative-store-bypass mitigation for
 // any task with a filter, which slows the program down and makes it behave
 // unlike its native self. Kernels before 4.17 lack the flag (EINVAL).
-func seccompSetFilter(fprog *unix.SockFprog) error {
+func seccompSetFilter(fprog *unix.SockFprog, flags uintptr) error {
 	_, _, e := unix.RawSyscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER,
-		unix.SECCOMP_FILTER_FLAG_SPEC_ALLOW, uintptr(unsafe.Pointer(fprog)))
+		flags|unix.SECCOMP_FILTER_FLAG_SPEC_ALLOW, uintptr(unsafe.Pointer(fprog)))
 	if e == unix.EINVAL {
-		_, _, e = unix.RawSyscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, 0, uintptr(unsafe.Pointer(fprog)))
+		_, _, e = unix.RawSyscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, flags, uintptr(unsafe.Pointer(fprog)))
 	}
 	if e != 0 {
 		return e
 	}
 	return nil
+}
+
+// FindListener returns the number of pid's seccomp user-notification
+// listener descriptor, or -1 if it has none (yet).
+func FindListener(pid int) int {
+	dir := "/proc/" + strconv.Itoa(pid) + "/fd"
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return -1
+	}
+	for _, e := range ents {
+		if l, err := os.Readlink(dir + "/" + e.Name()); err == nil && l == "anon_inode:seccomp notify" {
+			if n, err := strconv.Atoi(e.Name()); err == nil {
+				return n
+			}
+		}
+	}
+	return -1
 }

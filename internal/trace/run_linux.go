@@ -101,6 +101,9 @@ func Run(ctx context.Context, argv []string, opt Options) (*Result, error) {
 	return o.res, o.err
 }
 
+// forceNoNotify makes tests take the pure ptrace path of full mode.
+var forceNoNotify bool
+
 // filter compiles the seccomp program for Run's mode.
 func (t *tracer) filter() ([]unix.SockFilter, error) {
 	p := t.opt.Policy
@@ -115,6 +118,10 @@ func (t *tracer) filter() ([]unix.SockFilter, error) {
 			}
 		}
 		q = policy.Policy{Arch: t.arch, Default: policy.Trace}
+		if !t.opt.ExactErrors && !forceNoNotify && notifySupported() {
+			t.useNotify = true
+			q.Rules = hotRules(t.arch)
+		}
 	} else {
 		q = *p
 	}
@@ -131,7 +138,7 @@ func (t *tracer) filter() ([]unix.SockFilter, error) {
 func (t *tracer) full() bool { return t.opt.Policy == nil || t.opt.Full }
 
 func (t *tracer) run(ctx context.Context, path string, argv, env []string, filter []unix.SockFilter, mainPid *atomic.Int64) (*Result, error) {
-	shim := policy.Shim{Filter: filter, Stop: true}
+	shim := policy.Shim{Filter: filter, Stop: true, Listener: t.useNotify}
 	exe, args, shimEnv, err := shim.Args(path, argv, env)
 	if err != nil {
 		return nil, fmt.Errorf("run: %w", err)
@@ -208,13 +215,22 @@ func (t *tracer) run(ctx context.Context, path string, argv, env []string, filte
 			t.killAll()
 			return nil, fmt.Errorf("run: wait: %w", err)
 		}
+		t.state.Lock()
 		t.handle(wpid, ws)
+		t.state.Unlock()
+	}
+	t.traceDone.Store(true)
+	if t.notifyDone != nil {
+		<-t.notifyDone
 	}
 	t.threads = map[int]*thread{}
 
 	src := profile.Source{Kind: "trace", Command: argv, Coverage: profile.CoverageFiltered, Detail: "fast mode"}
 	if t.full() {
 		src.Coverage, src.Detail = profile.CoverageFull, "full mode, errors sampled"
+		if t.listener >= 0 {
+			src.Detail = "full mode, errors sampled (not observed for " + strings.Join(hotSyscalls, ", ") + ")"
+		}
 		if t.opt.ExactErrors {
 			src.Detail = "full mode, exact errors"
 		}
@@ -296,12 +312,13 @@ func permissionHint(err error) string {
 	return hint + "; inside a container, the runtime's seccomp profile or missing CAP_SYS_PTRACE can also forbid ptrace)"
 }
 
-// wait is wait4(-1) for tracees of this thread. A raw syscall: stops come
-// tens of thousands of times a second, and the scheduler's bookkeeping for
-// a blocking syscall (handing the P to another thread and taking it back)
-// would cost more than the stop itself.
+// wait is wait4(-1) for tracees of this thread. It must be a scheduler-
+// aware syscall: a goroutine blocked in a raw syscall never reaches a safe
+// point, so a garbage collection started elsewhere would wait for the next
+// tracee event, and a tracee waiting on this process (a pipe it writes to,
+// a notification) would then never produce one.
 func wait(ws *unix.WaitStatus) (int, error) {
-	r, _, e := unix.RawSyscall6(unix.SYS_WAIT4, ^uintptr(0), uintptr(unsafe.Pointer(ws)),
+	r, _, e := unix.Syscall6(unix.SYS_WAIT4, ^uintptr(0), uintptr(unsafe.Pointer(ws)),
 		unix.WALL|unix.WNOTHREAD, 0, 0, 0)
 	if e != 0 {
 		return 0, e

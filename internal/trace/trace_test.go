@@ -617,3 +617,32 @@ func TestExecAttribution(t *testing.T) {
 		t.Errorf("processes = %d, want 1", res.Processes)
 	}
 }
+
+// TestNotifyMatchesPtrace: full mode's user-notification path (for the
+// most frequent syscalls) counts the same calls as the pure ptrace path.
+func TestNotifyMatchesPtrace(t *testing.T) {
+	requireRoot(t)
+	if !notifySupported() {
+		t.Skip("kernel before 6.6: no same-CPU wake-ups for seccomp notifications, full mode uses ptrace only")
+	}
+	argv := []string{cVictims(t), "small"}
+	_, fast := runTraced(t, argv, Options{})
+	forceNoNotify = true
+	_, slow := runTraced(t, argv, Options{})
+	forceNoNotify = false
+	if !strings.Contains(fast.Profile.Sources[0].Detail, "not observed for read") {
+		t.Errorf("notify path not used: %q", fast.Profile.Sources[0].Detail)
+	}
+	a, b := fast.Profile, slow.Profile
+	if !slices.Equal(a.Names(), b.Names()) {
+		t.Fatalf("names differ:\nnotify %v\nptrace %v", a.Names(), b.Names())
+	}
+	for name, sa := range a.Syscalls {
+		if sb := b.Syscalls[name]; sa.Count != sb.Count {
+			t.Errorf("%s: %d calls with notifications, %d with ptrace", name, sa.Count, sb.Count)
+		}
+	}
+	if fast.Syscalls != slow.Syscalls {
+		t.Errorf("syscalls %d vs %d", fast.Syscalls, slow.Syscalls)
+	}
+}

@@ -95,6 +95,15 @@ type tracer struct {
 	regBuf  []byte
 	sampled map[sampleKey]uint64
 
+	// useNotify: full mode observes hotSyscalls through a listener served
+	// by another goroutine; state then serialises it with the tracing
+	// thread over threads, procs, the profile and OnCall.
+	useNotify  bool
+	listener   int
+	notifyDone chan struct{}
+	traceDone  atomic.Bool
+	state      sync.Mutex
+
 	mu        sync.Mutex   // guards live and stats, read by other goroutines
 	live      map[int]bool // thread group ids, for the canceller goroutine
 	cancelled atomic.Bool
@@ -107,18 +116,19 @@ func newTracer(m mode, opt Options) (*tracer, error) {
 		return nil, err
 	}
 	t := &tracer{
-		mode:    m,
-		arch:    arch,
-		audit:   audit,
-		opt:     opt,
-		threads: map[int]*thread{},
-		procs:   map[int]*process{},
-		prof:    profile.New(arch),
-		live:    map[int]bool{},
-		sampled: map[sampleKey]uint64{},
-		regBuf:  make([]byte, regSetSize(arch)),
-		start:   time.Now(),
-		noInfo:  forceRegs,
+		mode:     m,
+		arch:     arch,
+		audit:    audit,
+		opt:      opt,
+		threads:  map[int]*thread{},
+		procs:    map[int]*process{},
+		prof:     profile.New(arch),
+		live:     map[int]bool{},
+		sampled:  map[sampleKey]uint64{},
+		regBuf:   make([]byte, regSetSize(arch)),
+		start:    time.Now(),
+		noInfo:   forceRegs,
+		listener: -1,
 	}
 	if p := opt.Policy; p != nil {
 		byNr := map[int][]policy.Rule{}
@@ -413,6 +423,9 @@ func (t *tracer) entered(th *thread, si sysInfo) {
 	nr := int(si.nr)
 	if th.proc.shim && nr != unixExecve(t.arch) && nr != unixExecveat(t.arch) {
 		return
+	}
+	if th.proc.shim && t.useNotify && t.listener < 0 {
+		t.takeListener(th.proc.pid)
 	}
 	c := t.newCall(th, nr, si.args)
 	th.stopped = false
