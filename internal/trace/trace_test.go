@@ -646,3 +646,23 @@ func TestNotifyMatchesPtrace(t *testing.T) {
 		t.Errorf("syscalls %d vs %d", fast.Syscalls, slow.Syscalls)
 	}
 }
+
+// TestNotifyErrno: an Errno rule on a syscall full mode observes through
+// notifications fails the call with the rule's errno and records it.
+func TestNotifyErrno(t *testing.T) {
+	requireRoot(t)
+	if !notifySupported() {
+		t.Skip("kernel before 6.6: full mode uses ptrace only")
+	}
+	py := lookTool(t, "python3")
+	nr, _ := sysno.Number(sysno.Host(), "getrandom")
+	p := &policy.Policy{Arch: sysno.Host(), Default: policy.Allow, Rules: []policy.Rule{{Nr: nr, Action: policy.Errno, Errno: unix.EPERM}}}
+	script := "import os\ntry:\n    os.getrandom(4)\n    print('ok')\nexcept OSError as e:\n    print(e.errno)\n"
+	got, res := runTraced(t, []string{py, "-S", "-c", script}, Options{Policy: p, Full: true})
+	if string(got.stdout) != "1\n" {
+		t.Errorf("program printed %q, want EPERM (1)", got.stdout)
+	}
+	if s := res.Profile.Syscalls["getrandom"]; s == nil || s.Errors["EPERM"] == 0 {
+		t.Errorf("getrandom: %+v", s)
+	}
+}
