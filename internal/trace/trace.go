@@ -3,9 +3,11 @@
 // a seccomp filter installed by the policy shim: in fast mode only the
 // syscalls the policy marks Trace stop the program (the rest run at native
 // speed); in full mode every syscall stops once (PTRACE_EVENT_SECCOMP), and
-// once more at its exit while its errors are sampled. Attach traces running
-// processes with PTRACE_SYSCALL, since a filter cannot be put into another
-// process.
+// once more at its exit while its errors are sampled, except the most
+// frequent ones, which on Linux 6.6+ are observed through a seccomp
+// user-notification listener at a fraction of the cost (counted, with key
+// arguments, but without their results). Attach traces running processes
+// with PTRACE_SYSCALL, since a filter cannot be put into another process.
 package trace
 
 import (
@@ -29,7 +31,8 @@ type Options struct {
 	// ExactErrors waits for the result of every syscall in full mode.
 	// Otherwise results (hence errors) are sampled: the first 64 calls of
 	// each syscall and key argument, then one in 16, and every call with a
-	// recorded path; the others are recorded with NoReturn set.
+	// recorded path; the others, and those observed through notifications,
+	// are recorded with NoReturn set.
 	ExactErrors bool
 	// The program's stdio; nil means gvcheck's own, so that the program
 	// owns the terminal.
@@ -37,8 +40,8 @@ type Options struct {
 	// Dir and Env of the program; empty means gvcheck's own.
 	Dir string
 	Env []string
-	// OnCall is called with every observed completed syscall, in order
-	// per thread, from the tracing goroutine.
+	// OnCall is called with every observed syscall, in order per thread,
+	// from the tracing goroutines, never concurrently.
 	OnCall func(*profile.Call)
 	// Progress, if set, is called a few times a second with live figures,
 	// from a goroutine of its own.
