@@ -266,3 +266,26 @@ func TestArgumentConditions(t *testing.T) {
 		}
 	}
 }
+
+func TestNotifyToTrace(t *testing.T) {
+	p := &Policy{Arch: sysno.AMD64, Default: Trace, Rules: []Rule{{Nr: 0, Action: Notify}, {Nr: 1, Action: Allow}}}
+	if !p.Notifies() {
+		t.Error("Notifies() = false")
+	}
+	prog, err := p.Compile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := evalNr(t, prog, unix.AUDIT_ARCH_X86_64, 0); got != unix.SECCOMP_RET_USER_NOTIF {
+		t.Errorf("read: %#x, want USER_NOTIF", got)
+	}
+	q := NotifyToTrace(prog)
+	for nr, want := range map[int32]uint32{0: unix.SECCOMP_RET_TRACE, 1: unix.SECCOMP_RET_ALLOW, 2: unix.SECCOMP_RET_TRACE} {
+		if got := evalNr(t, q, unix.AUDIT_ARCH_X86_64, nr); got != want {
+			t.Errorf("nr %d after NotifyToTrace: %#x, want %#x", nr, got, want)
+		}
+	}
+	if got := evalNr(t, prog, unix.AUDIT_ARCH_X86_64, 0); got != unix.SECCOMP_RET_USER_NOTIF {
+		t.Error("NotifyToTrace changed its argument")
+	}
+}

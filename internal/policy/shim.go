@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"unsafe"
@@ -177,11 +178,17 @@ func shim() error {
 		return fmt.Errorf("shim: clear parent-death signal: %w", err)
 	}
 	if len(prog) > 0 {
-		install := Install
+		var err error
 		if strings.Contains(flags, "l") {
-			install = InstallWithListener
+			if err = InstallWithListener(prog); err != nil {
+				// No listener here (old kernel, a container's own seccomp
+				// policy): let the tracer see those calls as Trace stops.
+				err = Install(NotifyToTrace(prog))
+			}
+		} else {
+			err = Install(prog)
 		}
-		if err := install(prog); err != nil {
+		if err != nil {
 			return err
 		}
 	}
@@ -245,6 +252,18 @@ func seccompSetFilter(fprog *unix.SockFprog, flags uintptr) error {
 		return e
 	}
 	return nil
+}
+
+// NotifyToTrace returns prog with every SECCOMP_RET_USER_NOTIF verdict
+// replaced by SECCOMP_RET_TRACE.
+func NotifyToTrace(prog []unix.SockFilter) []unix.SockFilter {
+	out := slices.Clone(prog)
+	for i, in := range out {
+		if in.Code == bpfRET|bpfK && in.K&unix.SECCOMP_RET_ACTION_FULL == unix.SECCOMP_RET_USER_NOTIF {
+			out[i].K = unix.SECCOMP_RET_TRACE
+		}
+	}
+	return out
 }
 
 // FindListener returns the number of pid's seccomp user-notification
