@@ -11,8 +11,6 @@ import (
 	"strconv"
 	"strings"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/gvcheck/gvcheck/internal/profile"
 	"github.com/gvcheck/gvcheck/internal/sysargs"
 	"github.com/gvcheck/gvcheck/internal/sysno"
@@ -133,7 +131,7 @@ func parseResult(rest string) (ret int64, errno string, ok bool) {
 		if err != nil {
 			return 0, "", false
 		}
-		errno = errnoName(n)
+		errno = sysno.ErrnoName(int64(n))
 		if ret >= 0 {
 			ret = -1
 		}
@@ -150,25 +148,6 @@ func parseInt(s string) (int64, bool) {
 	}
 	n, err := strconv.ParseUint(s, 0, 64)
 	return int64(n), err == nil
-}
-
-// errnoName names errno n as the native tracer does ("ENOENT"); gVisor's
-// internal restart codes are named as Linux names them.
-func errnoName(n int) string {
-	switch n {
-	case 512:
-		return "ERESTARTSYS"
-	case 513:
-		return "ERESTARTNOINTR"
-	case 514:
-		return "ERESTARTNOHAND"
-	case 516:
-		return "ERESTART_RESTARTBLOCK"
-	}
-	if name := unix.ErrnoName(unix.Errno(n)); name != "" {
-		return name
-	}
-	return "errno" + strconv.Itoa(n)
 }
 
 // pathOf extracts the path argument of a call as gVisor prints it

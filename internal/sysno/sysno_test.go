@@ -69,3 +69,11 @@ func TestParseArch(t *testing.T) {
 		t.Error("ParseArch(mips) accepted")
 	}
 }
+
+func TestErrnoName(t *testing.T) {
+	for e, want := range map[int64]string{2: "ENOENT", 38: "ENOSYS", 512: "ERESTARTSYS", 516: "ERESTART_RESTARTBLOCK", 4000: "E4000"} {
+		if got := ErrnoName(e); got != want {
+			t.Errorf("ErrnoName(%d) = %q, want %q", e, got, want)
+		}
+	}
+}

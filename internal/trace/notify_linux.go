@@ -139,7 +139,7 @@ func (t *tracer) notified(tid, nr int, args [6]uint64) unix.Errno {
 	if t.decide != nil {
 		action, e := t.decide(nr, args)
 		if action == policy.Errno {
-			c.NoReturn, c.Ret, c.Errno = false, -int64(e), errnoName(int64(e))
+			c.NoReturn, c.Ret, c.Errno = false, -int64(e), sysno.ErrnoName(int64(e))
 			t.emit(c, false)
 			return e
 		}

@@ -382,28 +382,9 @@ func (t *tracer) finish(th *thread, si sysInfo) {
 	c := th.pending
 	c.Ret = si.rval
 	if si.isErr {
-		c.Errno = errnoName(-si.rval)
+		c.Errno = sysno.ErrnoName(-si.rval)
 	}
 	t.emit(c, th.stopped)
-}
-
-func errnoName(e int64) string {
-	switch e {
-	case 512:
-		return "ERESTARTSYS"
-	case 513:
-		return "ERESTARTNOINTR"
-	case 514:
-		return "ERESTARTNOHAND"
-	case 515:
-		return "ENOIOCTLCMD"
-	case 516:
-		return "ERESTART_RESTARTBLOCK"
-	}
-	if n := unix.ErrnoName(unix.Errno(e)); n != "" {
-		return n
-	}
-	return "E" + strconv.FormatInt(e, 10)
 }
 
 func noReturn(name string) bool { return name == "exit" || name == "exit_group" }
@@ -437,7 +418,7 @@ func (t *tracer) entered(th *thread, si sysInfo) {
 		// kernel's SECCOMP_RET_ERRNO would hide them).
 		if action == policy.Errno && t.mode == modeRun && t.full() {
 			if err := t.skip(th.tid, e); err == nil {
-				c.Ret, c.Errno = -int64(e), errnoName(int64(e))
+				c.Ret, c.Errno = -int64(e), sysno.ErrnoName(int64(e))
 				t.emit(c, false)
 				return
 			}
