@@ -69,13 +69,8 @@ Exit status: 0 works (or its fallbacks do), 3 needs something gVisor lacks, 1 er
 				Repeat: repeat, CompareOutput: compareOutput,
 			}
 			var err error
-			if ready != "" {
-				if test == "" {
-					return usagef("--ready needs --test")
-				}
-				if cfg.Ready, err = probe.ParseReady(ready); err != nil {
-					return &usageError{fmt.Errorf("--ready: %w", err)}
-				}
+			if cfg.Ready, err = parseReady(ready, test); err != nil {
+				return err
 			}
 			if caps != "" {
 				if cfg.HasCap, err = probe.ParseCaps(caps); err != nil {
@@ -139,4 +134,19 @@ Exit status: 0 works (or its fallbacks do), 3 needs something gVisor lacks, 1 er
 	fs.BoolVar(&compareOutput, "compare-output", false, "the program works only if its stdout is also the same as the reference's")
 	cmd.Flags().SetInterspersed(false)
 	return cmd
+}
+
+// parseReady reads --ready, which only makes sense with --test.
+func parseReady(ready, test string) (probe.Ready, error) {
+	if ready == "" {
+		return probe.Ready{}, nil
+	}
+	if test == "" {
+		return probe.Ready{}, usagef("--ready needs --test")
+	}
+	r, err := probe.ParseReady(ready)
+	if err != nil {
+		return probe.Ready{}, &usageError{fmt.Errorf("--ready: %w", err)}
+	}
+	return r, nil
 }

@@ -67,14 +67,9 @@ runsc comes from PATH or --runsc, and must be a static build
 			if err != nil {
 				return err
 			}
-			var rdy probe.Ready
-			if ready != "" {
-				if test == "" {
-					return usagef("--ready needs --test")
-				}
-				if rdy, err = probe.ParseReady(ready); err != nil {
-					return &usageError{fmt.Errorf("--ready: %w", err)}
-				}
+			rdy, err := parseReady(ready, test)
+			if err != nil {
+				return err
 			}
 			ctx, cancel := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 			defer cancel()
