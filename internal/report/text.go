@@ -154,7 +154,7 @@ func evidenceLine(w Workload) string {
 	for _, s := range w.Sources {
 		n := s.Name
 		if n == "" && len(s.Command) > 0 {
-			n = strings.Join(s.Command, " ")
+			n = shellJoin(s.Command)
 		}
 		if n == "" {
 			n = s.Kind
@@ -267,4 +267,17 @@ func dashEmpty(s string) string {
 		return "fails"
 	}
 	return s
+}
+
+// shellJoin writes a command line as a shell would need it typed.
+func shellJoin(argv []string) string {
+	out := make([]string, len(argv))
+	for i, a := range argv {
+		if a != "" && strings.Trim(a, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:,+@%") == "" {
+			out[i] = a
+			continue
+		}
+		out[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+	}
+	return strings.Join(out, " ")
 }

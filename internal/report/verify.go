@@ -125,7 +125,7 @@ func writeVerifyText(out io.Writer, v *Verify) error {
 	if v.Cause != "" {
 		fmt.Fprintf(bw, "cause:    %s\n", v.Cause)
 	}
-	fmt.Fprintf(bw, "command:  %s\n", strings.Join(v.Command, " "))
+	fmt.Fprintf(bw, "command:  %s\n", shellJoin(v.Command))
 	fmt.Fprintf(bw, "gVisor:   runsc %s %s\n", v.GVisor.Version, strings.Join(v.GVisor.Flags, " "))
 	fmt.Fprintf(bw, "native:   %s\n", runLine(v.Native))
 	fmt.Fprintf(bw, "sandbox:  %s\n", runLine(v.Sandbox))
