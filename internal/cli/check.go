@@ -40,6 +40,9 @@ workload; --workloads reports each input (and each object of a list) on its own 
 			if err := out.validate(); err != nil {
 				return err
 			}
+			if err := target.validate(); err != nil {
+				return err
+			}
 			failOn, err := analyze.ParseLevel(out.failOn)
 			if err != nil {
 				return &usageError{fmt.Errorf("--fail-on: %w", err)}

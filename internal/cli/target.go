@@ -52,6 +52,23 @@ func (s *splitFlag) Set(v string) error {
 }
 func (s *splitFlag) Type() string { return "flags" }
 
+// validate checks the target flags before any evidence is read, so that a
+// typo is reported as such rather than after a long parse.
+func (t *targetFlags) validate() error {
+	if _, err := t.options(); err != nil {
+		return err
+	}
+	if _, err := t.archFor(); err != nil {
+		return err
+	}
+	if t.tableFile == "" && t.gvisor != "installed" {
+		if _, err := compat.ResolveVersion(t.gvisor); err != nil {
+			return &usageError{fmt.Errorf("--gvisor: %w", err)}
+		}
+	}
+	return nil
+}
+
 // archFor returns the --arch value, or "" to let the evidence decide.
 func (t *targetFlags) archFor() (sysno.Arch, error) {
 	if t.arch == "" {
