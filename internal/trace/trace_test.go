@@ -68,7 +68,7 @@ func lookTool(t *testing.T, name string) string {
 	t.Helper()
 	p, err := exec.LookPath(name)
 	if err != nil {
-		t.Skipf("%s is not installed (CI installs it)", name)
+		t.Skipf("%s is not installed (.ci/install installs it)", name)
 	}
 	return p
 }
