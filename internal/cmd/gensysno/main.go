@@ -8,17 +8,14 @@ import (
 	"bytes"
 	"flag"
 	"fmt"
-	"go/ast"
 	"go/format"
-	"go/parser"
-	"go/token"
 	"log"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
+
+	"github.com/gvcheck/gvcheck/internal/cmd/xsysconst"
 )
 
 func main() {
@@ -27,7 +24,7 @@ func main() {
 	log.SetFlags(0)
 	log.SetPrefix("gensysno: ")
 
-	dir, version, err := moduleDir("golang.org/x/sys")
+	dir, version, err := xsysconst.Module("golang.org/x/sys")
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -60,47 +57,15 @@ func main() {
 	}
 }
 
-func moduleDir(path string) (dir, version string, err error) {
-	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}} {{.Version}}", path).Output()
-	if err != nil {
-		return "", "", fmt.Errorf("locate %s: %w", path, err)
-	}
-	f := strings.Fields(string(out))
-	if len(f) != 2 {
-		return "", "", fmt.Errorf("locate %s: unexpected go list output %q", path, out)
-	}
-	return f[0], f[1], nil
-}
-
 // parseTable reads the SYS_* constants of one zsysnum file.
 func parseTable(file string) (map[int]string, error) {
-	f, err := parser.ParseFile(token.NewFileSet(), file, nil, 0)
+	consts, err := xsysconst.Parse(file, func(name string) bool { return strings.HasPrefix(name, "SYS_") })
 	if err != nil {
-		return nil, fmt.Errorf("parse %s: %w", file, err)
+		return nil, err
 	}
 	table := map[int]string{}
-	for _, decl := range f.Decls {
-		gd, ok := decl.(*ast.GenDecl)
-		if !ok || gd.Tok != token.CONST {
-			continue
-		}
-		for _, spec := range gd.Specs {
-			vs := spec.(*ast.ValueSpec)
-			for i, name := range vs.Names {
-				if !strings.HasPrefix(name.Name, "SYS_") || i >= len(vs.Values) {
-					continue
-				}
-				lit, ok := vs.Values[i].(*ast.BasicLit)
-				if !ok {
-					continue
-				}
-				n, err := strconv.Atoi(lit.Value)
-				if err != nil {
-					return nil, fmt.Errorf("%s: %s: %w", file, name.Name, err)
-				}
-				table[n] = strings.ToLower(strings.TrimPrefix(name.Name, "SYS_"))
-			}
-		}
+	for _, c := range consts {
+		table[int(c.Value)] = strings.ToLower(strings.TrimPrefix(c.Name, "SYS_"))
 	}
 	if len(table) == 0 {
 		return nil, fmt.Errorf("%s: no SYS_ constants", file)
