@@ -242,20 +242,23 @@ func TestAttachAlreadyTraced(t *testing.T) {
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
 	}()
+	// strace forks short-lived children of its own to probe ptrace features
+	// before it starts the command: wait for the traced child that runs sleep.
 	var victim int
 	deadline := time.Now().Add(10 * time.Second)
 	for victim == 0 && time.Now().Before(deadline) {
 		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", cmd.Process.Pid, cmd.Process.Pid))
-		if f := strings.Fields(string(b)); len(f) > 0 {
-			victim, _ = strconv.Atoi(f[0])
+		for _, f := range strings.Fields(string(b)) {
+			pid, _ := strconv.Atoi(f)
+			comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+			if pid > 0 && strings.TrimSpace(string(comm)) == "sleep" && tracerOf(pid) == cmd.Process.Pid {
+				victim = pid
+			}
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	if victim == 0 {
-		t.Fatal("strace's child did not start")
-	}
-	for tracerOf(victim) == 0 && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
+		t.Fatal("strace did not start tracing its child")
 	}
 	_, err := Attach(context.Background(), []int{victim}, Options{})
 	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("already traced by process %d", cmd.Process.Pid)) {
