@@ -29,6 +29,22 @@ func (o *outputFlags) writeTo(w io.Writer, fn func(io.Writer) error) error {
 	if o.file == "" || o.file == "-" {
 		return fn(w)
 	}
+	if st, err := os.Stat(o.file); err == nil && !st.Mode().IsRegular() {
+		// A device, pipe or terminal (/dev/null, /dev/stderr, a FIFO) is
+		// written in place: renaming over it would replace the node.
+		f, err := os.OpenFile(o.file, os.O_WRONLY, 0)
+		if err != nil {
+			return fmt.Errorf("write report: %w", err)
+		}
+		if err := fn(f); err != nil {
+			f.Close()
+			return err
+		}
+		if err := f.Close(); err != nil {
+			return fmt.Errorf("write report: %w", err)
+		}
+		return nil
+	}
 	tmp, err := os.CreateTemp(filepath.Dir(o.file), ".gvcheck-report-*")
 	if err != nil {
 		return fmt.Errorf("write report: %w", err)
