@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"strconv"
 	"strings"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -82,6 +83,33 @@ func (t *tracer) takeListener(pid int) {
 	t.listener = fd
 	t.notifyDone = make(chan struct{})
 	go t.serveNotify(fd)
+}
+
+// huntListener takes the listener as soon as the shim has installed its
+// filter. Between that and its exec the shim is Go code, which may sleep on
+// a futex or call another notified syscall (when the scheduler preempts it,
+// say); such a call waits for an answer, so the listener must be served
+// from the start, not only from the exec stop.
+func (t *tracer) huntListener(shim *process, stop <-chan struct{}) {
+	tick := time.NewTicker(200 * time.Microsecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-tick.C:
+		}
+		t.state.Lock()
+		done := t.listener >= 0 || !shim.shim
+		if !done {
+			t.takeListener(shim.pid)
+			done = t.listener >= 0
+		}
+		t.state.Unlock()
+		if done {
+			return
+		}
+	}
 }
 
 // serveNotify answers notifications until no task uses the filter.

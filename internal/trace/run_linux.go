@@ -202,6 +202,9 @@ func (t *tracer) run(ctx context.Context, path string, argv, env []string, filte
 		}
 	}()
 	go t.reportProgress(stop)
+	if t.useNotify {
+		go t.huntListener(p, stop)
+	}
 
 	for {
 		wpid, err := wait(&ws)
