@@ -3,6 +3,8 @@ package cli
 import (
 	"errors"
 	"fmt"
+
+	"github.com/spf13/cobra"
 )
 
 // Exit statuses shared by every subcommand.
@@ -43,6 +45,14 @@ func withHint(err error, hint string) error {
 		return nil
 	}
 	return &hintError{err: err, hint: hint}
+}
+
+// needsCommand checks that a subcommand running a program was given one.
+func needsCommand(cmd *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return usagef("%s needs a command: gvcheck %s [flags] -- CMD [ARGS...]", cmd.Name(), cmd.Name())
+	}
+	return nil
 }
 
 func exitCode(err error) int {

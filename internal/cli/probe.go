@@ -51,12 +51,7 @@ program). Standard input is /dev/null unless --stdin names a file.
 Exit status: 0 works (or its fallbacks do), 3 needs something gVisor lacks, 1 error.`,
 		Example: `  gvcheck probe -- ./myapp --selftest
   gvcheck probe --ready port:8000 --test 'curl -sf http://127.0.0.1:8000/' -- python3 -m http.server 8000`,
-		Args: func(cmd *cobra.Command, args []string) error {
-			if len(args) == 0 {
-				return usagef("probe needs a command: gvcheck probe [flags] -- CMD [ARGS...]")
-			}
-			return nil
-		},
+		Args: needsCommand,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := out.validate(); err != nil {
 				return err

@@ -135,12 +135,7 @@ standard error, or to --output.`,
 		Example: `  gvcheck run -- ./myapp --serve
   gvcheck run --full --all -o report.md -f markdown -- make test
   gvcheck run --save app.json -- ./myapp && gvcheck check --gvisor 2023-01-01 app.json`,
-		Args: func(cmd *cobra.Command, args []string) error {
-			if len(args) == 0 {
-				return usagef("run needs a command: gvcheck run [flags] -- CMD [ARGS...]")
-			}
-			return nil
-		},
+		Args: needsCommand,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
 			tg, failOn, err := f.prepare(ctx)

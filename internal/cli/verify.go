@@ -53,12 +53,7 @@ runsc comes from PATH or --runsc, and must be a static build
 		Example: `  gvcheck verify -- python3 -c 'print(1)'
   gvcheck verify -- nmap localhost
   gvcheck verify --ready port:8000 --test 'curl -sf http://127.0.0.1:8000/' -- python3 -m http.server 8000`,
-		Args: func(cmd *cobra.Command, args []string) error {
-			if len(args) == 0 {
-				return usagef("verify needs a command: gvcheck verify [flags] -- CMD [ARGS...]")
-			}
-			return nil
-		},
+		Args: needsCommand,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := out.validate(); err != nil {
 				return err
