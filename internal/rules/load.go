@@ -1,18 +1,14 @@
 package rules
 
 import (
-	"bytes"
-	"compress/gzip"
-	"encoding/json"
-	"fmt"
 	"sort"
 	"sync"
 
 	"github.com/gvcheck/gvcheck/internal/sysno"
 )
 
-// VersionData is the generated form of one Set (internal/cmd/genrules
-// writes a []VersionData literal into zrules.go).
+// VersionData is the generated form of one Set: what internal/cmd/genrules
+// extracts for one version and architecture, and what NewSet takes.
 type VersionData struct {
 	Version string
 	Arch    sysno.Arch
@@ -22,28 +18,24 @@ type VersionData struct {
 	Caps    CapDefaults
 }
 
+// generatedSet is one version and architecture in zrules.go: indices into
+// the pools of distinct rules, paths, capability sets and root lists. The
+// tables are statically initialised, so a command pays only for the sets it
+// asks for (see README, "Database encoding").
+type generatedSet struct {
+	version     string
+	arch        sysno.Arch
+	caps, roots int
+	rules       []uint16
+	paths       []uint16
+}
+
 var (
 	loadMu sync.Mutex
 	loaded = map[string]*Set{}
-
-	decodeOnce sync.Once
-	generated  []VersionData
 )
 
-// decode unpacks the embedded data; it was written by genrules and is
-// checked by the tests, so failure is a build defect.
-func decode() {
-	zr, err := gzip.NewReader(bytes.NewReader(generatedGz))
-	if err != nil {
-		panic(fmt.Sprintf("rules: embedded data: %v", err))
-	}
-	if err := json.NewDecoder(zr).Decode(&generated); err != nil {
-		panic(fmt.Sprintf("rules: embedded data: %v", err))
-	}
-}
-
 func load(version string, arch sysno.Arch) *Set {
-	decodeOnce.Do(decode)
 	loadMu.Lock()
 	defer loadMu.Unlock()
 	k := version + "/" + string(arch)
@@ -51,21 +43,34 @@ func load(version string, arch sysno.Arch) *Set {
 		return s
 	}
 	s := &Set{Version: version, Arch: arch, rules: map[string][]Rule{}, paths: map[string]Path{}}
-	for i := range generated {
-		g := &generated[i]
-		if g.Version != version || g.Arch != arch {
-			continue
+	for i := range generatedSets {
+		if g := &generatedSets[i]; g.version == version && g.arch == arch {
+			s = NewSet(g.data())
+			break
 		}
-		s = NewSet(*g)
 	}
 	loaded[k] = s
 	return s
 }
 
+// data assembles a set's rules and paths from the pools; rules are copied,
+// so that no caller can change the shared tables.
+func (g *generatedSet) data() VersionData {
+	d := VersionData{Version: g.version, Arch: g.arch, Roots: rootsPool[g.roots], Caps: capsPool[g.caps],
+		Rules: make([]Rule, len(g.rules)), Paths: make([]Path, len(g.paths))}
+	for i, r := range g.rules {
+		d.Rules[i] = rulePool[r]
+	}
+	for i, p := range g.paths {
+		d.Paths[i] = pathPool[p]
+	}
+	return d
+}
+
 // NewSet builds a Set from rules and paths (the generator and tests use it
 // on freshly extracted data).
 func NewSet(d VersionData) *Set {
-	s := &Set{Version: d.Version, Arch: d.Arch, rules: map[string][]Rule{}, paths: map[string]Path{}, roots: d.Roots, caps: d.Caps}
+	s := &Set{Version: d.Version, Arch: d.Arch, rules: map[string][]Rule{}, paths: make(map[string]Path, len(d.Paths)), roots: d.Roots, caps: d.Caps}
 	for _, r := range d.Rules {
 		s.rules[r.Syscall] = append(s.rules[r.Syscall], r)
 	}

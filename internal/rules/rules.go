@@ -97,10 +97,9 @@ func For(version string, arch sysno.Arch) (*Set, bool) {
 // Versions lists the embedded gVisor versions, oldest first (module
 // versions sort by date).
 func Versions() []string {
-	decodeOnce.Do(decode)
-	vs := make([]string, 0, len(generated))
-	for _, g := range generated {
-		vs = append(vs, g.Version)
+	vs := make([]string, 0, len(generatedSets))
+	for _, g := range generatedSets {
+		vs = append(vs, g.version)
 	}
 	sort.Strings(vs)
 	return slices.Compact(vs)
