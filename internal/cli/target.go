@@ -123,9 +123,9 @@ func (t *targetFlags) resolve(ctx context.Context, arch sysno.Arch) (*target, er
 	// A runsc table from a file or an installed binary borrows the rules of
 	// the embedded version with the same table, else of the newest.
 	ruleVersion := table.Version.ID
-	if ms := compat.Matching(table); table.Version.ID == "installed" || strings.HasPrefix(table.Version.ID, "file:") {
+	if table.Version.ID == "installed" || strings.HasPrefix(table.Version.ID, "file:") {
 		ruleVersion = compat.Latest().ID
-		if len(ms) > 0 {
+		if ms := compat.Matching(table); len(ms) > 0 {
 			ruleVersion = ms[len(ms)-1].Version.ID
 		}
 	}

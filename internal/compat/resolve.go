@@ -5,13 +5,15 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
+// The patterns are compiled on first use, not at every start-up.
 var (
-	tagRE    = regexp.MustCompile(`^release-(\d{8})(?:\.(\d{1,3}))?$`)
-	dateRE   = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
-	commitRE = regexp.MustCompile(`^[0-9a-f]{7,40}$`)
+	tagRE    = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^release-(\d{8})(?:\.(\d{1,3}))?$`) })
+	dateRE   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`) })
+	commitRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9a-f]{7,40}$`) })
 )
 
 // ResolveVersion finds an embedded version from a user's spec:
@@ -39,7 +41,7 @@ func ResolveVersion(spec string) (Version, error) {
 			return v, nil
 		}
 	}
-	if m := tagRE.FindStringSubmatch(spec); m != nil {
+	if m := tagRE().FindStringSubmatch(spec); m != nil {
 		want := tagKey(m[1], m[2])
 		for _, v := range vs {
 			if k, ok := parseTag(v.Tag); ok && k == want {
@@ -59,7 +61,7 @@ func ResolveVersion(spec string) (Version, error) {
 		}
 		return *best, nil
 	}
-	if dateRE.MatchString(spec) {
+	if dateRE().MatchString(spec) {
 		day, err := time.Parse("2006-01-02", spec)
 		if err != nil {
 			return Version{}, fmt.Errorf("bad date %q: %w", spec, err)
@@ -76,7 +78,7 @@ func ResolveVersion(spec string) (Version, error) {
 		}
 		return *best, nil
 	}
-	if commitRE.MatchString(spec) {
+	if commitRE().MatchString(spec) {
 		var found []Version
 		for _, v := range vs {
 			if c := commitOf(v.ID); c != "" && (strings.HasPrefix(c, spec) || strings.HasPrefix(spec, c)) {
@@ -105,7 +107,7 @@ func commitOf(id string) string {
 
 // parseTag turns "release-20230920.0" into a sortable key.
 func parseTag(tag string) (int64, bool) {
-	m := tagRE.FindStringSubmatch(tag)
+	m := tagRE().FindStringSubmatch(tag)
 	if m == nil {
 		return 0, false
 	}

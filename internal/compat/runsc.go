@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/gvcheck/gvcheck/internal/sysno"
 )
@@ -62,11 +63,14 @@ var errnoMessages = map[string]string{
 	"read-only file system":                         "EROFS",
 }
 
+// The note patterns are compiled on first use, not at every start-up.
 var (
 	// CapError: Returns "EPERM-message" if the process does not have CAP_X; "ENOSYS-message" otherwise.
-	capNoteRE = regexp.MustCompile(`^(?:(.*); )?Returns "([^"]*)" if the process does not have (CAP_[A-Z_]+); "([^"]*)" otherwise\.$`)
+	capNoteRE = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^(?:(.*); )?Returns "([^"]*)" if the process does not have (CAP_[A-Z_]+); "([^"]*)" otherwise\.$`)
+	})
 	// Error, ErrorWithEvent: Returns "message".
-	errNoteRE = regexp.MustCompile(`^(?:(.*); )?Returns "([^"]*)"\.$`)
+	errNoteRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:(.*); )?Returns "([^"]*)"\.$`) })
 )
 
 // ParseRunscTable reads the output of "runsc help syscalls -format=json"
@@ -202,11 +206,11 @@ func parseRunscCSV(data []byte, arch sysno.Arch) (*Table, error) {
 // splitErrorNote undoes what gVisor's Error and CapError constructors do to
 // a note: note + "; Returns ...".
 func splitErrorNote(note string) (rest, errno, capName string) {
-	if m := capNoteRE.FindStringSubmatch(note); m != nil {
+	if m := capNoteRE().FindStringSubmatch(note); m != nil {
 		// With the capability the call fails with the second error.
 		return m[1], errnoMessages[m[4]], m[3]
 	}
-	if m := errNoteRE.FindStringSubmatch(note); m != nil {
+	if m := errNoteRE().FindStringSubmatch(note); m != nil {
 		return m[1], errnoMessages[m[2]], ""
 	}
 	return note, "", ""

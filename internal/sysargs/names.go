@@ -64,7 +64,7 @@ const (
 // uapi headers.
 type selector struct {
 	prefix  string
-	exclude *regexp.Regexp
+	exclude string // a regular expression, compiled when the tables are built
 	max     uint64 // values above max are not of this family (0: no limit)
 	min     uint64
 	prefer  []string
@@ -72,9 +72,11 @@ type selector struct {
 	bits    bool // values are OR-ed flags
 }
 
+// selectors keep their exclusions as patterns: compiling them at start-up
+// would cost every command, and every shim, which never names an argument.
 var selectors = [numCategories]selector{
 	catPrctl: {prefix: "PR_", max: 0x7fffffff,
-		exclude: regexp.MustCompile(`^PR_(SET_MM_|CAP_AMBIENT_|SPEC_|FP_MODE_|MCE_KILL_[A-FH-Z]|MCE_KILL_GET_|TSC_|UNALIGN_|ENDIAN_|FPEMU_|FPEXC_|TIMING_|SVE_VL_|SVE_SET_VL_ONEXEC|SME_VL_|SME_SET_VL_ONEXEC|SCHED_CORE_|MTE_|PAC_AP|PAC_GA|TAGGED_ADDR_ENABLE|SET_PTRACER_ANY|SET_VMA_ANON_NAME|SYS_DISPATCH_|MDWE_|RISCV_|PPC_|FP_EXC_|RSEQ_SLICE_EXT_|RSEQ_SLICE_EXTENSION_|THP_DISABLE_|PMLEN_|SHADOW_STACK_|CFI_|FUTEX_HASH_|TIMER_CREATE_|GET_MEMORY_MERGE_)|^PR_(SET|GET)_.*_(ON|OFF|ENABLE|DISABLE|MASK|SHIFT|ONEXEC|INHERIT)$`),
+		exclude: `^PR_(SET_MM_|CAP_AMBIENT_|SPEC_|FP_MODE_|MCE_KILL_[A-FH-Z]|MCE_KILL_GET_|TSC_|UNALIGN_|ENDIAN_|FPEMU_|FPEXC_|TIMING_|SVE_VL_|SVE_SET_VL_ONEXEC|SME_VL_|SME_SET_VL_ONEXEC|SCHED_CORE_|MTE_|PAC_AP|PAC_GA|TAGGED_ADDR_ENABLE|SET_PTRACER_ANY|SET_VMA_ANON_NAME|SYS_DISPATCH_|MDWE_|RISCV_|PPC_|FP_EXC_|RSEQ_SLICE_EXT_|RSEQ_SLICE_EXTENSION_|THP_DISABLE_|PMLEN_|SHADOW_STACK_|CFI_|FUTEX_HASH_|TIMER_CREATE_|GET_MEMORY_MERGE_)|^PR_(SET|GET)_.*_(ON|OFF|ENABLE|DISABLE|MASK|SHIFT|ONEXEC|INHERIT)$`,
 		prefer:  []string{"PR_MCE_KILL", "PR_MCE_KILL_GET"}},
 	// arch/x86/include/uapi/asm/prctl.h (x/sys/unix has none of these).
 	catArchPrctl: {extra: []nameValue{
@@ -90,31 +92,31 @@ var selectors = [numCategories]selector{
 		{"ARCH_SHSTK_UNLOCK", 0x5004}, {"ARCH_SHSTK_STATUS", 0x5005},
 	}},
 	catIoctl: {prefix: "", min: 0x5400,
-		exclude: regexp.MustCompile(`^(SIOCPROTOPRIVATE|SIOCDEVPRIVATE|TCP_|TCSA|TCOO|TCIO|TCIF|TCOF|TUN_|RTC_(AF|PF|UF|IRQF|MAX)|BLKPG_|TIOCPKT_|TIOCM_|TIOCSER_|FS_IOC_.*_ENCRYPTION_.*_SIZE$)`),
+		exclude: `^(SIOCPROTOPRIVATE|SIOCDEVPRIVATE|TCP_|TCSA|TCOO|TCIO|TCIF|TCOF|TUN_|RTC_(AF|PF|UF|IRQF|MAX)|BLKPG_|TIOCPKT_|TIOCM_|TIOCSER_|FS_IOC_.*_ENCRYPTION_.*_SIZE$)`,
 		prefer: []string{"FIONREAD", "TCGETS", "TCSETS", "TIOCOUTQ", "FS_IOC_GETFLAGS", "FS_IOC_SETFLAGS",
 			"FS_IOC_GETVERSION", "FS_IOC_SETVERSION", "SIOCGSTAMP", "SIOCGSTAMPNS", "TIOCGPTPEER"},
 		// include/uapi/asm-generic/ioctls.h; x/sys/unix names FIONREAD TIOCINQ.
 		extra: []nameValue{{"FIONREAD", 0x541b}, {"FIONBIO", 0x5421}, {"FIONCLEX", 0x5450},
 			{"FIOCLEX", 0x5451}, {"FIOASYNC", 0x5452}, {"FIOQSIZE", 0x5460}, {"TIOCSERGETLSR", 0x5459},
 			{"FIGETBSZ", 0x2}, {"FIBMAP", 0x1}}},
-	catAF: {prefix: "AF_", exclude: regexp.MustCompile(`^AF_MAX$`),
+	catAF: {prefix: "AF_", exclude: `^AF_MAX$`,
 		prefer: []string{"AF_UNIX", "AF_NETLINK"}},
 	catSockType: {prefix: "SOCK_", max: 10,
-		exclude: regexp.MustCompile(`^SOCK_(BUF_LOCK_MASK|IOC_TYPE|RCVBUF_LOCK|SNDBUF_LOCK|TXREHASH_.*|CLOEXEC|NONBLOCK)$`)},
-	catIPProto: {prefix: "IPPROTO_", max: 0x106, exclude: regexp.MustCompile(`^IPPROTO_MAX$`),
+		exclude: `^SOCK_(BUF_LOCK_MASK|IOC_TYPE|RCVBUF_LOCK|SNDBUF_LOCK|TXREHASH_.*|CLOEXEC|NONBLOCK)$`},
+	catIPProto: {prefix: "IPPROTO_", max: 0x106, exclude: `^IPPROTO_MAX$`,
 		prefer: []string{"IPPROTO_IP"}},
 	// include/uapi/linux/netlink.h protocol numbers (x/sys mixes them with socket options).
 	catNetlinkProto: {prefix: "NETLINK_", max: 22,
-		exclude: regexp.MustCompile(`^NETLINK_(ADD_MEMBERSHIP|DROP_MEMBERSHIP|PKTINFO|BROADCAST_ERROR|NO_ENOBUFS|RX_RING|TX_RING|LISTEN_ALL_NSID|LIST_MEMBERSHIPS|CAP_ACK|EXT_ACK|GET_STRICT_CHK|UNCONNECTED|CONNECTED|INET_DIAG)$`),
+		exclude: `^NETLINK_(ADD_MEMBERSHIP|DROP_MEMBERSHIP|PKTINFO|BROADCAST_ERROR|NO_ENOBUFS|RX_RING|TX_RING|LISTEN_ALL_NSID|LIST_MEMBERSHIPS|CAP_ACK|EXT_ACK|GET_STRICT_CHK|UNCONNECTED|CONNECTED|INET_DIAG)$`,
 		prefer:  []string{"NETLINK_ROUTE", "NETLINK_SOCK_DIAG"}},
 	catEthP:   {prefix: "ETH_P_"},
 	catSOL:    {prefix: "SOL_", prefer: []string{"SOL_IP", "SOL_SOCKET"}, extra: []nameValue{{"SOL_UDP", 17}}},
-	catSO:     {prefix: "SO_", max: 0x1000, prefer: []string{"SO_ATTACH_FILTER", "SO_DETACH_FILTER", "SO_TIMESTAMP_OLD", "SO_TIMESTAMPNS_OLD", "SO_TIMESTAMPING_OLD", "SO_RCVTIMEO_OLD", "SO_SNDTIMEO_OLD", "SO_PEERSEC"}, exclude: regexp.MustCompile(`^SO_(EE_|VM_|.*_MASK$|TIMESTAMP$|TIMESTAMPNS$|TIMESTAMPING$|RCVTIMEO$|SNDTIMEO$)`), extra: []nameValue{{"SO_TIMESTAMP", 29}, {"SO_TIMESTAMPNS", 35}, {"SO_TIMESTAMPING", 37}, {"SO_RCVTIMEO", 20}, {"SO_SNDTIMEO", 21}}},
-	catIP:     {prefix: "IP_", max: 100, exclude: regexp.MustCompile(`^IP_(PMTUDISC_|DEFAULT_|MAX_|MF$|DF$|RF$|OFFMASK|MAXPACKET|MSS|OPTIONS$|UNICAST_IF_|BIND_ADDRESS_NO_PORT_)`), prefer: []string{"IP_TOS", "IP_OPTIONS"}, extra: append([]nameValue{{"IP_OPTIONS", 4}}, mcastOptions...)},
-	catIPv6:   {prefix: "IPV6_", max: 100, exclude: regexp.MustCompile(`^IPV6_(PMTUDISC_|PREFER_SRC_|RTHDR_LOOSE|RTHDR_STRICT|RTHDR_TYPE_0|ADDR_PREFERENCES_)`), prefer: []string{"IPV6_ADD_MEMBERSHIP", "IPV6_DROP_MEMBERSHIP", "IPV6_RECVPKTINFO", "IPV6_RECVHOPLIMIT"}, extra: mcastOptions},
-	catTCP:    {prefix: "TCP_", max: 100, exclude: regexp.MustCompile(`^TCP_(ACCECN_|MD5SIG_|MSS_|REPAIR_ON|REPAIR_OFF|REPAIR_OFF_NO_WP|QUEUE|NO_QUEUE|SEND_QUEUE|RECV_QUEUE|CM_INQ|COOKIE_|FASTOPEN_KEY_|S_DATA_|AO_|MAXWIN|MAX_WINSHIFT|MAXSEG)`), prefer: []string{"TCP_INQ"}, extra: []nameValue{{"TCP_MAXSEG", 2}}},
-	catUDP:    {prefix: "UDP_", max: 200, exclude: regexp.MustCompile(`^UDP_ENCAP_`)},
-	catPacket: {prefix: "PACKET_", max: 100, exclude: regexp.MustCompile(`^PACKET_(HOST|BROADCAST|MULTICAST|OTHERHOST|OUTGOING|LOOPBACK|USER|KERNEL|FASTROUTE|MR_|FANOUT_)`)},
+	catSO:     {prefix: "SO_", max: 0x1000, prefer: []string{"SO_ATTACH_FILTER", "SO_DETACH_FILTER", "SO_TIMESTAMP_OLD", "SO_TIMESTAMPNS_OLD", "SO_TIMESTAMPING_OLD", "SO_RCVTIMEO_OLD", "SO_SNDTIMEO_OLD", "SO_PEERSEC"}, exclude: `^SO_(EE_|VM_|.*_MASK$|TIMESTAMP$|TIMESTAMPNS$|TIMESTAMPING$|RCVTIMEO$|SNDTIMEO$)`, extra: []nameValue{{"SO_TIMESTAMP", 29}, {"SO_TIMESTAMPNS", 35}, {"SO_TIMESTAMPING", 37}, {"SO_RCVTIMEO", 20}, {"SO_SNDTIMEO", 21}}},
+	catIP:     {prefix: "IP_", max: 100, exclude: `^IP_(PMTUDISC_|DEFAULT_|MAX_|MF$|DF$|RF$|OFFMASK|MAXPACKET|MSS|OPTIONS$|UNICAST_IF_|BIND_ADDRESS_NO_PORT_)`, prefer: []string{"IP_TOS", "IP_OPTIONS"}, extra: append([]nameValue{{"IP_OPTIONS", 4}}, mcastOptions...)},
+	catIPv6:   {prefix: "IPV6_", max: 100, exclude: `^IPV6_(PMTUDISC_|PREFER_SRC_|RTHDR_LOOSE|RTHDR_STRICT|RTHDR_TYPE_0|ADDR_PREFERENCES_)`, prefer: []string{"IPV6_ADD_MEMBERSHIP", "IPV6_DROP_MEMBERSHIP", "IPV6_RECVPKTINFO", "IPV6_RECVHOPLIMIT"}, extra: mcastOptions},
+	catTCP:    {prefix: "TCP_", max: 100, exclude: `^TCP_(ACCECN_|MD5SIG_|MSS_|REPAIR_ON|REPAIR_OFF|REPAIR_OFF_NO_WP|QUEUE|NO_QUEUE|SEND_QUEUE|RECV_QUEUE|CM_INQ|COOKIE_|FASTOPEN_KEY_|S_DATA_|AO_|MAXWIN|MAX_WINSHIFT|MAXSEG)`, prefer: []string{"TCP_INQ"}, extra: []nameValue{{"TCP_MAXSEG", 2}}},
+	catUDP:    {prefix: "UDP_", max: 200, exclude: `^UDP_ENCAP_`},
+	catPacket: {prefix: "PACKET_", max: 100, exclude: `^PACKET_(HOST|BROADCAST|MULTICAST|OTHERHOST|OUTGOING|LOOPBACK|USER|KERNEL|FASTROUTE|MR_|FANOUT_)`},
 	catNetlinkOpt: {extra: []nameValue{ // include/uapi/linux/netlink.h socket options
 		{"NETLINK_ADD_MEMBERSHIP", 1}, {"NETLINK_DROP_MEMBERSHIP", 2}, {"NETLINK_PKTINFO", 3},
 		{"NETLINK_BROADCAST_ERROR", 4}, {"NETLINK_NO_ENOBUFS", 5}, {"NETLINK_RX_RING", 6},
@@ -129,15 +131,15 @@ var selectors = [numCategories]selector{
 		{"FUTEX_CMP_REQUEUE_PI", 12}, {"FUTEX_LOCK_PI2", 13}}},
 	catMadv:   {prefix: "MADV_", prefer: []string{"MADV_NORMAL"}},
 	catFalloc: {prefix: "FALLOC_FL_", bits: true, prefer: []string{"FALLOC_FL_ALLOCATE_RANGE"}},
-	catClone: {prefix: "CLONE_", bits: true, exclude: regexp.MustCompile(`^CLONE_ARGS_`),
+	catClone: {prefix: "CLONE_", bits: true, exclude: `^CLONE_ARGS_`,
 		prefer: []string{"CLONE_NEWTIME"}},
-	catSignal: {prefix: "SIG", max: 64, exclude: regexp.MustCompile(`^SIG(STKSZ|EV_|_)`),
+	catSignal: {prefix: "SIG", max: 64, exclude: `^SIG(STKSZ|EV_|_)`,
 		prefer: []string{"SIGIOT", "SIGIO", "SIGCHLD", "SIGSYS"}},
-	catMap: {prefix: "MAP_", bits: true, exclude: regexp.MustCompile(`^MAP_(TYPE|HUGE_SHIFT|HUGE_MASK|FILE)$`),
+	catMap: {prefix: "MAP_", bits: true, exclude: `^MAP_(TYPE|HUGE_SHIFT|HUGE_MASK|FILE)$`,
 		prefer: []string{"MAP_SHARED", "MAP_PRIVATE", "MAP_SHARED_VALIDATE", "MAP_ANONYMOUS"}},
 	catMremap: {prefix: "MREMAP_", bits: true},
 	catFcntl: {prefix: "F_", max: 2048,
-		exclude: regexp.MustCompile(`^F_(OK|ULOCK|LOCK|TLOCK|TEST|RDLCK|WRLCK|UNLCK|EXLCK|SHLCK|SEAL_|OWNER_|LINUX_SPECIFIC_BASE|RDLCK|GETLK64|SETLK64|SETLKW64)`)},
+		exclude: `^F_(OK|ULOCK|LOCK|TLOCK|TEST|RDLCK|WRLCK|UNLCK|EXLCK|SHLCK|SEAL_|OWNER_|LINUX_SPECIFIC_BASE|RDLCK|GETLK64|SETLK64|SETLKW64)`},
 	// include/uapi/linux/membarrier.h.
 	catMembarrier: {extra: []nameValue{
 		{"MEMBARRIER_CMD_QUERY", 0}, {"MEMBARRIER_CMD_GLOBAL", 1}, {"MEMBARRIER_CMD_GLOBAL_EXPEDITED", 2},
@@ -151,7 +153,7 @@ var selectors = [numCategories]selector{
 	catSem: {extra: append([]nameValue{{"GETPID", 11}, {"GETVAL", 12}, {"GETALL", 13}, {"GETNCNT", 14}, {"GETZCNT", 15},
 		{"SETVAL", 16}, {"SETALL", 17}, {"SEM_STAT", 18}, {"SEM_INFO", 19}, {"SEM_STAT_ANY", 20}}, ipcCommon...)},
 	catMsg:    {extra: append([]nameValue{{"MSG_STAT", 11}, {"MSG_INFO", 12}, {"MSG_STAT_ANY", 13}}, ipcCommon...)},
-	catKeyctl: {prefix: "KEYCTL_", exclude: regexp.MustCompile(`^KEYCTL_(CAPS|SUPPORTS_|MOVE_EXCL)`)},
+	catKeyctl: {prefix: "KEYCTL_", exclude: `^KEYCTL_(CAPS|SUPPORTS_|MOVE_EXCL)`},
 	catRlimit: {prefix: "RLIMIT_", max: 64},
 	catSetMM:  {prefix: "PR_SET_MM_", max: 64},
 	// include/uapi/linux/personality.h (x/sys/unix has none of these).
@@ -174,38 +176,48 @@ type table struct {
 	flags   []nameValue // single-bit names, for OR-ed display (bits categories)
 }
 
-var (
-	tablesOnce sync.Once
-	tables     map[sysno.Arch]*[numCategories]table
-)
+// Tables are built per architecture on first use (about 1 ms each).
+var tablesByArch = map[sysno.Arch]func() *[numCategories]table{
+	sysno.AMD64: sync.OnceValue(func() *[numCategories]table { return buildTables(constAMD64) }),
+	sysno.ARM64: sync.OnceValue(func() *[numCategories]table { return buildTables(constARM64) }),
+}
+
+// tablesFor returns an architecture's tables, or nil for an unknown one.
+func tablesFor(arch sysno.Arch) *[numCategories]table {
+	if f, ok := tablesByArch[arch]; ok {
+		return f()
+	}
+	return nil
+}
 
 func tableFor(arch sysno.Arch, c category) *table {
-	tablesOnce.Do(buildTables)
-	t, ok := tables[arch]
-	if !ok {
-		t = tables[sysno.AMD64]
+	t := tablesFor(arch)
+	if t == nil {
+		t = tablesFor(sysno.AMD64)
 	}
 	return &t[c]
 }
 
-func buildTables() {
-	tables = map[sysno.Arch]*[numCategories]table{}
-	for arch, archConsts := range map[sysno.Arch][]nameValue{sysno.AMD64: constAMD64, sysno.ARM64: constARM64} {
-		all := append(append([]nameValue{}, constCommon...), archConsts...)
-		var ts [numCategories]table
-		for c := range ts {
-			ts[c] = build(selectors[c], all)
-		}
-		tables[arch] = &ts
+func buildTables(archConsts []nameValue) *[numCategories]table {
+	all := append(append([]nameValue{}, constCommon...), archConsts...)
+	ioctl := regexp.MustCompile(ioctlName)
+	var ts [numCategories]table
+	for c := range ts {
+		ts[c] = build(selectors[c], all, ioctl)
 	}
+	return &ts
 }
 
-func build(s selector, all []nameValue) table {
+func build(s selector, all []nameValue, ioctlName *regexp.Regexp) table {
 	t := table{byName: map[string]uint64{}, byValue: map[uint64]string{}}
 	var cands []nameValue
+	var exclude *regexp.Regexp
+	if s.exclude != "" {
+		exclude = regexp.MustCompile(s.exclude)
+	}
 	if s.prefix != "" || s.min != 0 {
 		for _, nv := range all {
-			if !strings.HasPrefix(nv.name, s.prefix) || (s.exclude != nil && s.exclude.MatchString(nv.name)) {
+			if !strings.HasPrefix(nv.name, s.prefix) || (exclude != nil && exclude.MatchString(nv.name)) {
 				continue
 			}
 			if (s.max != 0 && nv.value > s.max) || nv.value < s.min {
@@ -254,7 +266,7 @@ func build(s selector, all []nameValue) table {
 
 // ioctlName matches the ioctl request families (the catIoctl selector has no
 // prefix of its own).
-var ioctlName = regexp.MustCompile(`^(TC[A-Z]|TIOC|FIO|FIC|FIB|FIG|SIOC|FS_IOC|BLK|NS_GET|PERF_EVENT_IOC|RND|TUN[A-Z]|FICLONE|FIDEDUPE|LOOP_|SECCOMP_IOCTL|UFFDIO|RTC_|PTP_|WDIOC|HIDIOC)`)
+const ioctlName = `^(TC[A-Z]|TIOC|FIO|FIC|FIB|FIG|SIOC|FS_IOC|BLK|NS_GET|PERF_EVENT_IOC|RND|TUN[A-Z]|FICLONE|FIDEDUPE|LOOP_|SECCOMP_IOCTL|UFFDIO|RTC_|PTP_|WDIOC|HIDIOC)`
 
 // mcastOptions are the protocol-independent multicast options of
 // include/uapi/linux/in.h, valid at SOL_IP and SOL_IPV6.

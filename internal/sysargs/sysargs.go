@@ -360,9 +360,8 @@ func swap16(v uint64) uint64 { return (v&0xff)<<8 | (v>>8)&0xff }
 // Value returns the value of a Linux constant name used in key arguments
 // (any family: "PR_SET_MM", "TIOCSTI", "SO_ATTACH_BPF", "FUTEX_LOCK_PI").
 func Value(arch sysno.Arch, name string) (uint64, bool) {
-	tablesOnce.Do(buildTables)
-	t, ok := tables[arch]
-	if !ok {
+	t := tablesFor(arch)
+	if t == nil {
 		return 0, false
 	}
 	for c := range t {
