@@ -32,13 +32,16 @@ func Observe(t *compat.Table, set *rules.Set, runscFlags []string) *Policy {
 // conditions may take, so that the whole filter stays within BPFMaxInsns.
 const maxConditionInsns = 600
 
-// conditionCost is how many instructions rs adds to a filter.
+// conditionCost is how many instructions a filter for rs alone has: the
+// code of its argument checks, and the at most 11 around it (architecture
+// checks, one search step, default verdicts).
 func conditionCost(arch sysno.Arch, rs []Rule) int {
-	prog, err := (&Policy{Arch: arch, Default: Trace, Rules: rs}).Compile()
+	ret, _ := retFor(Trace, 0)
+	iv, err := (&Policy{Arch: arch}).compileNr(rs[0].Nr, rs, ret)
 	if err != nil {
 		return BPFMaxInsns
 	}
-	return len(prog)
+	return len(iv.code) + 11
 }
 
 func observeRules(t *compat.Table, set *rules.Set, runscFlags []string, nr int) []Rule {
@@ -59,7 +62,7 @@ func observeRules(t *compat.Table, set *rules.Set, runscFlags []string, nr int) 
 	if v, _ := set.Judge(name, nil, runscFlags); v == rules.Unsupported || v == rules.NeedsFlag {
 		return []Rule{{Nr: nr, Action: Trace}}
 	}
-	if len(set.Rules(name)) == 0 {
+	if !set.HasRules(name) {
 		// No argument rules: only a fully supported syscall can run unseen.
 		if e.Support == compat.Full {
 			return []Rule{{Nr: nr, Action: Allow}}

@@ -110,6 +110,9 @@ func (s *Set) Rules(syscall string) []Rule {
 	return slices.Clone(s.rules[syscall])
 }
 
+// HasRules reports whether a syscall has rules, without copying them.
+func (s *Set) HasRules(syscall string) bool { return len(s.rules[syscall]) > 0 }
+
 // Syscalls lists the syscalls that have rules.
 func (s *Set) Syscalls() []string {
 	out := make([]string, 0, len(s.rules))

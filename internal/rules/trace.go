@@ -58,21 +58,19 @@ func (s *Set) TraceConditions(syscall string, runscFlags []string) (conds []ArgC
 	if !hasDefault(rs) {
 		all = true // values no rule covers are unknown: look at them
 	}
-	// Conditions deciding what the default decides anyway are dropped,
-	// unless a later (less specific) one decides otherwise.
-	var kept []ArgCond
-	laterDiffers := false
-	for i := len(conds) - 1; i >= 0; i-- {
-		c := conds[i]
-		if c.Trace == all && !laterDiffers {
-			continue
-		}
+	// Conditions after the last one that decides otherwise than the
+	// default decide what the default decides anyway: drop them. Those
+	// before it stay, since they shadow it.
+	last := -1
+	for i, c := range conds {
 		if c.Trace != all {
-			laterDiffers = true
+			last = i
 		}
-		kept = append([]ArgCond{c}, kept...)
 	}
-	return kept, all
+	if last < 0 {
+		return nil, all
+	}
+	return conds[:last+1], all
 }
 
 func hasDefault(rs []Rule) bool {
