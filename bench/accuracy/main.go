@@ -172,17 +172,24 @@ func buildGvcheck(ctx context.Context, root, out string) error {
 	return nil
 }
 
-// describeGvcheck names the gvcheck scored: the checkout's commit, or the
-// prebuilt binary's path.
+// describeGvcheck names the gvcheck scored: the checkout's commit, marked
+// dirty when gvcheck's own sources differ from it, or the prebuilt binary's
+// path.
 func describeGvcheck(ctx context.Context, root, prebuilt string) string {
 	if prebuilt != "" {
 		return prebuilt
 	}
-	out, err := exec.CommandContext(ctx, "git", "-C", root, "describe", "--always", "--dirty").Output()
+	out, err := exec.CommandContext(ctx, "git", "-C", root, "rev-parse", "--short", "HEAD").Output()
 	if err != nil {
 		return "unknown"
 	}
-	return strings.TrimSpace(string(out))
+	rev := strings.TrimSpace(string(out))
+	st, err := exec.CommandContext(ctx, "git", "-C", root, "status", "--porcelain", "--untracked-files=no",
+		"--", "cmd", "internal", "go.mod", "go.sum").Output()
+	if err != nil || len(bytes.TrimSpace(st)) > 0 {
+		rev += "-dirty"
+	}
+	return rev
 }
 
 // runscVersion names runsc by its gVisor module version (a go-installed
