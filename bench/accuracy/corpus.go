@@ -113,7 +113,8 @@ func (e *Entry) validate() error {
 		return err
 	}
 	switch e.Label {
-	case "", labelWorks:
+	case "": // not labelled yet: it may carry the mechanism expected
+	case labelWorks:
 		if e.Mechanism != "" || e.Cause != "" {
 			return fmt.Errorf("mechanism and cause belong to failing programs")
 		}
@@ -121,13 +122,15 @@ func (e *Entry) validate() error {
 		if e.Mechanism == "" || e.Cause == "" {
 			return fmt.Errorf("a failing program needs a mechanism and a cause regex")
 		}
+	default:
+		return fmt.Errorf("label must be works or fails, not %q", e.Label)
+	}
+	if e.Cause != "" {
 		re, err := regexp.Compile(e.Cause)
 		if err != nil {
 			return fmt.Errorf("cause: %w", err)
 		}
 		e.cause = re
-	default:
-		return fmt.Errorf("label must be works or fails, not %q", e.Label)
 	}
 	return nil
 }

@@ -182,7 +182,7 @@ func writeLabels(path string, results []*labelResult) error {
 			return err
 		}
 		if lr.Measured == labelFails {
-			fmt.Fprintf(os.Stderr, "%s: now labelled fails; add its mechanism and cause\n", lr.Name)
+			fmt.Fprintf(os.Stderr, "%s: now labelled fails; check that it has the right mechanism and cause\n", lr.Name)
 		}
 	}
 	return os.WriteFile(path, []byte(strings.Join(lines, "\n")), 0o644)
@@ -208,17 +208,28 @@ func setLabel(lines []string, name, label string) ([]string, error) {
 	if start < 0 {
 		return nil, fmt.Errorf("entry %s not found in the corpus file", name)
 	}
-	last := start
-	for i := start; i < end; i++ {
-		if strings.HasPrefix(lines[i], "  label:") {
-			lines[i] = "  label: " + label
-			return lines, nil
+	// A working program has no mechanism or cause: drop them.
+	block := make([]string, 0, end-start+1)
+	for _, l := range lines[start:end] {
+		if label == labelWorks && (strings.HasPrefix(l, "  mechanism:") || strings.HasPrefix(l, "  cause:")) {
+			continue
 		}
-		if strings.TrimSpace(lines[i]) != "" && !strings.HasPrefix(strings.TrimSpace(lines[i]), "#") {
+		block = append(block, l)
+	}
+	last, found := 0, false
+	for i, l := range block {
+		if strings.HasPrefix(l, "  label:") {
+			block[i], found = "  label: "+label, true
+			break
+		}
+		if t := strings.TrimSpace(l); t != "" && !strings.HasPrefix(t, "#") {
 			last = i
 		}
 	}
-	out := append([]string{}, lines[:last+1]...)
-	out = append(out, "  label: "+label)
-	return append(out, lines[last+1:]...), nil
+	if !found {
+		block = append(block[:last+1], append([]string{"  label: " + label}, block[last+1:]...)...)
+	}
+	out := append([]string{}, lines[:start]...)
+	out = append(out, block...)
+	return append(out, lines[end:]...), nil
 }
