@@ -355,13 +355,25 @@ func (p *Policy) compileNr(nr int, rules []Rule, defRet uint32) (interval, error
 		return interval{lo: n, hi: n, ret: ret}, err
 	}
 	var code []unix.SockFilter
-	for i, r := range rules {
+	for i := 0; i < len(rules); {
+		r := rules[i]
+		if len(r.Args) == 0 && i != len(rules)-1 {
+			return interval{}, errors.New("a rule without argument conditions comes before other rules of the same syscall")
+		}
+		// A run of rules that each compare the low half of one argument
+		// under one mask (prctl options, ioctl requests) shares one load.
+		if j := lowRun(rules, i); j-i >= 3 {
+			block, err := lowBlock(rules[i:j])
+			if err != nil {
+				return interval{}, err
+			}
+			code = append(code, block...)
+			i = j
+			continue
+		}
 		ret, err := retFor(r.Action, r.Errno)
 		if err != nil {
 			return interval{}, err
-		}
-		if len(r.Args) == 0 && i != len(rules)-1 {
-			return interval{}, errors.New("a rule without argument conditions comes before other rules of the same syscall")
 		}
 		block, err := ruleBlock(r.Args, ret)
 		if err != nil {
@@ -371,9 +383,76 @@ func (p *Policy) compileNr(nr int, rules []Rule, defRet uint32) (interval, error
 		if len(r.Args) == 0 {
 			return interval{lo: n, hi: n, code: code}, nil
 		}
+		i++
 	}
 	code = append(code, stmt(bpfRET|bpfK, defRet))
 	return interval{lo: n, hi: n, code: code}, nil
+}
+
+// lowOnly reports whether c is a masked comparison of an argument's low
+// half alone: the high half of mask and value are zero, so it always holds.
+func lowOnly(c ArgCond) bool {
+	return c.Op == MaskedEq && c.Mask>>32 == 0 && c.Value>>32 == 0
+}
+
+// lowRun returns the end of the run of rules from i that each have one
+// low-half condition on the same argument under the same mask, at most
+// 200 so that every jump of lowBlock fits in 8 bits.
+func lowRun(rules []Rule, i int) int {
+	if len(rules[i].Args) != 1 || !lowOnly(rules[i].Args[0]) {
+		return i
+	}
+	first := rules[i].Args[0]
+	j := i + 1
+	for j < len(rules) && j-i < 200 {
+		a := rules[j].Args
+		if len(a) != 1 || !lowOnly(a[0]) || a[0].Arg != first.Arg || a[0].Mask != first.Mask {
+			break
+		}
+		j++
+	}
+	return j
+}
+
+// lowBlock compiles a run found by lowRun: load and mask the low half once,
+// then one comparison per rule, in order, jumping to a shared return per
+// verdict; when none matches, it falls through to the next rule.
+func lowBlock(rules []Rule) ([]unix.SockFilter, error) {
+	c := rules[0].Args[0]
+	if c.Arg < 0 || c.Arg > 5 {
+		return nil, fmt.Errorf("argument %d out of range 0..5", c.Arg)
+	}
+	var rets []uint32
+	which := make([]int, len(rules))
+	for i, r := range rules {
+		ret, err := retFor(r.Action, r.Errno)
+		if err != nil {
+			return nil, err
+		}
+		k := slices.Index(rets, ret)
+		if k < 0 {
+			k = len(rets)
+			rets = append(rets, ret)
+		}
+		which[i] = k
+	}
+	code := []unix.SockFilter{stmt(bpfLD|bpfW|bpfABS, uint32(offArgs+8*c.Arg))}
+	if uint32(c.Mask) != 0xffffffff {
+		code = append(code, stmt(bpfALU|bpfAND|bpfK, uint32(c.Mask)))
+	}
+	for i, r := range rules {
+		// From comparison i, the returns start len(rules)-i instructions on.
+		jt := len(rules) - i - 1 + which[i]
+		jf := 0
+		if i == len(rules)-1 {
+			jf = len(rets) // past the returns, to the next rule
+		}
+		code = append(code, jump(bpfJMP|bpfJEQ|bpfK, uint32(r.Args[0].Value), uint8(jt), uint8(jf)))
+	}
+	for _, ret := range rets {
+		code = append(code, stmt(bpfRET|bpfK, ret))
+	}
+	return code, nil
 }
 
 // Jump targets inside a rule block before they are resolved: the next
@@ -421,9 +500,11 @@ func ruleBlock(conds []ArgCond, verdict uint32) ([]unix.SockFilter, error) {
 			ld(lo)
 			j(bpfJEQ, vlo, toFail, toPass)
 		case MaskedEq:
-			ld(hi)
-			and(uint32(c.Mask >> 32))
-			j(bpfJEQ, vhi, toNext, toFail)
+			if !lowOnly(c) {
+				ld(hi)
+				and(uint32(c.Mask >> 32))
+				j(bpfJEQ, vhi, toNext, toFail)
+			}
 			ld(lo)
 			and(uint32(c.Mask))
 			j(bpfJEQ, vlo, toPass, toFail)
