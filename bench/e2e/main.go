@@ -31,8 +31,10 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"text/tabwriter"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -81,6 +83,11 @@ func main() {
 			return
 		case "one-at-a-time":
 			os.Exit(oneAtATime(os.Args[2:]))
+		case "notify-floor":
+			os.Exit(notifyFloor(os.Args[2:]))
+		case "notify-child":
+			notifyChild(os.Args[2:])
+			return
 		}
 	}
 	rounds := flag.Int("rounds", 5, "interleaved rounds per job (startup jobs run 4x as many)")
@@ -299,9 +306,12 @@ func (e *env) job(name string, memSyscalls int) (*job, string, error) {
 		return &job{name: name, what: what, configs: []config{
 			{label: "native", argv: argv},
 			{label: "strace -f -o /dev/null", argv: append([]string{"strace", "-f", "-o", "/dev/null"}, argv...)},
+			{label: "bare notification supervisor (floor)", argv: append([]string{e.self, "notify-floor", "--"}, argv...)},
 			{label: "gvcheck run --full", argv: gv(append([]string{"run", "--full", "--"}, argv...)...)},
 		}, figures: []figure{
 			{name: name + ": run --full faster than strace -f", kind: "faster", a: "gvcheck run --full", b: "strace -f -o /dev/null", target: target},
+			{name: name + ": notification floor faster than strace -f", kind: "faster", a: "bare notification supervisor (floor)", b: "strace -f -o /dev/null"},
+			{name: name + ": run --full / notification floor", kind: "ratio", a: "gvcheck run --full", b: "bare notification supervisor (floor)"},
 			{name: name + ": run --full / native", kind: "ratio", a: "gvcheck run --full", b: "native"},
 			{name: name + ": run --full peak RSS", kind: "rss", a: "gvcheck run --full"},
 		}}, "", nil
@@ -691,4 +701,150 @@ func oneAtATime(args []string) int {
 		}
 	}
 	return 0
+}
+
+// notifyFloor is the floor of observing every call through a seccomp
+// user-notification listener: "notify-floor -- CMD ARGS" runs CMD with a
+// filter that notifies every syscall (but the sendmsg that hands over the
+// listener) and answers each with CONTINUE, waiting for notifications as
+// gvcheck does (poll, then receive, with same-CPU wake-ups), and recording
+// nothing. Full mode cannot observe a call more cheaply.
+func notifyFloor(args []string) int {
+	fail := func(err error) int {
+		fmt.Fprintln(os.Stderr, "e2e notify-floor:", err)
+		return 1
+	}
+	if len(args) > 0 && args[0] == "--" {
+		args = args[1:]
+	}
+	sp, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return fail(err)
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return fail(err)
+	}
+	child := os.NewFile(uintptr(sp[1]), "notify-child")
+	cmd := exec.Command(self, append([]string{"notify-child", "--"}, args...)...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	cmd.ExtraFiles = []*os.File{child}
+	if err := cmd.Start(); err != nil {
+		return fail(err)
+	}
+	child.Close()
+	buf, oob := make([]byte, 1), make([]byte, unix.CmsgSpace(4))
+	_, oobn, _, _, err := unix.Recvmsg(sp[0], buf, oob, 0)
+	if err != nil {
+		return fail(err)
+	}
+	msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
+	if err != nil || len(msgs) != 1 {
+		return fail(fmt.Errorf("no listener from the child: %v", err))
+	}
+	fds, err := unix.ParseUnixRights(&msgs[0])
+	if err != nil || len(fds) != 1 {
+		return fail(fmt.Errorf("no listener from the child: %v", err))
+	}
+	fd := fds[0]
+	const setFlags = 0x40082104 // SECCOMP_IOCTL_NOTIF_SET_FLAGS
+	_ = unix.IoctlSetInt(fd, setFlags, unix.SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP)
+	var req [80]byte  // struct seccomp_notif
+	var resp [24]byte // struct seccomp_notif_resp
+	pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+	for {
+		if _, err := unix.Poll(pfd, -1); err != nil && err != unix.EINTR {
+			break
+		}
+		if pfd[0].Revents&unix.POLLIN == 0 {
+			if pfd[0].Revents&(unix.POLLHUP|unix.POLLERR|unix.POLLNVAL) != 0 {
+				break
+			}
+			continue
+		}
+		clear(req[:])
+		if _, _, e := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), unix.SECCOMP_IOCTL_NOTIF_RECV, uintptr(unsafe.Pointer(&req[0]))); e != 0 {
+			continue
+		}
+		clear(resp[:])
+		copy(resp[0:8], req[0:8]) // id
+		resp[20] = unix.SECCOMP_USER_NOTIF_FLAG_CONTINUE
+		_, _, _ = unix.Syscall(unix.SYS_IOCTL, uintptr(fd), unix.SECCOMP_IOCTL_NOTIF_SEND, uintptr(unsafe.Pointer(&resp[0])))
+	}
+	if err := cmd.Wait(); err != nil {
+		var xe *exec.ExitError
+		if errors.As(err, &xe) {
+			return xe.ExitCode()
+		}
+		return fail(err)
+	}
+	return 0
+}
+
+// notifyChild installs notifyFloor's filter, hands the listener to its
+// parent over descriptor 3 and execs the program. Everything the calls
+// after the filter need is prepared before it, so that they allocate
+// nothing: any other call would wait for a parent that has no listener yet.
+func notifyChild(args []string) {
+	if len(args) > 0 && args[0] == "--" {
+		args = args[1:]
+	}
+	die := func(err error) {
+		fmt.Fprintln(os.Stderr, "e2e notify-child:", err)
+		os.Exit(1)
+	}
+	path, err := exec.LookPath(args[0])
+	if err != nil {
+		die(err)
+	}
+	pathp, err := unix.BytePtrFromString(path)
+	if err != nil {
+		die(err)
+	}
+	argvp, err := syscall.SlicePtrFromStrings(args)
+	if err != nil {
+		die(err)
+	}
+	envp, err := syscall.SlicePtrFromStrings(os.Environ())
+	if err != nil {
+		die(err)
+	}
+	oob := unix.UnixRights(0) // the listener's number goes in after the filter
+	data := []byte{0}
+	msg := unix.Msghdr{Control: &oob[0]}
+	msg.SetControllen(len(oob))
+	iov := unix.Iovec{Base: &data[0]}
+	iov.SetLen(1)
+	msg.Iov, msg.Iovlen = &iov, 1
+	audit, err := policy.AuditArch(sysno.Host())
+	if err != nil {
+		die(err)
+	}
+	// Signal handlers return through rt_sigreturn: let it run unnotified
+	// too, in case the runtime preempts this thread before the hand-over.
+	prog := []unix.SockFilter{
+		{Code: unix.BPF_LD | unix.BPF_W | unix.BPF_ABS, K: 4}, // arch
+		{Code: unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K, K: audit, Jt: 1},
+		{Code: unix.BPF_RET | unix.BPF_K, K: unix.SECCOMP_RET_ALLOW},
+		{Code: unix.BPF_LD | unix.BPF_W | unix.BPF_ABS, K: 0}, // nr
+		{Code: unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K, K: unix.SYS_SENDMSG, Jt: 1},
+		{Code: unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K, K: unix.SYS_RT_SIGRETURN, Jf: 1},
+		{Code: unix.BPF_RET | unix.BPF_K, K: unix.SECCOMP_RET_ALLOW},
+		{Code: unix.BPF_RET | unix.BPF_K, K: unix.SECCOMP_RET_USER_NOTIF},
+	}
+	fprog := unix.SockFprog{Len: uint16(len(prog)), Filter: &prog[0]}
+	runtime.LockOSThread()
+	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+		die(err)
+	}
+	lfd, _, e := unix.RawSyscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, unix.SECCOMP_FILTER_FLAG_NEW_LISTENER, uintptr(unsafe.Pointer(&fprog)))
+	if e != 0 {
+		die(fmt.Errorf("seccomp: %w", e))
+	}
+	*(*int32)(unsafe.Pointer(&oob[unix.CmsgLen(0)])) = int32(lfd)
+	if _, _, e := unix.RawSyscall(unix.SYS_SENDMSG, 3, uintptr(unsafe.Pointer(&msg)), 0); e != 0 {
+		os.Exit(1) // nothing can be printed without the parent
+	}
+	_, _, e = unix.RawSyscall(unix.SYS_EXECVE, uintptr(unsafe.Pointer(pathp)), uintptr(unsafe.Pointer(&argvp[0])), uintptr(unsafe.Pointer(&envp[0])))
+	die(fmt.Errorf("exec %s: %w", path, e))
 }
