@@ -32,6 +32,9 @@ const (
 	CoverageNames Coverage = "names"
 	// CoveragePermitted: what a seccomp profile allows, not what ran.
 	CoveragePermitted Coverage = "permitted"
+	// CoverageIncomplete: a complete trace lost some events (Source.Lost):
+	// counts are lower bounds and a syscall, argument or path may be missing.
+	CoverageIncomplete Coverage = "incomplete"
 )
 
 // Source records one piece of evidence merged into a profile.
@@ -41,6 +44,9 @@ type Source struct {
 	Command  []string `json:"command,omitempty"` // traced command line
 	Coverage Coverage `json:"coverage"`          // how complete the evidence is
 	Detail   string   `json:"detail,omitempty"`  // free-form, e.g. tracer mode or workload name
+	Backend  string   `json:"backend,omitempty"` // tracer backend of a trace: "ptrace" or "ebpf"
+	Why      string   `json:"why,omitempty"`     // why that backend was used
+	Lost     uint64   `json:"lost,omitempty"`    // events a trace could not record (coverage incomplete)
 	Exit     *Exit    `json:"exit,omitempty"`    // how a traced program ended
 	Lines    int64    `json:"lines,omitempty"`   // lines read from a log
 	Skipped  int64    `json:"skipped,omitempty"` // log lines that were not syscalls (signals, exits, ...)
@@ -190,7 +196,7 @@ func (p *Profile) Names() []string {
 // Coverage is the weakest coverage among the sources: a merged profile is
 // only as complete as its least complete part.
 func (p *Profile) Coverage() Coverage {
-	rank := map[Coverage]int{CoverageFull: 0, CoverageNames: 1, CoverageFiltered: 2, CoveragePermitted: 3}
+	rank := map[Coverage]int{CoverageFull: 0, CoverageNames: 1, CoverageIncomplete: 2, CoverageFiltered: 3, CoveragePermitted: 4}
 	worst := CoverageFull
 	for _, s := range p.Sources {
 		if rank[s.Coverage] > rank[worst] {

@@ -88,6 +88,15 @@ func NewWorkload(name string, p *profile.Profile, res *analyze.Result, opt Optio
 	case profile.CoveragePermitted:
 		w.Notes = append(w.Notes, "the evidence is a seccomp profile: it lists what the workload is allowed to call, not what it called")
 	}
+	for _, s := range p.Sources {
+		if s.Backend != "" && s.Why != "" {
+			w.Notes = append(w.Notes, fmt.Sprintf("traced with the %s backend: %s", s.Backend, s.Why))
+		}
+		if s.Lost > 0 {
+			w.Notes = append(w.Notes, fmt.Sprintf("incomplete: the %s trace lost %d events (%s); counts are lower bounds, and a syscall, argument or path may be missing",
+				s.Backend, s.Lost, s.Detail))
+		}
+	}
 	if res.Summary.Unimplemented > 0 && res.Verdict == analyze.AtRisk {
 		w.Notes = append(w.Notes, "a program may fall back when a syscall is missing: `gvcheck probe` finds out by experiment, `gvcheck verify` by running it under gVisor")
 	}

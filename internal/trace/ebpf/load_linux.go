@@ -1,0 +1,153 @@
+//go:build linux && amd64
+
+package ebpf
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/link"
+	"github.com/cilium/ebpf/rlimit"
+
+	"github.com/gvcheck/gvcheck/internal/sysno"
+)
+
+// Modes of joining the traced tree, as in bpf/gvcheck.c.
+const (
+	modeSeeds   = 1 << 0
+	modeCgroup2 = 1 << 1
+)
+
+// task_state flags, as in bpf/gvcheck.c: the launcher's tasks before their
+// exec, and tasks counted alive.
+const (
+	tsPreexec = 1 << 0
+	tsLive    = 1 << 1
+)
+
+// config says which tasks the program traces.
+type config struct {
+	mode        uint32
+	cgroupID    uint64 // cgroup v2 id (its directory's inode number)
+	cgroupLevel uint32 // its depth below the root
+}
+
+// Executables: the first rows of them have a row of counts per CPU (the
+// fast path); all have an id, up to maxExes.
+const (
+	rows    = 64
+	maxExes = 4096
+)
+
+// probe is a loaded and attached BPF program with its maps.
+type probe struct {
+	objs    gvcheckObjects
+	links   []link.Link
+	arch    sysno.Arch
+	specs   [nrMax]gvcheckSpec
+	ncpu    int
+	start   time.Time
+}
+
+// load loads the program for cfg and attaches it. Until Close, every
+// syscall of the machine runs it.
+func load(cfg config) (*probe, error) {
+	arch := sysno.Host()
+	sp, err := specs(arch)
+	if err != nil {
+		return nil, err
+	}
+	ncpu, err := ebpf.PossibleCPU()
+	if err != nil {
+		return nil, fmt.Errorf("ebpf: %w", err)
+	}
+	spec, err := loadGvcheck()
+	if err != nil {
+		return nil, fmt.Errorf("ebpf: %w", err)
+	}
+	nr := func(name string) uint32 {
+		n, ok := sysno.Number(arch, name)
+		if !ok {
+			return ^uint32(0)
+		}
+		return uint32(n)
+	}
+	for name, v := range map[string]any{
+		"cfg_mode":          cfg.mode,
+		"cfg_cgroup_id":     cfg.cgroupID,
+		"cfg_cgroup_level":  cfg.cgroupLevel,
+		"cfg_rows":          uint32(rows),
+		"cfg_no_exe":        uint32(maxExes),
+		"cfg_max_exes":      uint32(maxExes),
+		"cfg_nr_exit":       nr("exit"),
+		"cfg_nr_exit_group": nr("exit_group"),
+		"cfg_nr_execve":     nr("execve"),
+		"cfg_nr_execveat":   nr("execveat"),
+		"specs":             sp,
+	} {
+		if err := spec.Variables[name].Set(v); err != nil {
+			return nil, fmt.Errorf("ebpf: set %s: %w", name, err)
+		}
+	}
+	spec.Maps["counts"].MaxEntries = uint32(ncpu * rows * nrMax)
+	spec.Maps["exes"].MaxEntries = maxExes
+	spec.Maps["exe_paths"].MaxEntries = maxExes
+
+	// Kernels before 5.11 charge BPF memory to RLIMIT_MEMLOCK.
+	_ = rlimit.RemoveMemlock()
+	p := &probe{arch: arch, specs: sp, ncpu: ncpu}
+	if err := spec.LoadAndAssign(&p.objs, nil); err != nil {
+		var ve *ebpf.VerifierError
+		if errors.As(err, &ve) {
+			return nil, fmt.Errorf("ebpf: the kernel rejected the program: %w", ve)
+		}
+		return nil, fmt.Errorf("ebpf: load: %w", err)
+	}
+	for _, prog := range []*ebpf.Program{p.objs.SchedProcessFork, p.objs.SchedPrepareExec, p.objs.SchedProcessExec, p.objs.SchedProcessExit, p.objs.SysExit} {
+		l, err := link.AttachTracing(link.TracingOptions{Program: prog})
+		if err != nil {
+			p.Close()
+			return nil, fmt.Errorf("ebpf: attach %s: %w", prog, err)
+		}
+		p.links = append(p.links, l)
+	}
+	p.start = time.Now()
+	return p, nil
+}
+
+// Close detaches the program and frees its maps.
+func (p *probe) Close() error {
+	var errs []error
+	for _, l := range p.links {
+		errs = append(errs, l.Close())
+	}
+	p.links = nil
+	errs = append(errs, p.objs.Close())
+	return errors.Join(errs...)
+}
+
+// seed makes the thread group tgid part of the traced tree.
+func (p *probe) seed(tgid int, flags uint32) error {
+	if err := p.objs.Seeds.Put(uint32(tgid), flags); err != nil {
+		return fmt.Errorf("ebpf: trace process %d: %w", tgid, err)
+	}
+	return nil
+}
+
+func (p *probe) unseed(tgid int) {
+	_ = p.objs.Seeds.Delete(uint32(tgid))
+}
+
+// counter reads one of the program's global counters.
+func (p *probe) counter(v *ebpf.Variable) uint64 {
+	var n uint64
+	if v.Size() == 4 {
+		var m uint32
+		_ = v.Get(&m)
+		return uint64(m)
+	}
+	_ = v.Get(&n)
+	return n
+}

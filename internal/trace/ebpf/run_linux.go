@@ -1,0 +1,419 @@
+//go:build linux && amd64
+
+package ebpf
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/gvcheck/gvcheck/internal/policy"
+	"github.com/gvcheck/gvcheck/internal/profile"
+	"github.com/gvcheck/gvcheck/internal/trace"
+)
+
+// Run starts argv and takes a complete inventory of it and every process
+// it starts, until all of them have exited, like trace.Run in full mode
+// with exact errors; opt.Policy, OnCall and ExactErrors do not apply (see
+// Supports). The program is started through the policy shim (without a
+// filter), which stops itself until the BPF program knows its thread
+// group, so the binary calling Run must call policy.ShimMain first thing in
+// main. While it runs, SIGINT and SIGQUIT (which the terminal also sends to
+// the program) are ignored by the caller and SIGTERM and SIGHUP are
+// forwarded to it. Cancelling ctx kills every traced process.
+func Run(ctx context.Context, argv []string, opt trace.Options) (*trace.Result, error) {
+	if len(argv) == 0 {
+		return nil, errors.New("run: no command")
+	}
+	if err := Supports(opt); err != nil {
+		return nil, err
+	}
+	env := opt.Env
+	if env == nil {
+		env = os.Environ()
+	}
+	path, err := lookPath(argv[0], env, opt.Dir)
+	if err != nil {
+		return nil, err
+	}
+
+	// Loading takes a few tens of milliseconds: start the program (which
+	// stops itself before its exec) meanwhile.
+	loaded := make(chan struct{})
+	var p *probe
+	var loadErr error
+	go func() {
+		p, loadErr = load(config{mode: modeSeeds})
+		close(loaded)
+	}()
+
+	shim := policy.Shim{Stop: true}
+	exe, args, shimEnv, err := shim.Args(path, argv, env)
+	if err != nil {
+		<-loaded
+		closeProbe(p)
+		return nil, fmt.Errorf("run: %w", err)
+	}
+	proc, err := os.StartProcess(exe, args, &os.ProcAttr{
+		Dir:   opt.Dir,
+		Env:   shimEnv,
+		Files: []*os.File{or(opt.Stdin, os.Stdin), or(opt.Stdout, os.Stdout), or(opt.Stderr, os.Stderr)},
+		// Until it is traced; the shim clears it before its exec.
+		Sys: &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL},
+	})
+	if err != nil {
+		<-loaded
+		closeProbe(p)
+		return nil, fmt.Errorf("run: start %s: %w", argv[0], err)
+	}
+	pid := proc.Pid
+	_ = proc.Release()
+	kill := func() {
+		_ = unix.Kill(pid, unix.SIGKILL)
+		var ws unix.WaitStatus
+		_, _ = wait4(pid, &ws, 0)
+	}
+	var ws unix.WaitStatus
+	if _, err := wait4(pid, &ws, unix.WUNTRACED); err != nil || !ws.Stopped() {
+		<-loaded
+		closeProbe(p)
+		if err != nil {
+			kill()
+			return nil, fmt.Errorf("run: wait for %s to start: %w", argv[0], err)
+		}
+		return nil, fmt.Errorf("run: %s ended before it could be traced (status %#x)", argv[0], uint32(ws))
+	}
+	<-loaded
+	if loadErr != nil {
+		kill()
+		return nil, loadErr
+	}
+	defer closeProbe(p)
+	if err := p.seed(pid, tsPreexec); err != nil {
+		kill()
+		return nil, err
+	}
+
+	sigs := make(chan os.Signal, 8)
+	var watched []os.Signal
+	for _, s := range []os.Signal{syscall.SIGINT, syscall.SIGQUIT, syscall.SIGTERM, syscall.SIGHUP} {
+		if !signal.Ignored(s) {
+			watched = append(watched, s)
+		}
+	}
+	signal.Notify(sigs, watched...)
+	defer signal.Stop(sigs)
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		for {
+			select {
+			case s := <-sigs:
+				if s == syscall.SIGTERM || s == syscall.SIGHUP {
+					_ = unix.Kill(pid, s.(syscall.Signal))
+				}
+			case <-ctx.Done():
+				p.killAll(pid)
+				return
+			case <-stop:
+				return
+			}
+		}
+	}()
+	go reportProgress(p, opt.Progress, stop)
+
+	if err := unix.Kill(pid, unix.SIGCONT); err != nil {
+		kill()
+		return nil, fmt.Errorf("run: continue %s: %w", argv[0], err)
+	}
+	if _, err := wait4(pid, &ws, 0); err != nil {
+		p.killAll(pid)
+		return nil, fmt.Errorf("run: wait: %w", err)
+	}
+	exit := profile.Exit{Code: ws.ExitStatus()}
+	if ws.Signaled() {
+		exit = profile.Exit{Code: 128 + int(ws.Signal()), Signal: unix.SignalName(ws.Signal())}
+	}
+	// Like strace -f, the run lasts until every traced process has exited.
+	for delay := time.Millisecond; p.counter(p.objs.Live) > 0 && ctx.Err() == nil; delay = min(2*delay, 100*time.Millisecond) {
+		select {
+		case <-ctx.Done():
+		case <-time.After(delay):
+		}
+	}
+
+	prof, l, err := p.profile()
+	if err != nil {
+		return nil, err
+	}
+	src := profile.Source{Kind: "trace", Command: argv, Coverage: profile.CoverageFull, Exit: &exit}
+	describe(&src, l)
+	prof.Sources = append(prof.Sources, src)
+	res := &trace.Result{Profile: prof, Exit: exit, Stats: p.stats()}
+	if ctx.Err() != nil {
+		return res, fmt.Errorf("run: %w", ctx.Err())
+	}
+	return res, nil
+}
+
+// Supports reports whether the eBPF backend can do what opt asks: it
+// observes without stopping anything, so it neither applies a policy's
+// Errno rules (--simulate) nor reports calls one by one.
+func Supports(opt trace.Options) error {
+	if opt.OnCall != nil {
+		return errors.New("ebpf: the eBPF backend counts calls in the kernel and cannot report them one by one")
+	}
+	if opt.Policy != nil {
+		for _, r := range opt.Policy.Rules {
+			if r.Action == policy.Errno {
+				return errors.New("ebpf: the eBPF backend observes and cannot make syscalls fail as gVisor does (--simulate needs the ptrace backend)")
+			}
+		}
+	}
+	return nil
+}
+
+// describe fills in how the evidence was taken and what it lacks.
+func describe(src *profile.Source, l lost) {
+	src.Backend = "ebpf"
+	src.Detail = "complete inventory, exact errors"
+	if l.total() > 0 {
+		src.Coverage = profile.CoverageIncomplete
+		src.Lost = l.total()
+		src.Detail = "incomplete: not recorded: " + l.String()
+	}
+}
+
+// Attach takes an inventory of the running processes pids, all their
+// threads and the processes they start, until ctx is done or all of them
+// have exited. Nothing is stopped: their threads are adopted as they next
+// return from a syscall.
+func Attach(ctx context.Context, pids []int, opt trace.Options) (*trace.Result, error) {
+	if len(pids) == 0 {
+		return nil, errors.New("attach: no process")
+	}
+	if err := Supports(opt); err != nil {
+		return nil, err
+	}
+	tgids := make([]int, 0, len(pids))
+	for _, pid := range pids {
+		tgid, err := readTgid(pid)
+		if err != nil {
+			return nil, fmt.Errorf("attach: no process %d", pid)
+		}
+		tgids = append(tgids, tgid)
+	}
+	p, err := load(config{mode: modeSeeds})
+	if err != nil {
+		return nil, err
+	}
+	defer closeProbe(p)
+	for _, tgid := range tgids {
+		if err := p.seed(tgid, 0); err != nil {
+			return nil, err
+		}
+	}
+	done := func() bool {
+		for _, tgid := range tgids {
+			if unix.Kill(tgid, 0) != unix.ESRCH {
+				return false
+			}
+		}
+		return p.counter(p.objs.Live) == 0
+	}
+	names := make([]string, len(pids))
+	for i, pid := range pids {
+		names[i] = strconv.Itoa(pid)
+	}
+	return p.watch(ctx, opt, done, profile.Source{Kind: "trace", Name: "pid " + strings.Join(names, ","), Coverage: profile.CoverageFull})
+}
+
+// Cgroup is a cgroup v2 to attach to.
+type Cgroup struct {
+	Path  string // its directory on the cgroup2 mount
+	ID    uint64 // its id (the directory's inode number)
+	Level int    // its depth below the root of the hierarchy
+	Name  string // how the user named it: "cgroup /docker/ID" or "container ID"
+}
+
+// AttachCgroup takes an inventory of every process in cgroup cg and below
+// it, including processes started or moved there later, until ctx is done
+// or the cgroup is removed or empty.
+func AttachCgroup(ctx context.Context, cg Cgroup, opt trace.Options) (*trace.Result, error) {
+	if err := Supports(opt); err != nil {
+		return nil, err
+	}
+	p, err := load(config{mode: modeCgroup2, cgroupID: cg.ID, cgroupLevel: uint32(cg.Level)})
+	if err != nil {
+		return nil, err
+	}
+	defer closeProbe(p)
+	done := func() bool { return !populated(cg.Path) }
+	return p.watch(ctx, opt, done, profile.Source{Kind: "trace", Name: cg.Name, Coverage: profile.CoverageFull})
+}
+
+// watch records until ctx is done or done reports the traced processes
+// gone, then reads the profile.
+func (p *probe) watch(ctx context.Context, opt trace.Options, done func() bool, src profile.Source) (*trace.Result, error) {
+	stop := make(chan struct{})
+	go reportProgress(p, opt.Progress, stop)
+	tick := time.NewTicker(100 * time.Millisecond)
+	for !done() {
+		select {
+		case <-ctx.Done():
+		case <-tick.C:
+			continue
+		}
+		break
+	}
+	tick.Stop()
+	close(stop)
+	prof, l, err := p.profile()
+	if err != nil {
+		return nil, err
+	}
+	src.Detail = "attach"
+	describe(&src, l)
+	prof.Sources = append(prof.Sources, src)
+	return &trace.Result{Profile: prof, Stats: p.stats()}, nil
+}
+
+// killAll kills the traced processes: pid, and every process with a task
+// state (found by looking each one up by pidfd).
+func (p *probe) killAll(pid int) {
+	_ = unix.Kill(pid, unix.SIGKILL)
+	for range 3 {
+		ents, err := os.ReadDir("/proc")
+		if err != nil {
+			return
+		}
+		found := false
+		for _, e := range ents {
+			n, err := strconv.Atoi(e.Name())
+			if err != nil {
+				continue
+			}
+			fd, err := unix.PidfdOpen(n, 0)
+			if err != nil {
+				continue
+			}
+			var st gvcheckTaskState
+			if p.objs.Tasks.Lookup(uint32(fd), &st) == nil && st.Flags&tsLive != 0 {
+				_ = unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0)
+				found = true
+			}
+			unix.Close(fd)
+		}
+		if !found {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func closeProbe(p *probe) {
+	if p != nil {
+		_ = p.Close()
+	}
+}
+
+func reportProgress(p *probe, progress func(trace.Stats), stop <-chan struct{}) {
+	if progress == nil {
+		return
+	}
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		progress(p.stats())
+		select {
+		case <-tick.C:
+		case <-stop:
+			return
+		}
+	}
+}
+
+// wait4 waits for pid, retrying on EINTR.
+func wait4(pid int, ws *unix.WaitStatus, options int) (int, error) {
+	for {
+		n, err := unix.Wait4(pid, ws, options, nil)
+		if err != unix.EINTR {
+			return n, err
+		}
+	}
+}
+
+func or(f, def *os.File) *os.File {
+	if f != nil {
+		return f
+	}
+	return def
+}
+
+// lookPath resolves name like execvp, with PATH from env and relative
+// paths against dir.
+func lookPath(name string, env []string, dir string) (string, error) {
+	check := func(p string) error {
+		full := p
+		if dir != "" && !filepath.IsAbs(p) {
+			full = filepath.Join(dir, p)
+		}
+		fi, err := os.Stat(full)
+		if err != nil {
+			return err
+		}
+		if fi.IsDir() || fi.Mode()&0o111 == 0 {
+			return fmt.Errorf("%s: %w", p, unix.EACCES)
+		}
+		return nil
+	}
+	if strings.Contains(name, "/") {
+		if err := check(name); err != nil {
+			return "", fmt.Errorf("run: %w", err)
+		}
+		return name, nil
+	}
+	pathEnv := "/usr/local/bin:/usr/bin:/bin"
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
+			pathEnv = v
+		}
+	}
+	for _, d := range filepath.SplitList(pathEnv) {
+		if d == "" {
+			d = "."
+		}
+		p := filepath.Join(d, name)
+		if check(p) == nil {
+			if !filepath.IsAbs(p) && dir == "" {
+				if abs, err := filepath.Abs(p); err == nil {
+					p = abs
+				}
+			}
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("run: %s: command not found", name)
+}
+
+func readTgid(pid int) (int, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return 0, err
+	}
+	for line := range strings.Lines(string(b)) {
+		if v, ok := strings.CutPrefix(line, "Tgid:"); ok {
+			return strconv.Atoi(strings.TrimSpace(v))
+		}
+	}
+	return 0, fmt.Errorf("no Tgid in /proc/%d/status", pid)
+}

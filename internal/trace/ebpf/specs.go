@@ -1,0 +1,118 @@
+package ebpf
+
+import (
+	"fmt"
+
+	"github.com/gvcheck/gvcheck/internal/sysargs"
+	"github.com/gvcheck/gvcheck/internal/sysno"
+)
+
+// nrMax mirrors NR_MAX in bpf/gvcheck.c: syscalls below it have a spec and
+// a counts column.
+const nrMax = 512
+
+// spec flags, as in bpf/gvcheck.c.
+const (
+	spKey      = 1 << 0
+	spPath     = 1 << 1
+	spChild0   = 1 << 2
+	spPrctlMM  = 1 << 3
+	spNonNull2 = 1 << 4
+	spMem0     = 1 << 5
+	spExec     = 1 << 6
+)
+
+// specs builds the per-syscall table that tells the BPF program which
+// registers form a syscall's key (as package sysargs defines keys) and
+// where its path is.
+func specs(arch sysno.Arch) ([nrMax]gvcheckSpec, error) {
+	var t [nrMax]gvcheckSpec
+	for nr := range t {
+		t[nr] = gvcheckSpec{Arg: [3]int8{-1, -1, -1}, PathArg: -1, DirArg: -1}
+	}
+	for _, nr := range sysno.Numbers(arch) {
+		if nr >= nrMax {
+			continue
+		}
+		name := sysno.Name(arch, nr)
+		s := &t[nr]
+		if sysargs.Sensitive(name) {
+			slots, flags, err := keySlots(name)
+			if err != nil {
+				return t, err
+			}
+			s.Flags |= spKey | flags
+			s.Arg = slots
+		}
+		if pa, ok := sysargs.PathArgOf(name); ok {
+			s.Flags |= spPath
+			s.PathArg = int8(pa.Path)
+			s.DirArg = int8(pa.Dir)
+		}
+		switch name {
+		case "clone", "clone3", "fork", "vfork":
+			s.Flags |= spChild0
+		case "execve", "execveat":
+			s.Flags |= spExec
+		}
+	}
+	return t, nil
+}
+
+// keySlots says which argument registers the kernel keeps for a syscall's
+// key, in up to three slots, and how it transforms them. The kernel keeps
+// the registers whole: sysargs.KeyFromRegs applies its masks in user space.
+func keySlots(name string) ([3]int8, uint8, error) {
+	slots := [3]int8{-1, -1, -1}
+	switch name {
+	case "clone3": // the flags are the first u64 of struct clone_args
+		slots[0] = 0
+		return slots, spMem0, nil
+	case "prlimit64": // the resource, and whether a new limit is set
+		slots[0], slots[2] = 1, 2
+		return slots, spNonNull2, nil
+	}
+	as, ok := sysargs.KeyArgs(name)
+	if !ok || len(as) > 3 {
+		return slots, 0, fmt.Errorf("ebpf: no register layout for the key of %s", name)
+	}
+	for i, a := range as {
+		slots[i] = int8(a.Arg)
+	}
+	var flags uint8
+	if name == "prctl" {
+		flags |= spPrctlMM
+	}
+	return slots, flags, nil
+}
+
+// regsOf rebuilds the argument registers sysargs.KeyFromRegs reads from the
+// values the kernel kept in the slots of spec s.
+func regsOf(s gvcheckSpec, vals [3]uint64) [6]uint64 {
+	var r [6]uint64
+	for i, a := range s.Arg {
+		if a >= 0 {
+			r[a] = vals[i]
+		}
+	}
+	return r
+}
+
+// kernelSlots is what bpf/gvcheck.c keeps of the registers r of a call with
+// spec s (clone3's memory read aside); the tests check that regsOf of it
+// keys every call as r itself does.
+func kernelSlots(s gvcheckSpec, r [6]uint64) [3]uint64 {
+	var v [3]uint64
+	for i, a := range s.Arg {
+		if a >= 0 {
+			v[i] = r[a]
+		}
+	}
+	if s.Flags&spPrctlMM != 0 && v[0]&0xffffffff != 35 {
+		v[1] = 0
+	}
+	if s.Flags&spNonNull2 != 0 && v[2] != 0 {
+		v[2] = 1
+	}
+	return v
+}
