@@ -21,6 +21,7 @@ import (
 	"github.com/gvcheck/gvcheck/internal/report"
 	"github.com/gvcheck/gvcheck/internal/sysno"
 	"github.com/gvcheck/gvcheck/internal/trace"
+	"github.com/gvcheck/gvcheck/internal/trace/ebpf"
 )
 
 // traceFlags are shared by run and attach.
@@ -33,6 +34,7 @@ type traceFlags struct {
 	exact    bool
 	save     string
 	progress bool
+	backend  string
 }
 
 func (t *traceFlags) register(cmd *cobra.Command, reportDest string) {
@@ -46,6 +48,7 @@ func (t *traceFlags) register(cmd *cobra.Command, reportDest string) {
 	fs.BoolVar(&t.paths, "paths", false, "in fast mode, also stop at every syscall that names a file, to check the /proc, /sys and /dev paths it uses (--full always does)")
 	fs.BoolVar(&t.exact, "exact-errors", false, "with --full, wait for the result of every call instead of sampling errors")
 	fs.StringVar(&t.save, "save", "", "save the observed profile as JSON, to re-check later with 'gvcheck check FILE --gvisor ...'")
+	registerBackend(fs, &t.backend)
 }
 
 // prepare validates flags and loads the target for the host.
@@ -146,11 +149,15 @@ standard error, or to --output.`,
 			if err != nil {
 				return err
 			}
+			be, err := chooseBackend(f.backend, f.simulate, "")
+			if err != nil {
+				return err
+			}
 			stop := func() {}
 			if f.progress {
 				opt.Progress, stop = statusLine(e.stderr)
 			}
-			res, err := trace.Run(ctx, args, opt)
+			res, err := runTrace(ctx, be, args, opt)
 			stop()
 			if err != nil {
 				return err
@@ -188,19 +195,33 @@ standard error, or to --output.`,
 func newAttachCmd(e *env) *cobra.Command {
 	var f traceFlags
 	var duration time.Duration
+	var cgroupPath, container string
 	cmd := &cobra.Command{
-		Use:   "attach [flags] PID...",
-		Short: "Trace running processes (all threads, and children they start) and report",
+		Use:   "attach [flags] PID... | --cgroup PATH | --container ID",
+		Short: "Trace running processes, a cgroup or a container, and report",
 		Long: `Trace running processes, all their threads and the children they start, until
 --duration passes, they exit, or Ctrl-C; then detach cleanly, leaving them
 running, and report. A live status line is shown when standard error is a
 terminal.
 
+--cgroup PATH (a cgroup v2 directory, or its path in the hierarchy as
+/proc/PID/cgroup shows it) and --container ID (a Docker or containerd
+container's id, or a Docker container's name) trace everything running in
+that cgroup, including processes started there later, with the ebpf backend.
+
 A filter cannot be put into a running process, so attach records every
 syscall, as --full does.`,
+		Example: `  gvcheck attach --duration 30s $(pidof myserver)
+  gvcheck attach --container web --duration 1m
+  gvcheck attach --cgroup /sys/fs/cgroup/system.slice/nginx.service`,
 		Args: func(cmd *cobra.Command, args []string) error {
-			if len(args) == 0 {
-				return usagef("attach needs at least one PID")
+			switch {
+			case cgroupPath != "" && container != "":
+				return usagef("attach: give --cgroup or --container, not both")
+			case (cgroupPath != "" || container != "") && len(args) > 0:
+				return usagef("attach: give process ids or --cgroup/--container, not both")
+			case len(args) == 0 && cgroupPath == "" && container == "":
+				return usagef("attach needs at least one PID, --cgroup PATH or --container ID")
 			}
 			return nil
 		},
@@ -213,6 +234,17 @@ syscall, as --full does.`,
 				}
 				pids = append(pids, pid)
 			}
+			need := ""
+			switch {
+			case cgroupPath != "":
+				need = "--cgroup"
+			case container != "":
+				need = "--container"
+			}
+			be, err := chooseBackend(f.backend, false, need)
+			if err != nil {
+				return err
+			}
 			f.full = true
 			tg, failOn, err := f.prepare(cmd.Context())
 			if err != nil {
@@ -220,6 +252,20 @@ syscall, as --full does.`,
 			}
 			ctx, cancel := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 			defer cancel()
+			name := "pid " + strings.Join(args, ",")
+			var cg ebpf.Cgroup
+			switch {
+			case cgroupPath != "":
+				cg, err = ebpf.ResolveCgroup(cgroupPath)
+			case container != "":
+				cg, err = ebpf.ResolveContainer(ctx, container)
+			}
+			if err != nil {
+				return err
+			}
+			if need != "" {
+				name = cg.Name
+			}
 			if duration > 0 {
 				var c2 context.CancelFunc
 				ctx, c2 = context.WithTimeout(ctx, duration)
@@ -233,12 +279,17 @@ syscall, as --full does.`,
 			if isTerminal(e.stderr) {
 				opt.Progress, stop = statusLine(e.stderr)
 			}
-			res, err := trace.Attach(ctx, pids, opt)
+			res, err := be.trace(func() (*trace.Result, error) {
+				if need != "" {
+					return ebpf.AttachCgroup(ctx, cg, opt)
+				}
+				return ebpf.Attach(ctx, pids, opt)
+			}, func() (*trace.Result, error) { return trace.Attach(ctx, pids, opt) })
 			stop()
 			if err != nil {
 				return withHint(err, attachHint(err))
 			}
-			failed, err := f.finish(e.stdout, "pid "+strings.Join(args, ","), tg, failOn, res.Profile)
+			failed, err := f.finish(e.stdout, name, tg, failOn, res.Profile)
 			if err != nil {
 				return err
 			}
@@ -250,6 +301,8 @@ syscall, as --full does.`,
 	}
 	f.register(cmd, "standard output")
 	cmd.Flags().DurationVar(&duration, "duration", 0, "stop tracing and detach after this long (e.g. 30s); default: until Ctrl-C or exit")
+	cmd.Flags().StringVar(&cgroupPath, "cgroup", "", "trace every process in this cgroup v2 and below it, including later ones (ebpf backend)")
+	cmd.Flags().StringVar(&container, "container", "", "trace every process of this Docker or containerd container, by id or Docker name (ebpf backend)")
 	return cmd
 }
 

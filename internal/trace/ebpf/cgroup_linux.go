@@ -23,6 +23,14 @@ import (
 	"time"
 )
 
+// Cgroup is a cgroup v2 to attach to.
+type Cgroup struct {
+	Path  string // its directory on the cgroup2 mount
+	ID    uint64 // its id (the directory's inode number)
+	Level int    // its depth below the root of the hierarchy
+	Name  string // how the user named it: "cgroup /docker/ID" or "container ID"
+}
+
 // cgroup2Mount returns where the cgroup v2 hierarchy is mounted: on a
 // hybrid machine next to the v1 controllers (/sys/fs/cgroup/unified), on a
 // unified one at /sys/fs/cgroup.
@@ -32,27 +40,35 @@ func cgroup2Mount() (string, error) {
 		return "", err
 	}
 	defer f.Close()
-	sc := bufio.NewScanner(f)
+	return parseMountinfo(f)
+}
+
+// parseMountinfo finds the first cgroup2 mount in a mountinfo file.
+func parseMountinfo(r io.Reader) (string, error) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
-		// ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS ... - FSTYPE SOURCE ...
+		// ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [OPTIONAL...] - FSTYPE SOURCE SUPER
 		fields := strings.Fields(sc.Text())
 		for i, fl := range fields {
-			if fl == "-" && i+1 < len(fields) && fields[i+1] == "cgroup2" && len(fields) > 4 {
+			if fl == "-" && i >= 5 && i+1 < len(fields) && fields[i+1] == "cgroup2" {
 				return unescapeMount(fields[4]), nil
 			}
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return "", err
+		return "", fmt.Errorf("mountinfo: %w", err)
 	}
 	return "", errors.New("no cgroup v2 hierarchy is mounted")
 }
 
+var mountEscape = regexp.MustCompile(`\\[0-3][0-7]{2}`)
+
 // unescapeMount undoes mountinfo's octal escapes (\040 for a space).
 func unescapeMount(s string) string {
-	return regexp.MustCompile(`\\[0-7]{3}`).ReplaceAllStringFunc(s, func(m string) string {
+	return mountEscape.ReplaceAllStringFunc(s, func(m string) string {
 		n, _ := strconv.ParseUint(m[1:], 8, 8)
-		return string(rune(n))
+		return string([]byte{byte(n)})
 	})
 }
 
@@ -238,18 +254,28 @@ func dockerPid(ctx context.Context, id string) (int, string, error) {
 	return info.State.Pid, info.ID, nil
 }
 
-// cgroupOf returns the cgroup v2 path of process pid ("0::/docker/ID").
+// cgroupOf returns the cgroup v2 path of process pid ("/docker/ID").
 func cgroupOf(pid int) (string, error) {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cgroup")
 	if err != nil {
 		return "", err
 	}
-	for line := range strings.Lines(string(b)) {
-		if rel, ok := strings.CutPrefix(strings.TrimSpace(line), "0::"); ok {
-			return rel, nil
+	rel, ok := parseProcCgroup(string(b))
+	if !ok {
+		return "", fmt.Errorf("process %d is in no cgroup v2", pid)
+	}
+	return rel, nil
+}
+
+// parseProcCgroup finds the cgroup v2 line ("0::/docker/ID") of a
+// /proc/PID/cgroup file.
+func parseProcCgroup(s string) (string, bool) {
+	for line := range strings.Lines(s) {
+		if rel, ok := strings.CutPrefix(strings.TrimSpace(line), "0::"); ok && strings.HasPrefix(rel, "/") {
+			return rel, true
 		}
 	}
-	return "", fmt.Errorf("process %d is in no cgroup v2", pid)
+	return "", false
 }
 
 // containerIDOf strips what runtimes put around a container id in a cgroup

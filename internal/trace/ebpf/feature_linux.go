@@ -10,6 +10,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// ErrUnavailable marks the errors of loading the BPF program: nothing was
+// traced, and a caller may fall back to the ptrace backend.
+var ErrUnavailable = errors.New("the eBPF backend is unavailable")
+
 // Capabilities (linux/capability.h); x/sys names CAP_BPF and CAP_PERFMON
 // only in newer releases.
 const (
@@ -36,6 +40,8 @@ func Check() (string, error) {
 	}
 	has := func(c uint) bool { return data[c/32].Effective&(1<<(c%32)) != 0 }
 	switch {
+	case has(capBPF) && has(capPerfmon) && os.Geteuid() == 0:
+		return "the kernel has BTF and gvcheck runs as root", nil
 	case has(capBPF) && has(capPerfmon):
 		return "the kernel has BTF and gvcheck has CAP_BPF and CAP_PERFMON", nil
 	case has(capSysAdmin):

@@ -41,14 +41,17 @@ const (
 	maxExes = 4096
 )
 
+// mapLimits lets tests shrink the maps to see what a full map loses.
+var mapLimits struct{ calls, paths uint32 }
+
 // probe is a loaded and attached BPF program with its maps.
 type probe struct {
-	objs    gvcheckObjects
-	links   []link.Link
-	arch    sysno.Arch
-	specs   [nrMax]gvcheckSpec
-	ncpu    int
-	start   time.Time
+	objs  gvcheckObjects
+	links []link.Link
+	arch  sysno.Arch
+	specs [nrMax]gvcheckSpec
+	ncpu  int
+	start time.Time
 }
 
 // load loads the program for cfg and attaches it. Until Close, every
@@ -61,11 +64,11 @@ func load(cfg config) (*probe, error) {
 	}
 	ncpu, err := ebpf.PossibleCPU()
 	if err != nil {
-		return nil, fmt.Errorf("ebpf: %w", err)
+		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	spec, err := loadGvcheck()
 	if err != nil {
-		return nil, fmt.Errorf("ebpf: %w", err)
+		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	nr := func(name string) uint32 {
 		n, ok := sysno.Number(arch, name)
@@ -92,6 +95,12 @@ func load(cfg config) (*probe, error) {
 		}
 	}
 	spec.Maps["counts"].MaxEntries = uint32(ncpu * rows * nrMax)
+	if mapLimits.calls > 0 {
+		spec.Maps["calls"].MaxEntries = mapLimits.calls
+	}
+	if mapLimits.paths > 0 {
+		spec.Maps["paths"].MaxEntries = mapLimits.paths
+	}
 	spec.Maps["exes"].MaxEntries = maxExes
 	spec.Maps["exe_paths"].MaxEntries = maxExes
 
@@ -101,15 +110,15 @@ func load(cfg config) (*probe, error) {
 	if err := spec.LoadAndAssign(&p.objs, nil); err != nil {
 		var ve *ebpf.VerifierError
 		if errors.As(err, &ve) {
-			return nil, fmt.Errorf("ebpf: the kernel rejected the program: %w", ve)
+			return nil, fmt.Errorf("%w: the kernel rejected the program: %w", ErrUnavailable, ve)
 		}
-		return nil, fmt.Errorf("ebpf: load: %w", err)
+		return nil, fmt.Errorf("%w: load: %w", ErrUnavailable, err)
 	}
 	for _, prog := range []*ebpf.Program{p.objs.SchedProcessFork, p.objs.SchedPrepareExec, p.objs.SchedProcessExec, p.objs.SchedProcessExit, p.objs.SysExit} {
 		l, err := link.AttachTracing(link.TracingOptions{Program: prog})
 		if err != nil {
 			p.Close()
-			return nil, fmt.Errorf("ebpf: attach %s: %w", prog, err)
+			return nil, fmt.Errorf("%w: attach %s: %w", ErrUnavailable, prog, err)
 		}
 		p.links = append(p.links, l)
 	}

@@ -237,14 +237,6 @@ func Attach(ctx context.Context, pids []int, opt trace.Options) (*trace.Result, 
 	return p.watch(ctx, opt, done, profile.Source{Kind: "trace", Name: "pid " + strings.Join(names, ","), Coverage: profile.CoverageFull})
 }
 
-// Cgroup is a cgroup v2 to attach to.
-type Cgroup struct {
-	Path  string // its directory on the cgroup2 mount
-	ID    uint64 // its id (the directory's inode number)
-	Level int    // its depth below the root of the hierarchy
-	Name  string // how the user named it: "cgroup /docker/ID" or "container ID"
-}
-
 // AttachCgroup takes an inventory of every process in cgroup cg and below
 // it, including processes started or moved there later, until ctx is done
 // or the cgroup is removed or empty.
