@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/gvcheck/gvcheck/internal/cli"
 	"github.com/gvcheck/gvcheck/internal/policy"
+	"github.com/gvcheck/gvcheck/internal/trace/ebpf"
 )
 
 func TestMain(m *testing.M) {
@@ -36,6 +38,13 @@ func TestScript(t *testing.T) {
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"status": cmdStatus,
+		},
+		Condition: func(cond string) (bool, error) {
+			if cond == "ebpf" { // the eBPF backend can run here (kernel BTF, privileges)
+				_, err := ebpf.Check()
+				return err == nil, nil
+			}
+			return false, fmt.Errorf("unknown condition %q", cond)
 		},
 	})
 }
