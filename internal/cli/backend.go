@@ -77,9 +77,18 @@ func (b backend) trace(do func() (*trace.Result, error), ptrace func() (*trace.R
 	return res, err
 }
 
-// runTrace runs argv under the chosen backend.
-func runTrace(ctx context.Context, b backend, argv []string, opt trace.Options) (*trace.Result, error) {
+// preload starts loading the eBPF program when that is the backend.
+func (b backend) preload() *ebpf.Preloaded {
+	if b.name != "ebpf" {
+		return nil
+	}
+	return ebpf.Preload()
+}
+
+// runTrace runs argv under the chosen backend, with the program pre
+// preloaded for the eBPF backend.
+func runTrace(ctx context.Context, b backend, pre *ebpf.Preloaded, argv []string, opt trace.Options) (*trace.Result, error) {
 	return b.trace(
-		func() (*trace.Result, error) { return ebpf.Run(ctx, argv, opt) },
+		func() (*trace.Result, error) { return pre.Run(ctx, argv, opt) },
 		func() (*trace.Result, error) { return trace.Run(ctx, argv, opt) })
 }

@@ -141,6 +141,13 @@ standard error, or to --output.`,
 		Args: needsCommand,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
+			be, err := chooseBackend(f.backend, f.simulate, "")
+			if err != nil {
+				return err
+			}
+			// Loading the BPF program overlaps with preparing the target.
+			pre := be.preload()
+			defer pre.Close()
 			tg, failOn, err := f.prepare(ctx)
 			if err != nil {
 				return err
@@ -149,15 +156,11 @@ standard error, or to --output.`,
 			if err != nil {
 				return err
 			}
-			be, err := chooseBackend(f.backend, f.simulate, "")
-			if err != nil {
-				return err
-			}
 			stop := func() {}
 			if f.progress {
 				opt.Progress, stop = statusLine(e.stderr)
 			}
-			res, err := runTrace(ctx, be, args, opt)
+			res, err := runTrace(ctx, be, pre, args, opt)
 			stop()
 			if err != nil {
 				return err

@@ -22,6 +22,15 @@ type gvcheckCallKey struct {
 	Args [3]uint64
 }
 
+type gvcheckCpuCache struct {
+	_     structs.HostLayout
+	Task  uint64
+	Exe   uint32
+	Flags uint32
+	Gen   uint32
+	Pad   uint32
+}
+
 type gvcheckExeKey struct {
 	_   structs.HostLayout
 	Ino uint64
@@ -49,7 +58,7 @@ type gvcheckScratch struct {
 	Buf        [4352]int8
 	Rel        [4096]int8
 	Comps      [40]uint64
-	Args       [6]uint64
+	Args       [8]uint64
 	Task       uint64
 	Ret        int64
 	Nr         uint32
@@ -93,6 +102,7 @@ type gvcheckTaskState struct {
 const (
 	gvcheckMapCalls             = "calls"
 	gvcheckMapCounts            = "counts"
+	gvcheckMapCpuCache          = "cpu_cache"
 	gvcheckMapExePaths          = "exe_paths"
 	gvcheckMapExes              = "exes"
 	gvcheckMapPathStrs          = "path_strs"
@@ -115,6 +125,7 @@ const (
 	gvcheckVarCfgNrExit         = "cfg_nr_exit"
 	gvcheckVarCfgNrExitGroup    = "cfg_nr_exit_group"
 	gvcheckVarCfgRows           = "cfg_rows"
+	gvcheckVarGen               = "gen"
 	gvcheckVarLive              = "live"
 	gvcheckVarLostCalls         = "lost_calls"
 	gvcheckVarLostExes          = "lost_exes"
@@ -181,6 +192,7 @@ type gvcheckProgramSpecs struct {
 type gvcheckMapSpecs struct {
 	Calls    *ebpf.MapSpec `ebpf:"calls"`
 	Counts   *ebpf.MapSpec `ebpf:"counts"`
+	CpuCache *ebpf.MapSpec `ebpf:"cpu_cache"`
 	ExePaths *ebpf.MapSpec `ebpf:"exe_paths"`
 	Exes     *ebpf.MapSpec `ebpf:"exes"`
 	PathStrs *ebpf.MapSpec `ebpf:"path_strs"`
@@ -204,6 +216,7 @@ type gvcheckVariableSpecs struct {
 	CfgNrExit      *ebpf.VariableSpec `ebpf:"cfg_nr_exit"`
 	CfgNrExitGroup *ebpf.VariableSpec `ebpf:"cfg_nr_exit_group"`
 	CfgRows        *ebpf.VariableSpec `ebpf:"cfg_rows"`
+	Gen            *ebpf.VariableSpec `ebpf:"gen"`
 	Live           *ebpf.VariableSpec `ebpf:"live"`
 	LostCalls      *ebpf.VariableSpec `ebpf:"lost_calls"`
 	LostExes       *ebpf.VariableSpec `ebpf:"lost_exes"`
@@ -237,6 +250,7 @@ func (o *gvcheckObjects) Close() error {
 type gvcheckMaps struct {
 	Calls    *ebpf.Map `ebpf:"calls"`
 	Counts   *ebpf.Map `ebpf:"counts"`
+	CpuCache *ebpf.Map `ebpf:"cpu_cache"`
 	ExePaths *ebpf.Map `ebpf:"exe_paths"`
 	Exes     *ebpf.Map `ebpf:"exes"`
 	PathStrs *ebpf.Map `ebpf:"path_strs"`
@@ -250,6 +264,7 @@ func (m *gvcheckMaps) Close() error {
 	return _GvcheckClose(
 		m.Calls,
 		m.Counts,
+		m.CpuCache,
 		m.ExePaths,
 		m.Exes,
 		m.PathStrs,
@@ -274,6 +289,7 @@ type gvcheckVariables struct {
 	CfgNrExit      *ebpf.Variable `ebpf:"cfg_nr_exit"`
 	CfgNrExitGroup *ebpf.Variable `ebpf:"cfg_nr_exit_group"`
 	CfgRows        *ebpf.Variable `ebpf:"cfg_rows"`
+	Gen            *ebpf.Variable `ebpf:"gen"`
 	Live           *ebpf.Variable `ebpf:"live"`
 	LostCalls      *ebpf.Variable `ebpf:"lost_calls"`
 	LostExes       *ebpf.Variable `ebpf:"lost_exes"`

@@ -5,9 +5,14 @@ package ebpf
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"runtime"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/btf"
 	"github.com/cilium/ebpf/link"
 	"github.com/cilium/ebpf/rlimit"
 
@@ -107,7 +112,7 @@ func load(cfg config) (*probe, error) {
 	// Kernels before 5.11 charge BPF memory to RLIMIT_MEMLOCK.
 	_ = rlimit.RemoveMemlock()
 	p := &probe{arch: arch, specs: sp, ncpu: ncpu}
-	if err := spec.LoadAndAssign(&p.objs, nil); err != nil {
+	if err := p.loadObjects(spec); err != nil {
 		var ve *ebpf.VerifierError
 		if errors.As(err, &ve) {
 			return nil, fmt.Errorf("%w: the kernel rejected the program: %w", ErrUnavailable, ve)
@@ -124,6 +129,67 @@ func load(cfg config) (*probe, error) {
 	}
 	p.start = time.Now()
 	return p, nil
+}
+
+// loadObjects creates the maps, then verifies the programs in parallel:
+// the kernel checks each one on its own, which is most of the time a load
+// takes. The kernel's BTF is decoded once, in a shared cache.
+func (p *probe) loadObjects(spec *ebpf.CollectionSpec) error {
+	cache := btf.NewCache()
+	mapsOnly := spec.Copy()
+	mapsOnly.Programs = nil
+	shared, err := ebpf.NewCollectionWithOptions(mapsOnly, ebpf.CollectionOptions{Cache: cache})
+	if err != nil {
+		return err
+	}
+	defer shared.Close()
+	names := slices.Sorted(maps.Keys(spec.Programs))
+	progs := make([]*ebpf.Program, len(names))
+	errs := make([]error, len(names))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, max(runtime.NumCPU(), 1))
+	for i, name := range names {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			one := spec.Copy()
+			one.Programs = map[string]*ebpf.ProgramSpec{name: spec.Programs[name]}
+			coll, err := ebpf.NewCollectionWithOptions(one, ebpf.CollectionOptions{MapReplacements: shared.Maps, Cache: cache})
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			progs[i] = coll.DetachProgram(name)
+			coll.Close()
+		}()
+	}
+	wg.Wait()
+	byName := map[string]*ebpf.Program{}
+	for i, name := range names {
+		byName[name] = progs[i]
+	}
+	if err := errors.Join(errs...); err != nil {
+		for _, prog := range progs {
+			if prog != nil {
+				prog.Close()
+			}
+		}
+		return err
+	}
+	if err := errors.Join(shared.Assign(&p.objs.gvcheckMaps), shared.Assign(&p.objs.gvcheckVariables)); err != nil {
+		for _, prog := range progs {
+			prog.Close()
+		}
+		return err
+	}
+	p.objs.SysExit = byName["sys_exit"]
+	p.objs.SchedProcessFork = byName["sched_process_fork"]
+	p.objs.SchedPrepareExec = byName["sched_prepare_exec"]
+	p.objs.SchedProcessExec = byName["sched_process_exec"]
+	p.objs.SchedProcessExit = byName["sched_process_exit"]
+	return nil
 }
 
 // Close detaches the program and frees its maps.
@@ -143,10 +209,6 @@ func (p *probe) seed(tgid int, flags uint32) error {
 		return fmt.Errorf("ebpf: trace process %d: %w", tgid, err)
 	}
 	return nil
-}
-
-func (p *probe) unseed(tgid int) {
-	_ = p.objs.Seeds.Delete(uint32(tgid))
 }
 
 // counter reads one of the program's global counters.

@@ -31,36 +31,74 @@ import (
 // the program) are ignored by the caller and SIGTERM and SIGHUP are
 // forwarded to it. Cancelling ctx kills every traced process.
 func Run(ctx context.Context, argv []string, opt trace.Options) (*trace.Result, error) {
+	return Preload().Run(ctx, argv, opt)
+}
+
+// Preloaded is the BPF program for Run, loading in the background.
+type Preloaded struct {
+	done chan struct{}
+	p    *probe
+	err  error
+	used bool
+}
+
+// Preload starts loading the BPF program Run uses, which takes tens of
+// milliseconds, so that it overlaps with what the caller does before
+// calling Run on it. Close it if Run is not called.
+func Preload() *Preloaded {
+	pl := &Preloaded{done: make(chan struct{})}
+	go func() {
+		pl.p, pl.err = load(config{mode: modeSeeds})
+		close(pl.done)
+	}()
+	return pl
+}
+
+// Close releases the program if Run did not take it.
+func (pl *Preloaded) Close() {
+	if pl == nil || pl.used {
+		return
+	}
+	pl.used = true
+	<-pl.done
+	closeProbe(pl.p)
+}
+
+// Run is Run with the preloaded program; it can be called once.
+func (pl *Preloaded) Run(ctx context.Context, argv []string, opt trace.Options) (*trace.Result, error) {
+	if pl.used {
+		return nil, errors.New("run: the preloaded program was used")
+	}
+	pl.used = true
 	if len(argv) == 0 {
+		<-pl.done
+		closeProbe(pl.p)
 		return nil, errors.New("run: no command")
 	}
 	if err := Supports(opt); err != nil {
+		<-pl.done
+		closeProbe(pl.p)
 		return nil, err
 	}
 	env := opt.Env
 	if env == nil {
 		env = os.Environ()
 	}
+	loaded := pl.done
 	path, err := lookPath(argv[0], env, opt.Dir)
 	if err != nil {
+		<-loaded
+		closeProbe(pl.p)
 		return nil, err
 	}
-
-	// Loading takes a few tens of milliseconds: start the program (which
-	// stops itself before its exec) meanwhile.
-	loaded := make(chan struct{})
-	var p *probe
-	var loadErr error
-	go func() {
-		p, loadErr = load(config{mode: modeSeeds})
-		close(loaded)
-	}()
+	// While the program loads, start the command, which stops itself
+	// before its exec.
 
 	shim := policy.Shim{Stop: true}
 	exe, args, shimEnv, err := shim.Args(path, argv, env)
 	if err != nil {
 		<-loaded
-		closeProbe(p)
+		closeProbe(pl.p)
 		return nil, fmt.Errorf("run: %w", err)
 	}
 	proc, err := os.StartProcess(exe, args, &os.ProcAttr{
@@ -72,7 +110,7 @@ func Run(ctx context.Context, argv []string, opt trace.Options) (*trace.Result, 
 	})
 	if err != nil {
 		<-loaded
-		closeProbe(p)
+		closeProbe(pl.p)
 		return nil, fmt.Errorf("run: start %s: %w", argv[0], err)
 	}
 	pid := proc.Pid
@@ -85,7 +123,7 @@ func Run(ctx context.Context, argv []string, opt trace.Options) (*trace.Result, 
 	var ws unix.WaitStatus
 	if _, err := wait4(pid, &ws, unix.WUNTRACED); err != nil || !ws.Stopped() {
 		<-loaded
-		closeProbe(p)
+		closeProbe(pl.p)
 		if err != nil {
 			kill()
 			return nil, fmt.Errorf("run: wait for %s to start: %w", argv[0], err)
@@ -93,9 +131,10 @@ func Run(ctx context.Context, argv []string, opt trace.Options) (*trace.Result, 
 		return nil, fmt.Errorf("run: %s ended before it could be traced (status %#x)", argv[0], uint32(ws))
 	}
 	<-loaded
-	if loadErr != nil {
+	p := pl.p
+	if pl.err != nil {
 		kill()
-		return nil, loadErr
+		return nil, pl.err
 	}
 	defer closeProbe(p)
 	if err := p.seed(pid, tsPreexec); err != nil {

@@ -30,7 +30,7 @@ const (
 func specs(arch sysno.Arch) ([nrMax]gvcheckSpec, error) {
 	var t [nrMax]gvcheckSpec
 	for nr := range t {
-		t[nr] = gvcheckSpec{Arg: [3]int8{-1, -1, -1}, PathArg: -1, DirArg: -1}
+		t[nr] = gvcheckSpec{Arg: [3]int8{noArg, noArg, noArg}, PathArg: -1, DirArg: -1}
 	}
 	for _, nr := range sysno.Numbers(arch) {
 		if nr >= nrMax {
@@ -65,7 +65,7 @@ func specs(arch sysno.Arch) ([nrMax]gvcheckSpec, error) {
 // key, in up to three slots, and how it transforms them. The kernel keeps
 // the registers whole: sysargs.KeyFromRegs applies its masks in user space.
 func keySlots(name string) ([3]int8, uint8, error) {
-	slots := [3]int8{-1, -1, -1}
+	slots := [3]int8{noArg, noArg, noArg}
 	switch name {
 	case "clone3": // the flags are the first u64 of struct clone_args
 		slots[0] = 0
@@ -88,12 +88,15 @@ func keySlots(name string) ([3]int8, uint8, error) {
 	return slots, flags, nil
 }
 
+// noArg is a key slot that takes no register (the kernel reads a zero).
+const noArg = 6
+
 // regsOf rebuilds the argument registers sysargs.KeyFromRegs reads from the
 // values the kernel kept in the slots of spec s.
 func regsOf(s gvcheckSpec, vals [3]uint64) [6]uint64 {
 	var r [6]uint64
 	for i, a := range s.Arg {
-		if a >= 0 {
+		if a >= 0 && a < noArg {
 			r[a] = vals[i]
 		}
 	}
@@ -106,7 +109,7 @@ func regsOf(s gvcheckSpec, vals [3]uint64) [6]uint64 {
 func kernelSlots(s gvcheckSpec, r [6]uint64) [3]uint64 {
 	var v [3]uint64
 	for i, a := range s.Arg {
-		if a >= 0 {
+		if a >= 0 && a < noArg {
 			v[i] = r[a]
 		}
 	}

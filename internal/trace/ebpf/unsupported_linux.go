@@ -23,3 +23,14 @@ func Attach(context.Context, []int, trace.Options) (*trace.Result, error) {
 func AttachCgroup(context.Context, Cgroup, trace.Options) (*trace.Result, error) {
 	return nil, fmt.Errorf("%w: the eBPF program is built for x86_64 only", ErrUnavailable)
 }
+
+// Preloaded stands for the BPF program Run would use.
+type Preloaded struct{}
+
+func Preload() *Preloaded { return &Preloaded{} }
+
+func (*Preloaded) Close() {}
+
+func (*Preloaded) Run(ctx context.Context, argv []string, opt trace.Options) (*trace.Result, error) {
+	return Run(ctx, argv, opt)
+}

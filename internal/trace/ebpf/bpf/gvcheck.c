@@ -61,9 +61,9 @@
 
 struct spec {
 	__u8 flags;
-	__s8 arg[3];
-	__s8 path_arg;
-	__s8 dir_arg;
+	__s8 arg[3];   // argument registers of the key, 6 for none
+	__s8 path_arg; // -1 for none
+	__s8 dir_arg;  // -1: the working directory
 	__u8 pad[2];
 };
 
@@ -108,8 +108,9 @@ struct scratch {
 	char buf[PATH_BUF + 256];
 	char rel[PATH_BUF];
 	__u64 comps[MAX_DEPTH];
-	// a call: its registers, number, result, executable, task
-	__u64 args[6];
+	// a call: its registers (and two zeros, for spec arguments that name
+	// none), number, result, executable, task
+	__u64 args[8];
 	__u64 task;
 	long ret;
 	__u32 nr, exe;
@@ -222,6 +223,27 @@ struct {
 	__type(key, __u32);
 	__type(value, struct scratch);
 } scratch SEC(".maps");
+
+// The state of the task that last made a syscall on this CPU: a hot loop
+// finds it here instead of in task storage. It is valid while gen is: gen
+// changes whenever a traced task execs or exits (a task_struct may be
+// reused).
+struct cpu_cache {
+	__u64 task;
+	__u32 exe;
+	__u32 flags;
+	__u32 gen;
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct cpu_cache);
+} cpu_cache SEC(".maps");
+
+__u32 gen = 1;
 
 static __always_inline struct scratch *get_scratch(void)
 {
@@ -547,11 +569,10 @@ __attribute__((noinline)) int record(struct scratch *s)
 	}
 	struct spec sp = specs[nr];
 	if (sp.flags & SP_KEY) {
-		for (int i = 0; i < 3; i++) {
-			__s8 a = sp.arg[i];
-			if (a >= 0 && a < 6)
-				k.args[i] = s->args[a];
-		}
+		// Spec arguments are 0-5, or 6 for none: no branches to explore.
+		k.args[0] = s->args[sp.arg[0] & 7];
+		k.args[1] = s->args[sp.arg[1] & 7];
+		k.args[2] = s->args[sp.arg[2] & 7];
 		if ((sp.flags & SP_PRCTL_MM) && (k.args[0] & 0xffffffff) != PR_SET_MM)
 			k.args[1] = 0;
 		if (sp.flags & SP_NONNULL2)
@@ -689,24 +710,43 @@ int sys_exit(__u64 *ctx)
 	struct pt_regs *regs = (struct pt_regs *)ctx[0];
 	long ret = (long)ctx[1];
 	struct task_struct *task = bpf_get_current_task_btf();
-	struct task_state *st = traced(task);
-	if (!st)
+	__u32 zero = 0, exe, flags;
+	struct cpu_cache *cc = bpf_map_lookup_elem(&cpu_cache, &zero);
+	if (!cc)
 		return 0;
+	__u32 g = gen;
+	if (cc->task == (__u64)task && cc->gen == g) {
+		exe = cc->exe;
+		flags = cc->flags;
+	} else {
+		struct task_state *st = traced(task);
+		if (!st)
+			return 0;
+		exe = st->exe;
+		flags = st->flags;
+		cc->task = (__u64)task;
+		cc->exe = exe;
+		cc->flags = flags;
+		cc->gen = g;
+	}
 	__u64 nr = regs->orig_ax;
 	if (nr >= 0x80000000ULL || compat(task))
 		return 0; // no syscall (-1), or the i386 ABI, which gVisor lacks
-	if ((st->flags & TS_PREEXEC) && nr != cfg_nr_execve && nr != cfg_nr_execveat)
+	if ((flags & TS_PREEXEC) && nr != cfg_nr_execve && nr != cfg_nr_execveat)
 		return 0; // the launcher's own calls
-	if (nr == cfg_nr_execve && ret == 0 && st->exec_nr == cfg_nr_execveat)
-		nr = cfg_nr_execveat; // exec set orig_ax to execve
-	__u32 exe = st->exe;
 	if (nr < NR_MAX) {
-		__u8 flags = specs[nr].flags;
-		if ((flags & SP_CHILD0) && ret == 0)
+		__u8 f = specs[nr].flags;
+		if ((f & SP_CHILD0) && ret == 0)
 			return 0; // a new task's first return from fork or clone
-		if (!(flags & (SP_KEY | SP_PATH)) && (__u64)ret < (__u64)-ERRNO_MAX && exe < cfg_rows) {
+		if (!(f & (SP_KEY | SP_PATH)) && (__u64)ret < (__u64)-ERRNO_MAX && exe < cfg_rows) {
 			count(exe, nr);
 			return 0;
+		}
+		if (nr == cfg_nr_execve && ret == 0) {
+			// exec set orig_ax to execve: the call may have been execveat.
+			struct task_state *st = bpf_task_storage_get(&tasks, task, 0, 0);
+			if (st && st->exec_nr == cfg_nr_execveat)
+				nr = cfg_nr_execveat;
 		}
 	}
 	struct scratch *s = get_scratch();
@@ -718,6 +758,8 @@ int sys_exit(__u64 *ctx)
 	s->args[3] = regs->r10;
 	s->args[4] = regs->r8;
 	s->args[5] = regs->r9;
+	s->args[6] = 0;
+	s->args[7] = 0;
 	s->nr = nr;
 	s->ret = ret;
 	s->exe = exe;
@@ -792,6 +834,7 @@ int sched_process_exec(__u64 *ctx)
 		return 0;
 	st->flags &= ~TS_PREEXEC;
 	st->exe = exe_id(s);
+	__sync_fetch_and_add(&gen, 1);
 	return 0;
 }
 
@@ -825,6 +868,7 @@ int sched_process_exit(__u64 *ctx)
 		st->flags &= ~TS_LIVE;
 		__sync_fetch_and_sub(&live, 1);
 	}
+	__sync_fetch_and_add(&gen, 1);
 	return 0;
 }
 
