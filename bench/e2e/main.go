@@ -55,12 +55,15 @@ type config struct {
 
 // figure is one number a job reports: a ratio of two configurations'
 // times per round (b/a with inverse: "a is N times faster than b"), a
-// difference, or one configuration's CPU time or peak RSS.
+// difference, the same of their CPU times (cpuratio, cpudiff: what the
+// program tree consumed, which other load on the machine disturbs less
+// than wall time), or one configuration's CPU time or peak RSS.
 type figure struct {
 	name   string
-	kind   string // "ratio", "faster", "diff", "cpu", "rss"
+	kind   string // "ratio", "faster", "diff", "cpuratio", "cpudiff", "cpu", "wall", "rss"
 	a, b   string
 	target string // "<= 1.0", ">= 10", "<= 20ms", "<= 15MiB"; "" for context
+	calls  int    // for "diff", "cpudiff", "wall": per call of a program making this many, in ns
 }
 
 type job struct {
@@ -88,6 +91,8 @@ func main() {
 		case "notify-child":
 			notifyChild(os.Args[2:])
 			return
+		case "bpf-floor-exec":
+			os.Exit(bpfFloorExec(os.Args[2:]))
 		}
 	}
 	rounds := flag.Int("rounds", 5, "interleaved rounds per job (startup jobs run 4x as many)")
@@ -101,7 +106,7 @@ func main() {
 	}
 }
 
-var jobNames = []string{"startup", "check-log", "fast-dd", "fast-python", "full-dd", "full-python", "probe", "verify", "memory"}
+var jobNames = []string{"startup", "check-log", "fast-dd", "fast-python", "full-dd", "full-python", "ebpf-dd", "ebpf-python", "ebpf-syscall", "probe", "verify", "memory"}
 
 // env is what the jobs share: the binaries and prepared files.
 type env struct {
@@ -234,7 +239,7 @@ func (e *env) job(name string, memSyscalls int) (*job, string, error) {
 				{label: "gvcheck db show set_robust_list", argv: gv("db", "show", "set_robust_list")},
 				{label: "true", argv: []string{"true"}},
 				{label: "strace --seccomp-bpf true", argv: e.straceSeccomp("true")},
-				{label: "gvcheck run -- true", argv: gv("run", "--", "true")},
+				{label: "gvcheck run -- true", argv: gv("run", "--backend", "ptrace", "--", "true")},
 			}, figures: []figure{
 				{name: "check, article's 40 names: CPU", kind: "cpu", a: "gvcheck check (40 names)", target: "<= 20ms"},
 				{name: "check, article's 40 names: peak RSS", kind: "rss", a: "gvcheck check (40 names)", target: "<= 15MiB"},
@@ -277,7 +282,7 @@ func (e *env) job(name string, memSyscalls int) (*job, string, error) {
 			{label: "native", argv: argv},
 			{label: "bare ALLOW filter (kernel floor)", argv: append([]string{e.self, "filter-exec", "--"}, argv...)},
 			{label: "strace -f --seccomp-bpf (same set)", argv: e.straceSeccomp(argv...)},
-			{label: "gvcheck run", argv: gv(append([]string{"run", "--"}, argv...)...)},
+			{label: "gvcheck run", argv: gv(append([]string{"run", "--backend", "ptrace", "--"}, argv...)...)},
 		}}
 		j.figures = []figure{
 			{name: name + ": run / strace --seccomp-bpf", kind: "ratio", a: "gvcheck run", b: "strace -f --seccomp-bpf (same set)"},
@@ -307,13 +312,82 @@ func (e *env) job(name string, memSyscalls int) (*job, string, error) {
 			{label: "native", argv: argv},
 			{label: "strace -f -o /dev/null", argv: append([]string{"strace", "-f", "-o", "/dev/null"}, argv...)},
 			{label: "bare notification supervisor (floor)", argv: append([]string{e.self, "notify-floor", "--"}, argv...)},
-			{label: "gvcheck run --full", argv: gv(append([]string{"run", "--full", "--"}, argv...)...)},
+			{label: "gvcheck run --full", argv: gv(append([]string{"run", "--backend", "ptrace", "--full", "--"}, argv...)...)},
 		}, figures: []figure{
 			{name: name + ": run --full faster than strace -f", kind: "faster", a: "gvcheck run --full", b: "strace -f -o /dev/null", target: target},
 			{name: name + ": notification floor faster than strace -f", kind: "faster", a: "bare notification supervisor (floor)", b: "strace -f -o /dev/null"},
 			{name: name + ": run --full / notification floor", kind: "ratio", a: "gvcheck run --full", b: "bare notification supervisor (floor)"},
 			{name: name + ": run --full / native", kind: "ratio", a: "gvcheck run --full", b: "native"},
 			{name: name + ": run --full peak RSS", kind: "rss", a: "gvcheck run --full"},
+		}}, "", nil
+	case "ebpf-dd", "ebpf-python":
+		// The eBPF backend's complete inventory against native, against
+		// the floor any syscall tracepoint program costs on this kernel,
+		// and against ptrace --full (and strace -f) doing the same job.
+		if s := need("strace"); s != "" {
+			return nil, s, nil
+		}
+		argv, what := dd(300_000), "ebpf backend, syscall-heavy: dd bs=1 count=300000 (600k syscalls)"
+		target := [2]string{"<= 1.15", ""}
+		if name == "ebpf-python" {
+			if s := need("python3"); s != "" {
+				return nil, s, nil
+			}
+			argv, what, target = python, "ebpf backend, typical: python3 -c 'import json, sqlite3'", [2]string{"<= 1.1", ""}
+		}
+		j := &job{name: name, what: what, configs: []config{
+			{label: "native", argv: argv},
+			{label: "empty BPF program on sys_exit (floor)", argv: append([]string{e.self, "bpf-floor-exec", "--"}, argv...)},
+			{label: "gvcheck run --backend ebpf", argv: gv(append([]string{"run", "--backend", "ebpf", "--"}, argv...)...)},
+			{label: "gvcheck run --backend ptrace --full", argv: gv(append([]string{"run", "--backend", "ptrace", "--full", "--"}, argv...)...)},
+			{label: "true", argv: []string{"true"}},
+			{label: "gvcheck run --backend ebpf -- true", argv: gv("run", "--backend", "ebpf", "--", "true")},
+		}}
+		j.figures = []figure{
+			{name: name + ": run ebpf / native", kind: "ratio", a: "gvcheck run --backend ebpf", b: "native", target: target[0]},
+			{name: name + ": floor / native", kind: "ratio", a: "empty BPF program on sys_exit (floor)", b: "native"},
+			{name: name + ": run ebpf / floor", kind: "ratio", a: "gvcheck run --backend ebpf", b: "empty BPF program on sys_exit (floor)"},
+			{name: name + ": run ebpf - native", kind: "diff", a: "gvcheck run --backend ebpf", b: "native"},
+			{name: name + ": fixed cost (run ebpf -- true) - true", kind: "diff", a: "gvcheck run --backend ebpf -- true", b: "true"},
+			{name: name + ": CPU: run ebpf / native", kind: "cpuratio", a: "gvcheck run --backend ebpf", b: "native"},
+			{name: name + ": CPU: floor / native", kind: "cpuratio", a: "empty BPF program on sys_exit (floor)", b: "native"},
+			{name: name + ": CPU: fixed cost (run ebpf -- true) - true", kind: "cpudiff", a: "gvcheck run --backend ebpf -- true", b: "true"},
+			{name: name + ": ebpf faster than ptrace --full", kind: "faster", a: "gvcheck run --backend ebpf", b: "gvcheck run --backend ptrace --full"},
+		}
+		if name == "ebpf-python" {
+			// strace -f on dd takes a minute a round: the full-dd job
+			// measures it on fewer calls.
+			j.configs = append(j.configs, config{label: "strace -f -o /dev/null", argv: append([]string{"strace", "-f", "-o", "/dev/null"}, argv...)})
+			j.figures = append(j.figures, figure{name: name + ": ebpf faster than strace -f", kind: "faster", a: "gvcheck run --backend ebpf", b: "strace -f -o /dev/null"})
+		}
+		return j, "", nil
+	case "ebpf-syscall":
+		// What one syscall costs: 10M getppid calls natively, with an empty
+		// program on sys_exit, and traced (start-up costs spread over 10M).
+		if s := need("cc"); s != "" {
+			return nil, s, nil
+		}
+		const calls = 10_000_000
+		prog := filepath.Join(e.tmp, "getppid")
+		src := filepath.Join(e.tmp, "getppid.c")
+		code := "#include <unistd.h>\n#include <sys/syscall.h>\nint main(void) { for (int i = 0; i < " + strconv.Itoa(calls) + "; i++) syscall(SYS_getppid); return 0; }\n"
+		if err := os.WriteFile(src, []byte(code), 0o644); err != nil {
+			return nil, "", err
+		}
+		if out, err := exec.Command("cc", "-O2", "-o", prog, src).CombinedOutput(); err != nil {
+			return nil, "", fmt.Errorf("cc: %w\n%s", err, out)
+		}
+		return &job{name: name, what: "ebpf backend, per call: 10M getppid syscalls", configs: []config{
+			{label: "native", argv: []string{prog}},
+			{label: "empty BPF program on sys_exit (floor)", argv: []string{e.self, "bpf-floor-exec", "--", prog}},
+			{label: "gvcheck run --backend ebpf", argv: gv("run", "--backend", "ebpf", "--", prog)},
+		}, figures: []figure{
+			{name: "getppid: floor, per call over native", kind: "diff", a: "empty BPF program on sys_exit (floor)", b: "native", calls: calls},
+			{name: "getppid: run ebpf, per call over native", kind: "diff", a: "gvcheck run --backend ebpf", b: "native", calls: calls},
+			{name: "getppid: run ebpf, per call over the floor", kind: "diff", a: "gvcheck run --backend ebpf", b: "empty BPF program on sys_exit (floor)", calls: calls},
+			{name: "getppid: CPU: floor, per call over native", kind: "cpudiff", a: "empty BPF program on sys_exit (floor)", b: "native", calls: calls},
+			{name: "getppid: CPU: run ebpf, per call over native", kind: "cpudiff", a: "gvcheck run --backend ebpf", b: "native", calls: calls},
+			{name: "getppid: native, per call", kind: "wall", a: "native", calls: calls},
 		}}, "", nil
 	case "probe":
 		if s := need("cc"); s != "" {
@@ -353,7 +427,7 @@ func (e *env) job(name string, memSyscalls int) (*job, string, error) {
 	case "memory":
 		return &job{name: name, what: fmt.Sprintf("memory: run --full on dd bs=1 making %d syscalls", memSyscalls), rounds: 1,
 			configs: []config{
-				{label: "gvcheck run --full", argv: gv(append([]string{"run", "--full", "--"}, dd(memSyscalls/2)...)...)},
+				{label: "gvcheck run --full", argv: gv(append([]string{"run", "--backend", "ptrace", "--full", "--"}, dd(memSyscalls/2)...)...)},
 			}, figures: []figure{
 				{name: fmt.Sprintf("run --full, %d syscalls: peak RSS", memSyscalls), kind: "rss", a: "gvcheck run --full", target: "< 64MiB"},
 			}}, "", nil
@@ -459,27 +533,39 @@ func measureJob(j *job, rounds int) ([]string, error) {
 		var v [3]float64
 		unit := "x"
 		switch f.kind {
-		case "ratio", "faster", "diff":
+		case "ratio", "faster", "diff", "cpuratio", "cpudiff":
 			per := make([]float64, len(a))
 			for r := range a {
 				x, y := a[r].wall.Seconds(), b[r].wall.Seconds()
+				if strings.HasPrefix(f.kind, "cpu") {
+					x, y = a[r].cpu.Seconds(), b[r].cpu.Seconds()
+				}
 				switch f.kind {
-				case "ratio":
+				case "ratio", "cpuratio":
 					per[r] = x / y
 				case "faster":
 					per[r] = y / x
-				case "diff":
+				case "diff", "cpudiff":
 					per[r] = (x - y) * 1000
 				}
 			}
 			v = stats3(per)
-			if f.kind == "diff" {
+			if f.kind == "diff" || f.kind == "cpudiff" {
 				unit = "ms"
+				if f.calls > 0 {
+					for i := range v {
+						v[i] *= 1e6 / float64(f.calls)
+					}
+					unit = "ns"
+				}
 			}
 		case "cpu":
 			v, unit = stats(a, func(s sample) float64 { return s.cpu.Seconds() * 1000 }), "ms"
 		case "wall":
 			v, unit = stats(a, func(s sample) float64 { return s.wall.Seconds() * 1000 }), "ms"
+			if f.calls > 0 {
+				v, unit = stats(a, func(s sample) float64 { return s.wall.Seconds() * 1e9 / float64(f.calls) }), "ns"
+			}
 		case "rss":
 			v, unit = stats(a, func(s sample) float64 { return float64(s.rssKiB) / 1024 }), "MiB"
 		}

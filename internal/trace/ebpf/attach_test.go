@@ -264,3 +264,41 @@ func TestAttachCgroupServer(t *testing.T) {
 		t.Errorf("this process still holds BPF programs %v and maps %v (%v)", progs, maps, err)
 	}
 }
+
+// TestAttachProcess attaches to a running multi-threaded program by pid:
+// its threads (running before the attach) and the process it starts
+// afterwards are recorded, and it keeps running after the detach.
+func TestAttachProcess(t *testing.T) {
+	requireRoot(t)
+	victim := buildVictim(t, "spinner", "-pthread")
+	cmd := exec.Command(victim)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	time.Sleep(200 * time.Millisecond) // its threads are running
+	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
+	defer cancel()
+	res, err := Attach(ctx, []int{cmd.Process.Pid}, trace.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := res.Profile
+	// Both threads poll /proc/self/stat; the main thread forks a child that
+	// reads /dev/null once a second.
+	if u := p.Paths["/proc/self/stat"]; u == nil || u.Count < 10 {
+		t.Errorf("the threads' /proc/self/stat: %+v", u)
+	}
+	if p.Syscalls["clone"] == nil || p.Paths["/dev/null"] == nil {
+		t.Errorf("the child started during the attach is missing: %v %v", p.Names(), p.Paths)
+	}
+	if n := p.Syscalls["gettid"]; n == nil || len(n.Exes) != 1 {
+		t.Errorf("gettid: %+v", n)
+	}
+	if err := cmd.Process.Signal(syscall.Signal(0)); err != nil {
+		t.Errorf("the program did not survive the detach: %v", err)
+	}
+	if src := p.Sources[0]; src.Name != fmt.Sprintf("pid %d", cmd.Process.Pid) || src.Coverage != "full" {
+		t.Errorf("source %+v", src)
+	}
+}

@@ -842,10 +842,19 @@ SEC("tp_btf/sched_process_exit")
 int sched_process_exit(__u64 *ctx)
 {
 	struct task_struct *task = (struct task_struct *)ctx[0];
-	bool group_dead = ctx[1];
-	if (group_dead && (cfg_mode & MODE_SEEDS)) {
-		__u32 tgid = task->tgid;
-		bpf_map_delete_elem(&seeds, &tgid);
+	if (cfg_mode & MODE_SEEDS) {
+		// The last thread of a seed thread group: its id may be reused.
+		// (do_exit decrements signal->live before this tracepoint; newer
+		// kernels also pass it as an argument.)
+		int alive = 1;
+		__u64 sig = 0;
+		KREAD(sig, task, struct task_struct, signal);
+		if (sig)
+			KREAD(alive, sig, struct signal_struct, live.counter);
+		if (alive == 0) {
+			__u32 tgid = task->tgid;
+			bpf_map_delete_elem(&seeds, &tgid);
+		}
 	}
 	struct task_state *st = bpf_task_storage_get(&tasks, task, 0, 0);
 	if (!st)

@@ -99,8 +99,15 @@ struct sigpending {
 	} signal;
 } CORE;
 
+struct signal_struct {
+	struct {
+		int counter;
+	} live;
+} CORE;
+
 struct task_struct {
 	struct thread_info thread_info;
+	struct signal_struct *signal;
 	struct sigpending pending;
 	int pid;
 	int tgid;
