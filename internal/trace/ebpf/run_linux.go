@@ -277,8 +277,8 @@ func Attach(ctx context.Context, pids []int, opt trace.Options) (*trace.Result, 
 }
 
 // AttachCgroup takes an inventory of every process in cgroup cg and below
-// it, including processes started or moved there later, until ctx is done
-// or the cgroup is removed or empty.
+// it, including processes started or moved there later, until ctx is done,
+// the cgroup is removed, or it empties after having had processes.
 func AttachCgroup(ctx context.Context, cg Cgroup, opt trace.Options) (*trace.Result, error) {
 	if err := Supports(opt); err != nil {
 		return nil, err
@@ -288,7 +288,15 @@ func AttachCgroup(ctx context.Context, cg Cgroup, opt trace.Options) (*trace.Res
 		return nil, err
 	}
 	defer closeProbe(p)
-	done := func() bool { return !populated(cg.Path) }
+	was := false
+	done := func() bool {
+		if _, err := os.Stat(cg.Path); err != nil {
+			return true
+		}
+		now := populated(cg.Path)
+		was = was || now
+		return was && !now
+	}
 	return p.watch(ctx, opt, done, profile.Source{Kind: "trace", Name: cg.Name, Coverage: profile.CoverageFull})
 }
 
