@@ -128,9 +128,14 @@ func newRunCmd(e *env) *cobra.Command {
 		Long: `Run a program natively, trace it and every process it starts, and report what
 of its syscall use gVisor does not support.
 
-By default a seccomp filter compiled from the target's table lets every syscall
-gVisor fully supports run at native speed; only the others stop the program to
-be recorded. --full records every syscall for a complete inventory.
+Where the kernel has BTF and gvcheck may load BPF programs (root, or CAP_BPF
+and CAP_PERFMON), an eBPF program takes a complete inventory without stopping
+anything: every syscall, with counts, errors, key arguments and paths, and
+the program runs as it would untraced (--full, --paths and --exact-errors are
+implied). Otherwise, or with --backend ptrace, a seccomp filter compiled from
+the target's table lets every syscall gVisor fully supports run at native
+speed; only the others stop the program to be recorded, and --full records
+every syscall. The report says which backend was used and why.
 
 The program keeps its terminal, standard streams and signals; gvcheck exits
 with its exit status (128+signal if it was killed). The report goes to
