@@ -228,7 +228,7 @@ func describe(src *profile.Source, l lost) {
 	if l.total() > 0 {
 		src.Coverage = profile.CoverageIncomplete
 		src.Lost = l.total()
-		src.Detail = "incomplete: not recorded: " + l.String()
+		src.Detail = "not recorded: " + l.String()
 	}
 }
 

@@ -8,9 +8,13 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/gvcheck/gvcheck/internal/trace"
 )
@@ -92,5 +96,39 @@ func TestUntracedBehaviour(t *testing.T) {
 				t.Errorf("the inventory lacks execve or exit_group: %v", res.Profile.Names())
 			}
 		})
+	}
+}
+
+// TestRunCancel: cancelling Run kills the whole traced tree, including a
+// process that left its parent's process group.
+func TestRunCancel(t *testing.T) {
+	requireRoot(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	pidFile := filepath.Join(t.TempDir(), "pid")
+	start := time.Now()
+	res, err := Run(ctx, []string{"sh", "-c", "setsid sleep 30 & echo $! > " + pidFile + "; sleep 30"}, trace.Options{})
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Run: %v", err)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("Run took %v to stop", d)
+	}
+	if res == nil || res.Profile.Syscalls["execve"] == nil {
+		t.Errorf("no profile of the cancelled run: %+v", res)
+	}
+	b, err := os.ReadFile(pidFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	for i := 0; ; i++ {
+		if syscall.Kill(pid, 0) != nil {
+			break
+		}
+		if i > 100 {
+			t.Fatalf("the detached sleep %d survived the cancellation", pid)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
