@@ -66,6 +66,8 @@ type gvcheckScratch struct {
 	N          int64
 	Dfd        int32
 	Err        uint32
+	Moved      uint32
+	_          [4]byte
 	Dentry     uint64
 	Mnt        uint64
 	RootDentry uint64

@@ -22,6 +22,7 @@ const (
 	spNonNull2 = 1 << 4
 	spMem0     = 1 << 5
 	spExec     = 1 << 6
+	spChdir    = 1 << 7
 )
 
 // specs builds the per-syscall table that tells the BPF program which
@@ -56,6 +57,8 @@ func specs(arch sysno.Arch) ([nrMax]gvcheckSpec, error) {
 			s.Flags |= spChild0
 		case "execve", "execveat":
 			s.Flags |= spExec
+		case "chdir":
+			s.Flags |= spChdir
 		}
 	}
 	return t, nil

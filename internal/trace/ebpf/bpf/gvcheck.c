@@ -49,7 +49,8 @@
 #define SP_PRCTL_MM (1 << 3) // the second key value counts only for PR_SET_MM
 #define SP_NONNULL2 (1 << 4) // the third key value is whether the pointer is non-NULL
 #define SP_MEM0 (1 << 5)     // the first key value is the u64 its register points to
-#define SP_EXEC (1 << 6)     // execve/execveat: on success the path comes from sched_process_exec
+#define SP_EXEC (1 << 6)     // execve/execveat: on success the path comes from sched_prepare_exec
+#define SP_CHDIR (1 << 7)    // chdir: on success a relative path names the new working directory
 
 // task_state flags.
 #define TS_PREEXEC (1 << 0) // the launcher before its exec: only execve is the program's
@@ -115,10 +116,11 @@ struct scratch {
 	long ret;
 	__u32 nr, exe;
 	// record_path's input: the path's length with its NUL, the directory
-	// fd it is relative to, the errno
+	// fd it is relative to, the errno; moved: the call succeeded in making
+	// the path the working directory, which it now is
 	long n;
 	int dfd;
-	__u32 err;
+	__u32 err, moved;
 	// walk's input: a dentry and mount, and the root to stop at
 	__u64 dentry, mnt, root_dentry, root_mnt;
 	// walk's output: the number of components and the kind of the first;
@@ -508,6 +510,20 @@ __attribute__((noinline)) int record_path(struct scratch *s)
 		bpf_probe_read_kernel(s->ps.s, n, s->rel);
 		s->ps.len = n - 1;
 		s->ps.rel = 0;
+	} else if (s->moved) {
+		// The working directory already is the path (resolved, unlike
+		// the lexical join: a symbolic link in it is followed).
+		if (!base_of(s, AT_FDCWD))
+			return 0;
+		int blen = walk(s);
+		if (blen < 0) {
+			__sync_fetch_and_add(&lost_paths, 1);
+			return 0;
+		}
+		if (s->depth == 0 || s->top < TOP_PROC)
+			return 0;
+		s->ps.len = blen;
+		s->ps.rel = 0;
 	} else {
 		if (!base_of(s, s->dfd))
 			return 0;
@@ -592,6 +608,7 @@ __attribute__((noinline)) int record(struct scratch *s)
 	s->n = bpf_probe_read_user_str(s->rel, PATH_BUF, (const void *)s->args[sp.path_arg]);
 	s->dfd = sp.dir_arg >= 0 && sp.dir_arg < 6 ? (int)s->args[sp.dir_arg] : AT_FDCWD;
 	s->err = err;
+	s->moved = (sp.flags & SP_CHDIR) && err == 0;
 	record_path(s);
 	return 0;
 }
@@ -818,6 +835,7 @@ int sched_prepare_exec(__u64 *ctx)
 	s->dfd = sp.dir_arg == 0 ? (int)s->args[0] : AT_FDCWD;
 	s->nr = nr;
 	s->err = 0;
+	s->moved = 0;
 	record_path(s);
 	return 0;
 }

@@ -126,6 +126,8 @@ static void paths(void)
 	access("../sys/devices", R_OK);
 	chdir("/");
 	access("dev/../dev/./urandom", F_OK);
+	chdir("sys"); // relative: resolved against the directory before the call
+	chdir("nonexistent");
 	chdir("/tmp");
 	open("/nonexistent/dir/file", O_RDONLY);
 }
