@@ -161,7 +161,8 @@ func (pl *Preloaded) Run(ctx context.Context, argv []string, opt trace.Options) 
 					_ = unix.Kill(pid, s.(syscall.Signal))
 				}
 			case <-ctx.Done():
-				p.killAll(pid)
+				// Wakes the wait below, which kills the rest.
+				_ = unix.Kill(pid, unix.SIGKILL)
 				return
 			case <-stop:
 				return
@@ -188,6 +189,9 @@ func (pl *Preloaded) Run(ctx context.Context, argv []string, opt trace.Options) 
 		case <-ctx.Done():
 		case <-time.After(delay):
 		}
+	}
+	if ctx.Err() != nil {
+		p.killAll(pid) // before the maps that find them close
 	}
 
 	prof, l, err := p.profile()
