@@ -1,0 +1,64 @@
+// Package isolate gives each run of a program its own copy of the machine's
+// files, so that runs compared with each other start from the same state and
+// leave the user's files as they were.
+//
+// Under gVisor, `runsc do` runs a program over an in-memory overlay of the
+// host's root: whatever it writes disappears with the sandbox. A native run
+// that is to be compared with it (verify), or with other native runs
+// (probe), gets the same treatment here: a private mount namespace whose
+// root is an overlay of the host's root, with every writable filesystem
+// overlaid the same way (writes go to a tmpfs private to the run) and the
+// kernel's own filesystems (/proc, /sys, /dev, cgroups) bound as they are.
+// Nothing is left on the host: the tmpfs is reachable only from the run's
+// namespace, and the directory it was mounted on is removed before the
+// program starts.
+//
+// Enter runs in the re-exec shim, in the thread that will exec the program,
+// before any seccomp filter is installed.
+package isolate
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path/filepath"
+)
+
+// Spec says how to isolate one run.
+type Spec struct {
+	// Dir is the program's working directory, an absolute path. It is
+	// entered inside the isolated root.
+	Dir string `json:"dir"`
+}
+
+// Validate checks a spec before it is handed to the shim.
+func (s *Spec) Validate() error {
+	if s.Dir == "" || !filepath.IsAbs(s.Dir) {
+		return fmt.Errorf("isolate: working directory %q is not absolute", s.Dir)
+	}
+	return nil
+}
+
+// Encode serialises a spec for the shim.
+func (s *Spec) Encode() ([]byte, error) {
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	return json.Marshal(s)
+}
+
+// Decode is the inverse of Encode.
+func Decode(b []byte) (*Spec, error) {
+	var s Spec
+	if err := json.Unmarshal(b, &s); err != nil {
+		return nil, fmt.Errorf("isolate: decode spec: %w", err)
+	}
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	return &s, nil
+}
+
+// ErrUnavailable is returned (wrapped) when this machine cannot isolate a
+// run: no privilege to create a mount namespace, or no overlayfs.
+var ErrUnavailable = errors.New("runs cannot be isolated here")
