@@ -20,6 +20,14 @@ func Enter(spec *Spec) error {
 	if err := spec.Validate(); err != nil {
 		return err
 	}
+	if spec.Join != 0 {
+		return join(spec)
+	}
+	if spec.Loopback {
+		if err := loopbackUp(); err != nil {
+			return err
+		}
+	}
 	if err := unix.Unshare(unix.CLONE_NEWNS | unix.CLONE_FS); err != nil {
 		return fmt.Errorf("%w: new mount namespace: %w", ErrUnavailable, err)
 	}
@@ -69,6 +77,48 @@ func Enter(spec *Spec) error {
 	removeScratch()
 	if err := unix.Chdir(spec.Dir); err != nil {
 		return fmt.Errorf("isolate: enter %s: %w", spec.Dir, err)
+	}
+	return nil
+}
+
+// join enters the mount and network namespaces of spec.Join.
+func join(spec *Spec) error {
+	// A mount namespace can be entered only by a thread that shares its
+	// root and working directory with no other.
+	if err := unix.Unshare(unix.CLONE_FS); err != nil {
+		return fmt.Errorf("isolate: %w", err)
+	}
+	pidfd, err := unix.PidfdOpen(spec.Join, 0)
+	if err != nil {
+		return fmt.Errorf("isolate: join process %d: %w", spec.Join, err)
+	}
+	defer unix.Close(pidfd)
+	if err := unix.Setns(pidfd, unix.CLONE_NEWNS|unix.CLONE_NEWNET); err != nil {
+		return fmt.Errorf("isolate: join the namespaces of process %d: %w", spec.Join, err)
+	}
+	if err := unix.Chdir(spec.Dir); err != nil {
+		return fmt.Errorf("isolate: enter %s: %w", spec.Dir, err)
+	}
+	return nil
+}
+
+// loopbackUp brings up "lo" in a fresh network namespace.
+func loopbackUp() error {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("isolate: loopback: %w", err)
+	}
+	defer unix.Close(fd)
+	ifr, err := unix.NewIfreq("lo")
+	if err != nil {
+		return fmt.Errorf("isolate: loopback: %w", err)
+	}
+	if err := unix.IoctlIfreq(fd, unix.SIOCGIFFLAGS, ifr); err != nil {
+		return fmt.Errorf("isolate: loopback: %w", err)
+	}
+	ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
+	if err := unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr); err != nil {
+		return fmt.Errorf("isolate: bring loopback up: %w", err)
 	}
 	return nil
 }
@@ -127,6 +177,14 @@ func build(scratch, root string, ms []mount) error {
 				return err
 			}
 		case bindTree:
+			if s.point == "/proc" && unix.Getpid() == 1 {
+				// The first process of a PID namespace of its own: its
+				// /proc shows that namespace, as in a container.
+				if err := unix.Mount("proc", target, "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
+					return fmt.Errorf("isolate: mount /proc: %w", err)
+				}
+				continue
+			}
 			if err := bind(s.point, target, true, false); err != nil {
 				return err
 			}

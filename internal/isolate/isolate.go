@@ -29,10 +29,20 @@ type Spec struct {
 	// Dir is the program's working directory, an absolute path. It is
 	// entered inside the isolated root.
 	Dir string `json:"dir"`
+	// Loopback brings up the loopback interface: the run has a network
+	// namespace of its own, as a sandbox without a network has.
+	Loopback bool `json:"loopback,omitempty"`
+	// Join, instead of building a root, enters the mount and network
+	// namespaces of this process (a run's PID 1, seen from here), so that
+	// a test command sees what the program sees.
+	Join int `json:"join,omitempty"`
 }
 
 // Validate checks a spec before it is handed to the shim.
 func (s *Spec) Validate() error {
+	if s.Join < 0 {
+		return fmt.Errorf("isolate: bad process %d to join", s.Join)
+	}
 	if s.Dir == "" || !filepath.IsAbs(s.Dir) {
 		return fmt.Errorf("isolate: working directory %q is not absolute", s.Dir)
 	}

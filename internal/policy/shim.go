@@ -14,6 +14,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/gvcheck/gvcheck/internal/isolate"
 )
 
 // The shim is gvcheck re-executed with argv[0] set to shimArg0 and the
@@ -38,7 +40,20 @@ type Shim struct {
 	// shim, which its supervisor takes with pidfd_getfd before answering
 	// the shim's first notified call; see FindListener.
 	Listener bool
+	// SendListener hands the listener to the supervisor instead: the shim
+	// sends it over descriptor 3, a Unix socket it inherits, and closes
+	// that socket before exec. No ptrace access is needed.
+	SendListener bool
+	// Isolate, if set, gives the program a private copy of the machine's
+	// files before the filter is installed (see package isolate).
+	Isolate *isolate.Spec
+	// KeepParentDeath keeps the parent-death signal the starter set, so the
+	// program dies with gvcheck (runs that only decide a verdict).
+	KeepParentDeath bool
 }
+
+// ListenerFD is the descriptor over which the shim sends its listener.
+const ListenerFD = 3
 
 // EncodeFilter serialises a program as struct sock_filter array bytes.
 func EncodeFilter(prog []unix.SockFilter) []byte {
@@ -93,7 +108,19 @@ func (s *Shim) Args(path string, argv, env []string) (exe string, args, outEnv [
 	if s.Listener {
 		flags += "l"
 	}
-	spec := shimVer + ":" + flags + ":" + base64.StdEncoding.EncodeToString(EncodeFilter(s.Filter))
+	if s.SendListener {
+		flags += "L"
+	}
+	if s.KeepParentDeath {
+		flags += "k"
+	}
+	var iso []byte
+	if s.Isolate != nil {
+		if iso, err = s.Isolate.Encode(); err != nil {
+			return "", nil, nil, fmt.Errorf("shim: %w", err)
+		}
+	}
+	spec := shimVer + ":" + flags + ":" + base64.StdEncoding.EncodeToString(EncodeFilter(s.Filter)) + ":" + base64.StdEncoding.EncodeToString(iso)
 	args = append([]string{shimArg0, path}, argv...)
 	outEnv = make([]string, 0, len(env)+1)
 	for _, kv := range env {
@@ -155,9 +182,20 @@ func shim() error {
 	if !ok || ver != shimVer {
 		return fmt.Errorf("shim: unsupported protocol %q (gvcheck binary changed while running?)", ver)
 	}
-	flags, enc, ok := strings.Cut(rest, ":")
-	if !ok {
+	flags, rest, ok := strings.Cut(rest, ":")
+	enc, isoEnc, ok2 := strings.Cut(rest, ":")
+	if !ok || !ok2 {
 		return errors.New("shim: malformed filter specification")
+	}
+	var iso *isolate.Spec
+	if isoEnc != "" {
+		b, err := base64.StdEncoding.DecodeString(isoEnc)
+		if err != nil {
+			return fmt.Errorf("shim: decode isolation: %w", err)
+		}
+		if iso, err = isolate.Decode(b); err != nil {
+			return fmt.Errorf("shim: %w", err)
+		}
 	}
 	raw, err := base64.StdEncoding.DecodeString(enc)
 	if err != nil {
@@ -174,12 +212,21 @@ func shim() error {
 	}
 	// The starter may have set a parent-death signal to cover the moment
 	// before a tracer holds us; a natively started program has none.
-	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, 0, 0, 0, 0); err != nil {
-		return fmt.Errorf("shim: clear parent-death signal: %w", err)
+	if !strings.Contains(flags, "k") {
+		if err := unix.Prctl(unix.PR_SET_PDEATHSIG, 0, 0, 0, 0); err != nil {
+			return fmt.Errorf("shim: clear parent-death signal: %w", err)
+		}
+	}
+	if iso != nil {
+		if err := isolate.Enter(iso); err != nil {
+			return fmt.Errorf("shim: %w", err)
+		}
 	}
 	if len(prog) > 0 {
 		var err error
-		if strings.Contains(flags, "l") {
+		if strings.Contains(flags, "L") {
+			err = installAndSend(prog)
+		} else if strings.Contains(flags, "l") {
 			if err = InstallWithListener(prog); err != nil {
 				// No listener here (old kernel, a container's own seccomp
 				// policy): let the tracer see those calls as Trace stops.
@@ -199,11 +246,30 @@ func shim() error {
 	return nil
 }
 
+// installAndSend installs prog with a listener and sends the listener over
+// ListenerFD. Between the two the thread makes no call but sendmsg and
+// close, which no simulation of gVisor fails, so nothing can wait for a
+// supervisor that does not have the listener yet.
+func installAndSend(prog []unix.SockFilter) error {
+	fd, err := installListener(prog)
+	if err != nil {
+		return err
+	}
+	err = unix.Sendmsg(ListenerFD, []byte{0}, unix.UnixRights(fd), nil, 0)
+	unix.Close(ListenerFD)
+	unix.Close(fd)
+	if err != nil {
+		return fmt.Errorf("send listener: %w", err)
+	}
+	return nil
+}
+
 // Install installs prog as a seccomp filter on the calling thread. It sets
 // no_new_privs only when the kernel requires it (without CAP_SYS_ADMIN), so
 // that setuid programs keep working when gvcheck runs as root.
 func Install(prog []unix.SockFilter) error {
-	return install(prog, 0)
+	_, err := install(prog, 0)
+	return err
 }
 
 // InstallWithListener is Install with a user-notification listener; the
@@ -212,46 +278,54 @@ func Install(prog []unix.SockFilter) error {
 // the notification (where the kernel supports it), so that a signal does
 // not make the call restart and be notified twice.
 func InstallWithListener(prog []unix.SockFilter) error {
-	err := install(prog, unix.SECCOMP_FILTER_FLAG_NEW_LISTENER|unix.SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV)
-	if errors.Is(err, unix.EINVAL) { // before Linux 5.19
-		err = install(prog, unix.SECCOMP_FILTER_FLAG_NEW_LISTENER)
-	}
+	_, err := installListener(prog)
 	return err
 }
 
-func install(prog []unix.SockFilter, flags uintptr) error {
+// installListener is InstallWithListener returning the listener.
+func installListener(prog []unix.SockFilter) (int, error) {
+	fd, err := install(prog, unix.SECCOMP_FILTER_FLAG_NEW_LISTENER|unix.SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV)
+	if errors.Is(err, unix.EINVAL) { // before Linux 5.19
+		fd, err = install(prog, unix.SECCOMP_FILTER_FLAG_NEW_LISTENER)
+	}
+	return fd, err
+}
+
+// install installs prog and returns what seccomp(2) returned: the
+// listener's descriptor when flags ask for one.
+func install(prog []unix.SockFilter, flags uintptr) (int, error) {
 	if len(prog) == 0 {
-		return errors.New("install filter: empty program")
+		return -1, errors.New("install filter: empty program")
 	}
 	fprog := unix.SockFprog{Len: uint16(len(prog)), Filter: &prog[0]}
-	err := seccompSetFilter(&fprog, flags)
+	fd, err := seccompSetFilter(&fprog, flags)
 	if err == unix.EACCES {
 		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
-			return fmt.Errorf("install filter: set no_new_privs: %w", err)
+			return -1, fmt.Errorf("install filter: set no_new_privs: %w", err)
 		}
-		err = seccompSetFilter(&fprog, flags)
+		fd, err = seccompSetFilter(&fprog, flags)
 	}
 	runtime.KeepAlive(prog)
 	if err != nil {
-		return fmt.Errorf("install filter: %w", err)
+		return -1, fmt.Errorf("install filter: %w", err)
 	}
-	return nil
+	return fd, nil
 }
 
 // seccompSetFilter installs the filter with SECCOMP_FILTER_FLAG_SPEC_ALLOW:
 // by default the kernel turns on speculative-store-bypass mitigation for
 // any task with a filter, which slows the program down and makes it behave
 // unlike its native self. Kernels before 4.17 lack the flag (EINVAL).
-func seccompSetFilter(fprog *unix.SockFprog, flags uintptr) error {
-	_, _, e := unix.RawSyscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER,
+func seccompSetFilter(fprog *unix.SockFprog, flags uintptr) (int, error) {
+	r, _, e := unix.RawSyscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER,
 		flags|unix.SECCOMP_FILTER_FLAG_SPEC_ALLOW, uintptr(unsafe.Pointer(fprog)))
 	if e == unix.EINVAL {
-		_, _, e = unix.RawSyscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, flags, uintptr(unsafe.Pointer(fprog)))
+		r, _, e = unix.RawSyscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, flags, uintptr(unsafe.Pointer(fprog)))
 	}
 	if e != 0 {
-		return e
+		return -1, e
 	}
-	return nil
+	return int(r), nil
 }
 
 // NotifyToTrace returns prog with every SECCOMP_RET_USER_NOTIF verdict

@@ -12,6 +12,7 @@ import (
 	"maps"
 	"slices"
 	"sort"
+	"strconv"
 
 	"github.com/gvcheck/gvcheck/internal/sysno"
 )
@@ -321,4 +322,12 @@ func (p *Profile) validate() error {
 		sort.Strings(u.Syscalls)
 	}
 	return nil
+}
+
+// String says how the program ended: "exit 0", "killed by SIGSEGV".
+func (e Exit) String() string {
+	if e.Signal != "" {
+		return "killed by " + e.Signal
+	}
+	return "exit " + strconv.Itoa(e.Code)
 }

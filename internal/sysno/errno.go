@@ -24,3 +24,22 @@ func ErrnoName(e int64) string {
 	}
 	return "E" + strconv.FormatInt(e, 10)
 }
+
+// errnoAliases are names unix.ErrnoName does not give for their number.
+var errnoAliases = map[string]unix.Errno{
+	"EOPNOTSUPP": unix.EOPNOTSUPP, "ENOTSUP": unix.ENOTSUP, "EWOULDBLOCK": unix.EWOULDBLOCK,
+	"EAGAIN": unix.EAGAIN, "EDEADLOCK": unix.EDEADLOCK, "EDEADLK": unix.EDEADLK,
+}
+
+// ErrnoValue returns the number of an errno name such as "ENOSYS".
+func ErrnoValue(name string) (unix.Errno, bool) {
+	if e, ok := errnoAliases[name]; ok {
+		return e, true
+	}
+	for e := unix.Errno(1); e < 4096; e++ {
+		if unix.ErrnoName(e) == name {
+			return e, true
+		}
+	}
+	return 0, false
+}

@@ -1,0 +1,532 @@
+//go:build linux
+
+// Package launch runs a program natively the way the runs that decide a
+// verdict need it: unobserved (no ptrace), optionally under a seccomp
+// filter whose notifications a supervisor answers (a simulation of gVisor),
+// and isolated as a sandbox is: its own PID namespace (the program is PID 1
+// and the whole tree ends with it), a private copy of the machine's files,
+// and without a network other than loopback when the sandbox has none.
+//
+// The binary must call policy.ShimMain first thing in main (or TestMain).
+package launch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/gvcheck/gvcheck/internal/isolate"
+	"github.com/gvcheck/gvcheck/internal/outcome"
+	"github.com/gvcheck/gvcheck/internal/policy"
+	"github.com/gvcheck/gvcheck/internal/profile"
+)
+
+// Config describes one run.
+type Config struct {
+	Argv  []string
+	Env   []string // nil: this process's environment
+	Dir   string   // "": the current directory
+	Stdin string   // file for standard input; "": /dev/null
+	// Timeout bounds the run (0: DefaultTimeout).
+	Timeout time.Duration
+	// Isolate runs the program in namespaces of its own, as a sandbox
+	// does; without it the program runs in place, in a process group of
+	// its own.
+	Isolate bool
+	// Network "none" gives an isolated run a network namespace with only
+	// loopback; anything else keeps the host's network.
+	Network string
+	// Filter is installed before the program starts. With Supervise set it
+	// may notify: Supervise is then called with its listener and must
+	// answer until stop is set or no task uses the filter.
+	Filter    []unix.SockFilter
+	Supervise func(listener int, stop *atomic.Bool)
+	// OutputLimit is how much of each stream is kept (0: DefaultOutputLimit).
+	OutputLimit int
+	// Test, for servers: a shell command whose success means the program
+	// works, started once Ready holds; the program is then stopped
+	// (SIGTERM, and after Grace, SIGKILL). An isolated program's test runs
+	// in its mount and network namespaces.
+	Test  string
+	Ready Ready
+	Grace time.Duration
+}
+
+// Ready says when a started server can be tested; with several conditions
+// set all must hold.
+type Ready struct {
+	Port  int           // a TCP port on 127.0.0.1 accepts connections
+	File  string        // this file exists (as the program sees files)
+	Delay time.Duration // this long has passed since the start
+}
+
+// Defaults for zero fields of Config.
+const (
+	DefaultTimeout     = 60 * time.Second
+	DefaultGrace       = 2 * time.Second
+	DefaultOutputLimit = 4 << 20
+)
+
+// Result is one run's outcome.
+type Result struct {
+	outcome.Run
+	Duration time.Duration
+}
+
+// Run runs the program once and returns how it ended. A program that fails
+// is a result, not an error; an error means it could not be run.
+func Run(ctx context.Context, cfg Config) (*Result, error) {
+	if len(cfg.Argv) == 0 {
+		return nil, errors.New("launch: no command")
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = DefaultTimeout
+	}
+	if cfg.Grace <= 0 {
+		cfg.Grace = DefaultGrace
+	}
+	if cfg.OutputLimit <= 0 {
+		cfg.OutputLimit = DefaultOutputLimit
+	}
+	dir := cfg.Dir
+	if dir == "" {
+		wd, err := os.Getwd()
+		if err != nil {
+			return nil, fmt.Errorf("launch: %w", err)
+		}
+		dir = wd
+	}
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("launch: %w", err)
+	}
+	env := cfg.Env
+	if env == nil {
+		env = os.Environ()
+	}
+	path, err := LookPath(cfg.Argv[0], env, dir)
+	if err != nil {
+		return nil, err
+	}
+	stdinName := cfg.Stdin
+	if stdinName == "" {
+		stdinName = os.DevNull
+	}
+	stdin, err := os.Open(stdinName)
+	if err != nil {
+		return nil, fmt.Errorf("launch: stdin: %w", err)
+	}
+	defer stdin.Close()
+
+	shim := policy.Shim{Filter: cfg.Filter, KeepParentDeath: true}
+	var sock [2]int
+	if cfg.Supervise != nil {
+		if len(cfg.Filter) == 0 {
+			return nil, errors.New("launch: a supervisor needs a filter")
+		}
+		shim.SendListener = true
+		sock, err = unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			return nil, fmt.Errorf("launch: %w", err)
+		}
+		defer unix.Close(sock[0])
+	}
+	attr := &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if cfg.Isolate {
+		shim.Isolate = &isolate.Spec{Dir: dir, Loopback: cfg.Network == "none"}
+		attr.Cloneflags = unix.CLONE_NEWPID | unix.CLONE_NEWNS
+		if cfg.Network == "none" {
+			attr.Cloneflags |= unix.CLONE_NEWNET
+		}
+		if os.Geteuid() != 0 {
+			// Without root, a user namespace lends the capabilities to
+			// build the others; the program keeps its own uid and gid.
+			attr.Cloneflags |= unix.CLONE_NEWUSER
+			attr.UidMappings = []syscall.SysProcIDMap{{ContainerID: os.Geteuid(), HostID: os.Geteuid(), Size: 1}}
+			attr.GidMappings = []syscall.SysProcIDMap{{ContainerID: os.Getegid(), HostID: os.Getegid(), Size: 1}}
+		}
+	} else {
+		attr.Setpgid = true
+	}
+	exe, args, shimEnv, err := shim.Args(path, cfg.Argv, env)
+	if err != nil {
+		return nil, fmt.Errorf("launch: %w", err)
+	}
+	stdout, outDone, err := capture(cfg.OutputLimit)
+	if err != nil {
+		return nil, err
+	}
+	stderr, errDone, err := capture(cfg.OutputLimit)
+	if err != nil {
+		stdout.Close()
+		<-outDone
+		return nil, err
+	}
+	files := []*os.File{stdin, stdout, stderr}
+	var child *os.File
+	if cfg.Supervise != nil {
+		child = os.NewFile(uintptr(sock[1]), "listener")
+		files = append(files, child)
+	}
+
+	// The parent-death signal fires when the thread that started the
+	// child ends, so start it from a thread that lives as long as the run.
+	type started struct {
+		proc *os.Process
+		err  error
+	}
+	startc := make(chan started, 1)
+	waitc := make(chan *os.ProcessState, 1)
+	go func() {
+		runtime.LockOSThread()
+		// Never unlocked: the thread ends with the goroutine.
+		proc, err := os.StartProcess(exe, args, &os.ProcAttr{Dir: startDir(cfg.Isolate, dir), Env: shimEnv, Files: files, Sys: attr})
+		startc <- started{proc, err}
+		if err != nil {
+			return
+		}
+		st, _ := proc.Wait()
+		waitc <- st
+	}()
+	s := <-startc
+	stdout.Close()
+	stderr.Close()
+	if child != nil {
+		child.Close()
+	}
+	if s.err != nil {
+		<-outDone
+		<-errDone
+		if errors.Is(s.err, unix.EPERM) || errors.Is(s.err, unix.EINVAL) || errors.Is(s.err, unix.ENOSPC) || errors.Is(s.err, unix.EUSERS) {
+			return nil, fmt.Errorf("launch: %w: %w", isolate.ErrUnavailable, s.err)
+		}
+		return nil, fmt.Errorf("launch: start %s: %w", cfg.Argv[0], s.err)
+	}
+	start := time.Now()
+	pid := s.proc.Pid
+
+	var stop atomic.Bool
+	var superDone chan struct{}
+	if cfg.Supervise != nil {
+		superDone = make(chan struct{})
+		go func() {
+			defer close(superDone)
+			fd, err := policy.ReceiveListener(sock[0])
+			if err != nil {
+				return // the shim failed before it sent one: it reports why
+			}
+			defer unix.Close(fd)
+			cfg.Supervise(fd, &stop)
+		}()
+	}
+
+	kill := func(sig unix.Signal) {
+		if cfg.Isolate {
+			// PID 1 of its namespace: SIGKILL takes the whole tree.
+			_ = unix.Kill(pid, sig)
+		} else {
+			_ = unix.Kill(-pid, sig)
+		}
+	}
+	runCtx, cancel := context.WithTimeout(ctx, cfg.Timeout)
+	defer cancel()
+
+	res := &Result{}
+	var st *os.ProcessState
+	if cfg.Test != "" {
+		res.Test, st = serve(runCtx, cfg, dir, pid, start, waitc, kill)
+	} else {
+		select {
+		case st = <-waitc:
+		case <-runCtx.Done():
+			kill(unix.SIGKILL)
+			st = <-waitc
+			res.TimedOut = runCtx.Err() == context.DeadlineExceeded && ctx.Err() == nil
+		}
+	}
+	res.Duration = time.Since(start)
+	if !cfg.Isolate {
+		// The program's end ends its run, as a sandbox's end does: what it
+		// left running in its group goes too.
+		_ = unix.Kill(-pid, unix.SIGKILL)
+	}
+	stop.Store(true)
+	if superDone != nil {
+		unix.Shutdown(sock[0], unix.SHUT_RDWR)
+		<-superDone
+	}
+	out, errOut := <-outDone, <-errDone
+	res.Stdout, res.Stderr = out.data, errOut.data
+	res.Truncated = out.truncated || errOut.truncated
+	res.Exit = exitOf(st)
+	if ctx.Err() != nil {
+		return res, fmt.Errorf("launch: %w", ctx.Err())
+	}
+	return res, nil
+}
+
+// startDir is where the shim starts: an isolated run enters its directory
+// inside its own root.
+func startDir(isolated bool, dir string) string {
+	if isolated {
+		return "/"
+	}
+	return dir
+}
+
+func exitOf(st *os.ProcessState) profile.Exit {
+	if st == nil {
+		return profile.Exit{Code: -1}
+	}
+	ws, ok := st.Sys().(syscall.WaitStatus)
+	if ok && ws.Signaled() {
+		return profile.Exit{Code: 128 + int(ws.Signal()), Signal: unix.SignalName(ws.Signal())}
+	}
+	return profile.Exit{Code: st.ExitCode()}
+}
+
+// serve waits until the program is ready, runs the test, then stops the
+// program.
+func serve(ctx context.Context, cfg Config, dir string, pid int, start time.Time, waitc chan *os.ProcessState, kill func(unix.Signal)) (*outcome.Test, *os.ProcessState) {
+	t := &outcome.Test{}
+	var st *os.ProcessState
+	exited := false
+	tick := time.NewTicker(25 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if ready(cfg, pid, start) {
+			t.Exit, t.Output = runTest(ctx, cfg, dir, pid)
+			break
+		}
+		select {
+		case st = <-waitc:
+			exited = true
+			t.NotReady = "the program ended (" + exitOf(st).String() + ") before it was ready"
+		case <-ctx.Done():
+			t.NotReady = fmt.Sprintf("not ready after %s", time.Since(start).Round(time.Millisecond))
+		case <-tick.C:
+			continue
+		}
+		break
+	}
+	if exited {
+		return t, st
+	}
+	kill(unix.SIGTERM)
+	select {
+	case st = <-waitc:
+	case <-time.After(cfg.Grace):
+		kill(unix.SIGKILL)
+		st = <-waitc
+	}
+	return t, st
+}
+
+// ready checks the readiness conditions, inside the program's namespaces.
+func ready(cfg Config, pid int, start time.Time) bool {
+	if time.Since(start) < cfg.Ready.Delay {
+		return false
+	}
+	if f := cfg.Ready.File; f != "" {
+		if cfg.Isolate {
+			// The program's root, seen through /proc.
+			f = filepath.Join("/proc", strconv.Itoa(pid), "root", f)
+		}
+		if _, err := os.Stat(f); err != nil {
+			return false
+		}
+	}
+	if port := cfg.Ready.Port; port != 0 {
+		ok := make(chan bool, 1)
+		go func() {
+			if cfg.Isolate && cfg.Network == "none" {
+				// This thread joins the program's network namespace and
+				// is thrown away afterwards.
+				runtime.LockOSThread()
+				fd, err := unix.PidfdOpen(pid, 0)
+				if err != nil {
+					ok <- false
+					return
+				}
+				err = unix.Setns(fd, unix.CLONE_NEWNET)
+				unix.Close(fd)
+				if err != nil {
+					ok <- false
+					return
+				}
+			}
+			c, err := net.DialTimeout("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), 200*time.Millisecond)
+			if err == nil {
+				c.Close()
+			}
+			ok <- err == nil
+		}()
+		if !<-ok {
+			return false
+		}
+	}
+	return true
+}
+
+// runTest runs the test command in its own process group, killed with
+// gvcheck, in the program's namespaces when it is isolated.
+func runTest(ctx context.Context, cfg Config, dir string, pid int) (profile.Exit, string) {
+	argv := []string{"/bin/sh", "-c", cfg.Test}
+	var out tail
+	cmd := &exec.Cmd{Path: "/bin/sh", Args: argv, Dir: dir, Env: cfg.Env, Stdout: &out, Stderr: &out}
+	if cfg.Isolate {
+		shim := policy.Shim{Isolate: &isolate.Spec{Dir: dir, Join: pid}, KeepParentDeath: true}
+		exe, args, env, err := shim.Args("/bin/sh", argv, envOr(cfg.Env))
+		if err != nil {
+			return profile.Exit{Code: 127}, err.Error()
+		}
+		cmd.Path, cmd.Args, cmd.Env, cmd.Dir = exe, args, env, "/"
+	}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	done := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread() // the parent-death signal follows this thread
+		if err := cmd.Start(); err != nil {
+			done <- err
+			return
+		}
+		stop := context.AfterFunc(ctx, func() { _ = unix.Kill(-cmd.Process.Pid, unix.SIGKILL) })
+		err := cmd.Wait()
+		stop()
+		// Whatever the test left behind in its group goes too.
+		_ = unix.Kill(-cmd.Process.Pid, unix.SIGKILL)
+		done <- err
+	}()
+	err := <-done
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+		return profile.Exit{}, out.String()
+	case errors.As(err, &ee):
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return profile.Exit{Code: 128 + int(ws.Signal()), Signal: unix.SignalName(ws.Signal())}, out.String()
+		}
+		return profile.Exit{Code: ee.ExitCode()}, out.String()
+	}
+	return profile.Exit{Code: 127}, out.String() + err.Error()
+}
+
+func envOr(env []string) []string {
+	if env == nil {
+		return os.Environ()
+	}
+	return env
+}
+
+// LookPath resolves name like execvp, with PATH from env and relative
+// paths against dir.
+func LookPath(name string, env []string, dir string) (string, error) {
+	if filepath.Base(name) != name {
+		p := name
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(dir, p)
+		}
+		return p, nil
+	}
+	pathEnv := "/usr/local/bin:/usr/bin:/bin"
+	for _, kv := range env {
+		if v, ok := cutPrefix(kv, "PATH="); ok {
+			pathEnv = v
+		}
+	}
+	for _, d := range filepath.SplitList(pathEnv) {
+		if d == "" {
+			d = "."
+		}
+		p := filepath.Join(d, name)
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(dir, p)
+		}
+		if st, err := os.Stat(p); err == nil && !st.IsDir() && st.Mode()&0o111 != 0 {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("launch: %s: %w", name, exec.ErrNotFound)
+}
+
+func cutPrefix(s, p string) (string, bool) {
+	if len(s) >= len(p) && s[:len(p)] == p {
+		return s[len(p):], true
+	}
+	return "", false
+}
+
+// tail keeps the last bytes written.
+type tail struct {
+	mu  sync.Mutex
+	buf []byte
+}
+
+func (t *tail) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.buf = append(t.buf, p...)
+	if len(t.buf) > 8192 {
+		t.buf = append([]byte(nil), t.buf[len(t.buf)-8192:]...)
+	}
+	return len(p), nil
+}
+
+func (t *tail) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return string(t.buf)
+}
+
+type captured struct {
+	data      []byte
+	truncated bool
+}
+
+// capture returns the write end of a pipe for the program, and a channel
+// delivering up to limit bytes of what was written, once every writer has
+// closed it. The rest is read and dropped, so the program never blocks.
+func capture(limit int) (*os.File, chan captured, error) {
+	rd, wr, err := os.Pipe()
+	if err != nil {
+		return nil, nil, fmt.Errorf("launch: %w", err)
+	}
+	ch := make(chan captured, 1)
+	go func() {
+		var c captured
+		buf := make([]byte, 64*1024)
+		for {
+			n, err := rd.Read(buf)
+			if n > 0 {
+				room := limit - len(c.data)
+				if n > room {
+					c.truncated = true
+					n = max(room, 0)
+				}
+				c.data = append(c.data, buf[:n]...)
+			}
+			if err != nil {
+				if err != io.EOF {
+					c.truncated = true
+				}
+				break
+			}
+		}
+		rd.Close()
+		ch <- c
+	}()
+	return wr, ch, nil
+}

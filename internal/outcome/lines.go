@@ -1,0 +1,148 @@
+package outcome
+
+import (
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/gvcheck/gvcheck/internal/sysno"
+)
+
+// line is one printed line, with its normalised form for comparison.
+type line struct {
+	stream, text, norm string
+}
+
+var (
+	ansi = regexp.MustCompile(`\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[()][0-9A-Za-z]|\r`)
+	// Random temporary names (mktemp's tmp.XXXXXXXXXX, Python's tmpXXXXXXXX).
+	tempName = regexp.MustCompile(`\b(?:tmp|temp)[._-]?[A-Za-z0-9_]{6,}\b`)
+	// Hexadecimal numbers and digests, then decimal numbers (pids, times,
+	// sizes, durations, addresses): what varies from run to run.
+	hexNum   = regexp.MustCompile(`\b0[xX][0-9a-fA-F]+\b|\b[0-9a-fA-F]*[0-9][0-9a-fA-F]*[a-fA-F][0-9a-fA-F]*\b|\b[0-9a-fA-F]*[a-fA-F][0-9a-fA-F]*[0-9][0-9a-fA-F]*\b`)
+	decNum   = regexp.MustCompile(`[0-9]+(?:[.,:][0-9]+)*`)
+	spaceRun = regexp.MustCompile(`\s+`)
+)
+
+// normalise reduces a line to what should not vary between two runs of a
+// deterministic program: numbers, addresses, times and temporary names are
+// replaced by placeholders, colours and spacing dropped.
+func normalise(s string) string {
+	s = ansi.ReplaceAllString(s, "")
+	s = tempName.ReplaceAllString(s, "tmp*")
+	s = hexNum.ReplaceAllStringFunc(s, func(h string) string {
+		if len(h) < 6 && !strings.HasPrefix(strings.ToLower(h), "0x") {
+			return h // a word such as "dead" or "be2", not a number
+		}
+		return "#"
+	})
+	s = decNum.ReplaceAllString(s, "#")
+	return strings.TrimSpace(spaceRun.ReplaceAllString(s, " "))
+}
+
+func lines(r Run) []line {
+	var out []line
+	for _, st := range []struct {
+		name string
+		b    []byte
+	}{{"stdout", r.Stdout}, {"stderr", r.Stderr}} {
+		for t := range strings.Lines(string(st.b)) {
+			t = strings.TrimRight(t, "\r\n")
+			if n := normalise(t); n != "" {
+				out = append(out, line{st.name, t, n})
+			}
+		}
+	}
+	return out
+}
+
+// newLines returns the lines of run that ref did not print (as many times).
+// A line that moved from one stream to the other is not new.
+func newLines(ref, run Run) []line {
+	count := map[string]int{}
+	for _, l := range lines(ref) {
+		count[l.norm]++
+	}
+	var out []line
+	for _, l := range lines(run) {
+		if count[l.norm] > 0 {
+			count[l.norm]--
+			continue
+		}
+		out = append(out, l)
+	}
+	return out
+}
+
+// sameLines reports whether two stdouts hold the same normalised lines,
+// in order, apart from volatile ones.
+func sameLines(a, b []byte, volatile map[string]bool) bool {
+	keep := func(out []byte) []string {
+		var s []string
+		for _, l := range lines(Run{Stdout: out}) {
+			if !volatile[l.stream+"\x00"+l.norm] {
+				s = append(s, l.norm)
+			}
+		}
+		return s
+	}
+	x, y := keep(a), keep(b)
+	if len(x) != len(y) {
+		return false
+	}
+	for i := range x {
+		if x[i] != y[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// phrases are words programs print for an errno besides its strerror text.
+var phrases = map[string][]string{
+	"ENOSYS":          {"not implemented", "unimplemented", "not supported", "unsupported"},
+	"EOPNOTSUPP":      {"not supported", "unsupported"},
+	"ENOTSUP":         {"not supported", "unsupported"},
+	"EAFNOSUPPORT":    {"not supported", "unsupported"},
+	"EPROTONOSUPPORT": {"not supported", "unsupported"},
+	"ESOCKTNOSUPPORT": {"not supported", "unsupported"},
+	"EPFNOSUPPORT":    {"not supported", "unsupported"},
+	"ENOTTY":          {"not supported", "unsupported", "not a tty", "not a terminal"},
+	"ENODEV":          {"not supported", "unsupported", "no such device"},
+	"EPERM":           {"not permitted", "permission"},
+	"EACCES":          {"permission", "access denied"},
+	"ENOENT":          {"not found", "does not exist", "doesn't exist", "missing", "cannot open", "can't open", "could not open", "couldn't open", "unable to open"},
+}
+
+// errnoIn returns the first of errnos that text names: by its symbol
+// (ENOSYS), its number as libraries print it ([Errno 38], errno=38), its
+// strerror text, or words programs use for it.
+func errnoIn(text string, errnos []string) (string, bool) {
+	low := strings.ToLower(text)
+	for _, e := range errnos {
+		if regexp.MustCompile(`\b` + e + `\b`).MatchString(text) {
+			return e, true
+		}
+		if n, ok := sysno.ErrnoValue(e); ok {
+			if s := strings.ToLower(syscall.Errno(n).Error()); s != "" && strings.Contains(low, s) {
+				return e, true
+			}
+			if regexp.MustCompile(`(?i)\berrno[\s=:]*` + strconv.Itoa(int(n)) + `\b`).MatchString(text) {
+				return e, true
+			}
+		}
+		for _, p := range phrases[e] {
+			if strings.Contains(low, p) {
+				return e, true
+			}
+		}
+	}
+	return "", false
+}
+
+
+var errorWords = regexp.MustCompile(`(?i)\b(?:error|errno|fail(?:ed|ure|s)?|cannot|can't|unable|not supported|unsupported|not implemented|unimplemented|skipp(?:ed|ing)|denied|not permitted|invalid|missing|warning|abort(?:ed|ing)?)\b`)
+
+// errorish reports whether a line reads like an error message.
+func errorish(text string) bool { return errorWords.MatchString(text) }
