@@ -126,8 +126,8 @@ func TestServerTest(t *testing.T) {
 	needRoot(t)
 	dir := t.TempDir()
 	res, err := Run(context.Background(), Config{
-		Argv:  []string{"python3", "-m", "http.server", "--bind", "127.0.0.1", "8931"},
-		Dir:   dir, Isolate: true, Network: "none", Timeout: 20 * time.Second,
+		Argv: []string{"python3", "-m", "http.server", "--bind", "127.0.0.1", "8931"},
+		Dir:  dir, Isolate: true, Network: "none", Timeout: 20 * time.Second,
 		Ready: Ready{Port: 8931},
 		Test:  `python3 -c 'import urllib.request; print(urllib.request.urlopen("http://127.0.0.1:8931/").status)'`,
 	})

@@ -141,7 +141,6 @@ func errnoIn(text string, errnos []string) (string, bool) {
 	return "", false
 }
 
-
 var errorWords = regexp.MustCompile(`(?i)\b(?:error|errno|fail(?:ed|ure|s)?|cannot|can't|unable|not supported|unsupported|not implemented|unimplemented|skipp(?:ed|ing)|denied|not permitted|invalid|missing|warning|abort(?:ed|ing)?)\b`)
 
 // errorish reports whether a line reads like an error message.

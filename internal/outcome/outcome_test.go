@@ -115,10 +115,10 @@ func TestCompare(t *testing.T) {
 
 func TestNormalise(t *testing.T) {
 	for in, want := range map[string]string{
-		"  took 1.25 s   (0x7f00ab)": "took # s (#)",
-		"\x1b[1;31mERROR\x1b[0m: dead beef": "ERROR: dead beef",
+		"  took 1.25 s   (0x7f00ab)":              "took # s (#)",
+		"\x1b[1;31mERROR\x1b[0m: dead beef":       "ERROR: dead beef",
 		"sha256 9f86d081884c7d659a2feaa0c55ad015": "sha# #",
-		"Tue Nov 30 00:33:22 UTC 2026":          "Tue Nov # # UTC #",
+		"Tue Nov 30 00:33:22 UTC 2026":            "Tue Nov # # UTC #",
 	} {
 		if got := normalise(in); got != want {
 			t.Errorf("normalise(%q) = %q, want %q", in, got, want)
