@@ -534,7 +534,7 @@ func splitDivergence(sp *split, g *segment) Divergence {
 			if !dataCalls[c.Name] || isLibrary(argPath(c)) {
 				continue
 			}
-			if first := sockCalls[c.Name] || isSpecialPath(argPath(c)); first != (pass == 0) {
+			if first := sockCalls[c.Name] || sysargs.SynthesizedPath(argPath(c)); first != (pass == 0) {
 				continue
 			}
 			if d := name(k); !seen[d] {
@@ -583,7 +583,7 @@ func extra(g profile.Call, unsup func(profile.Call) bool) (Divergence, bool) {
 	}
 	// A gVisor-only miss of an ordinary file is the program taking another
 	// path (error messages, fallbacks); both runs see the same host files.
-	if p := argPath(g); g.Errno == "ENOENT" && p != "" && !isSpecialPath(p) {
+	if p := argPath(g); g.Errno == "ENOENT" && p != "" && !sysargs.SynthesizedPath(p) {
 		return Divergence{}, false
 	}
 	d := Divergence{GVisor: g, Kind: KindExtra}
@@ -616,7 +616,7 @@ func outcome(n, g profile.Call, unsup func(profile.Call) bool) (Divergence, bool
 		}
 	case g.Name == "ioctl" && (g.Errno == "ENOTTY" || g.Errno == "EINVAL" || g.Errno == "EOPNOTSUPP"):
 		d.Kind = KindIoctl
-	case g.Errno == "ENOENT" && isSpecialPath(argPath(g)) && (n.Errno == "" || n.Errno == "EACCES" || n.Errno == "EPERM"):
+	case g.Errno == "ENOENT" && sysargs.SynthesizedPath(argPath(g)) && (n.Errno == "" || n.Errno == "EACCES" || n.Errno == "EPERM"):
 		d.Kind = KindMissingPath
 	}
 	if d.Kind == "" {
@@ -677,8 +677,6 @@ var keyFirst = map[string]bool{
 	"ioctl": true, "fcntl": true, "prctl": true, "arch_prctl": true, "socket": true,
 	"socketpair": true, "setsockopt": true, "getsockopt": true, "futex": true,
 }
-
-func isSpecialPath(p string) bool { return sysargs.SynthesizedPath(p) }
 
 // rank orders divergences, merges repeats and numbers them: calls in
 // processes that ended differently first, then by kind (unsupported first),

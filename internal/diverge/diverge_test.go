@@ -296,9 +296,7 @@ func readStrace(t *testing.T, name string) []profile.Call {
 		c := profile.Call{Pid: pid, Tid: pid, Name: m[2], Nr: nr, Errno: m[5], Text: m[3], Exe: exe[pid]}
 		c.Ret, _ = strconv.ParseInt(m[4], 0, 64)
 		if p := pathRe.FindStringSubmatch(m[3]); p != nil {
-			if isSpecialPath(p[1]) {
-				c.Path = p[1]
-			}
+			c.Path = p[1]
 			if c.Name == "execve" && c.Errno == "" {
 				exe[pid] = p[1]
 				c.Exe = p[1]

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/gvcheck/gvcheck/internal/profile"
+	"github.com/gvcheck/gvcheck/internal/sysargs"
 	"github.com/gvcheck/gvcheck/internal/sysno"
 )
 
@@ -116,43 +117,15 @@ func parseUnsupported(line string, arch sysno.Arch) (Unsupported, bool, error) {
 	return u, true, nil
 }
 
-// unsupportedKey mirrors runsc/boot/compat.go: which arguments make two
-// reports of one syscall distinct. It returns their display form and values.
+// unsupportedKey returns the key argument of a reported call, decoded as
+// every other call is (package sysargs), so that a report pairs with the
+// calls it is about.
 func unsupportedKey(arch sysno.Arch, name string, v []uint64) (string, []uint64) {
-	at := func(i int) (uint64, bool) {
-		if i < len(v) {
-			return v[i], true
-		}
-		return 0, false
+	var regs [6]uint64
+	copy(regs[:], v)
+	d, vals, ok := sysargs.KeyFromRegs(arch, name, regs)
+	if !ok {
+		return "", nil
 	}
-	switch name {
-	case "prctl":
-		if x, ok := at(0); ok {
-			return named(prctlNames, x), []uint64{x}
-		}
-	case "arch_prctl":
-		if x, ok := at(0); ok && arch == sysno.AMD64 {
-			return named(archPrctlNames, x), []uint64{x}
-		}
-	case "ioctl":
-		if x, ok := at(1); ok {
-			x &= 0xffffffff
-			return named(ioctlNames, x), []uint64{x}
-		}
-	case "epoll_ctl", "shmctl", "futex", "fallocate":
-		if x, ok := at(1); ok {
-			return fmt.Sprintf("%#x", x), []uint64{x}
-		}
-	case "getsockopt", "setsockopt":
-		l, ok1 := at(1)
-		o, ok2 := at(2)
-		if ok1 && ok2 {
-			return named(sockLevelNames, l) + ":" + fmt.Sprintf("%#x", o), []uint64{l, o}
-		}
-	case "semctl":
-		if x, ok := at(2); ok {
-			return fmt.Sprintf("%#x", x), []uint64{x}
-		}
-	}
-	return "", nil
+	return d, vals
 }

@@ -646,7 +646,8 @@ func fixSignal(res *RunResult) {
 	for i := len(res.Calls) - 1; i >= 0; i-- {
 		call := res.Calls[i]
 		if (call.Name == "exit_group" || call.Name == "exit") && call.Pid == res.initPid() {
-			if v, ok := parseNum(call.Text); ok && int(v&0xff) == c {
+			arg, _, _ := strings.Cut(call.Text, ",")
+			if v, err := strconv.ParseInt(strings.TrimSpace(arg), 0, 64); err == nil && int(v&0xff) == c {
 				return
 			}
 			break

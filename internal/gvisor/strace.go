@@ -181,10 +181,6 @@ func afterAddr(a string) string {
 	return strings.TrimSpace(p)
 }
 
-// isSpecialPath reports whether p is under /proc, /sys or /dev, the trees
-// whose contents gVisor synthesises and a profile records.
-func isSpecialPath(p string) bool { return sysargs.SynthesizedPath(p) }
-
 // pending is an E line waiting for its X line.
 type pending struct {
 	line straceLine
@@ -363,10 +359,10 @@ func (st *straceState) call(l straceLine) *profile.Call {
 	if c.Exe == "" {
 		c.Exe = l.comm
 	}
-	if p := pathOf(name, l.args); isSpecialPath(p) {
-		c.Path = p
+	c.Path = pathOf(name, l.args)
+	if d, v, ok := sysargs.KeyFromText(st.arch, name, c.Text); ok {
+		c.Key, c.KeyValues = d, v
 	}
-	c.Key, c.KeyValues = keyOf(name, l.args)
 	return c
 }
 

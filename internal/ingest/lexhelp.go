@@ -3,7 +3,6 @@ package ingest
 import (
 	"bytes"
 	"strconv"
-	"strings"
 )
 
 // lineInfo is the leader of a strace line: what comes before the syscall.
@@ -127,14 +126,6 @@ func lastEq(b []byte) int {
 
 // parse reads one log. filePid is the pid of a strace -ff per-process file
 // (0 otherwise); lines carrying their own pid override it.
-
-func keepPath(p string) bool {
-	return under(p, "/proc") || under(p, "/sys") || under(p, "/dev")
-}
-
-func under(p, dir string) bool {
-	return strings.HasPrefix(p, dir) && (len(p) == len(dir) || p[len(dir)] == '/')
-}
 
 // fdPath returns the path strace -y printed for the first fd in b:
 // "3</proc/self>" gives "/proc/self"; -yy's inner "<char 1:3>" is dropped.

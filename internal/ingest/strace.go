@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 
 	"github.com/gvcheck/gvcheck/internal/profile"
+	"github.com/gvcheck/gvcheck/internal/sysargs"
 	"github.com/gvcheck/gvcheck/internal/sysno"
 )
 
@@ -584,7 +585,7 @@ func (s *straceParser) record(pid int, st *pidState, nr int, args []byte, path s
 		}
 		a.exes[st.exe]++
 	}
-	kept := path != "" && keepPath(path)
+	kept := path != "" && sysargs.SynthesizedPath(path)
 	if kept {
 		if _, seen := s.p.Paths[path]; seen || len(s.p.Paths) < maxPaths {
 			s.p.RecordPath(path, sysno.Name(s.arch, nr), 1, errno)

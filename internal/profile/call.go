@@ -1,5 +1,7 @@
 package profile
 
+import "github.com/gvcheck/gvcheck/internal/sysargs"
+
 // Call is one completed syscall as a tracer or a log saw it. Streams of
 // calls feed both a Profile (via Add) and verify's native-vs-gVisor
 // comparison, which needs order and results, not just counts.
@@ -19,8 +21,9 @@ type Call struct {
 	// syscall (e.g. "PR_SET_MM"), KeyValues its raw values; empty otherwise.
 	Key       string
 	KeyValues []uint64
-	// Path is the file path argument, when the call has one that matters
-	// (opened, stat'ed, exec'd) and it was captured.
+	// Path is the file path argument, when the call has one (opened,
+	// stat'ed, exec'd) and it was captured; a profile keeps only those
+	// gVisor synthesises (sysargs.SynthesizedPath).
 	Path string
 	// Text is the call's arguments as printed, where the evidence had text.
 	Text string
@@ -34,7 +37,7 @@ func (p *Profile) Add(c *Call) {
 	if c.Key != "" {
 		s.RecordArg(c.Key, c.KeyValues, 1, c.Errno)
 	}
-	if c.Path != "" {
+	if c.Path != "" && sysargs.SynthesizedPath(c.Path) {
 		p.RecordPath(c.Path, s.Name, 1, c.Errno)
 	}
 }

@@ -351,9 +351,7 @@ func (t *tracer) newCall(th *thread, nr int, args [6]uint64) *profile.Call {
 			if !strings.HasPrefix(p, "/") {
 				p = absPath(th.tid, p, pa.Dir >= 0, int32(args[max(pa.Dir, 0)]))
 			}
-			if interestingPath(p) {
-				c.Path = p
-			}
+			c.Path = p
 		}
 	}
 	return c
