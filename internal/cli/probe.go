@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gvcheck/gvcheck/internal/analyze"
+	"github.com/gvcheck/gvcheck/internal/launch"
 	"github.com/gvcheck/gvcheck/internal/probe"
 	"github.com/gvcheck/gvcheck/internal/report"
 	"github.com/gvcheck/gvcheck/internal/sysno"
@@ -132,16 +133,16 @@ Exit status: 0 works (or its fallbacks do), 3 needs something gVisor lacks, 1 er
 }
 
 // parseReady reads --ready, which only makes sense with --test.
-func parseReady(ready, test string) (probe.Ready, error) {
+func parseReady(ready, test string) (launch.Ready, error) {
 	if ready == "" {
-		return probe.Ready{}, nil
+		return launch.Ready{}, nil
 	}
 	if test == "" {
-		return probe.Ready{}, usagef("--ready needs --test")
+		return launch.Ready{}, usagef("--ready needs --test")
 	}
-	r, err := probe.ParseReady(ready)
+	r, err := launch.ParseReady(ready)
 	if err != nil {
-		return probe.Ready{}, &usageError{fmt.Errorf("--ready: %w", err)}
+		return launch.Ready{}, &usageError{fmt.Errorf("--ready: %w", err)}
 	}
 	return r, nil
 }

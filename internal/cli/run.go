@@ -174,7 +174,7 @@ standard error, or to --output.`,
 				// Calls failed by the filter never stop the program, so there
 				// is nothing to report beyond the program's own outcome.
 				fmt.Fprintf(e.stderr, "gvcheck: %s ran under gVisor %s's simulated syscall surface (%s failed as gVisor fails them): %s\n",
-					args[0], tg.report.GVisor, report.Plural(simulated(opt), "syscall"), exitWords(res.Exit))
+					args[0], tg.report.GVisor, report.Plural(simulated(opt), "syscall"), res.Exit)
 				if res.Exit.Code != 0 {
 					return &exitError{res.Exit.Code}
 				}

@@ -177,3 +177,24 @@ func hostFileCaps(path string) (filecap.Caps, bool) {
 	c, ok, err := filecap.Read(path)
 	return c, ok && err == nil
 }
+
+// unsupportedCall reports whether the target lacks what call c asks: an
+// unimplemented syscall, or a key argument its rules say it refuses.
+func (t *target) unsupportedCall(c profile.Call) bool {
+	if c.Nr >= 0 && t.table.Lookup(c.Nr).Support == compat.Unimplemented {
+		return true
+	}
+	if t.rules == nil || len(c.KeyValues) == 0 {
+		return false
+	}
+	v, _ := t.rules.Judge(c.Name, c.KeyValues, t.flags)
+	return v == rules.Unsupported || v == rules.NeedsFlag
+}
+
+// runscPath names the runsc that runs programs.
+func (t *targetFlags) runscPath() string {
+	if t.runsc != "" {
+		return t.runsc
+	}
+	return "runsc"
+}

@@ -1,15 +1,11 @@
 package cli
 
 import (
-	"bytes"
-	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
+	"regexp"
 	"strings"
 	"syscall"
 	"time"
@@ -18,12 +14,11 @@ import (
 
 	"github.com/gvcheck/gvcheck/internal/analyze"
 	"github.com/gvcheck/gvcheck/internal/compat"
-	"github.com/gvcheck/gvcheck/internal/diverge"
 	"github.com/gvcheck/gvcheck/internal/gvisor"
-	"github.com/gvcheck/gvcheck/internal/probe"
 	"github.com/gvcheck/gvcheck/internal/profile"
 	"github.com/gvcheck/gvcheck/internal/report"
 	"github.com/gvcheck/gvcheck/internal/sysno"
+	"github.com/gvcheck/gvcheck/internal/verify"
 )
 
 func newVerifyCmd(e *env) *cobra.Command {
@@ -33,20 +28,32 @@ func newVerifyCmd(e *env) *cobra.Command {
 		timeout       time.Duration
 		test, ready   string
 		bundle        string
+		expect        string
+		explain       string
 		compareOutput bool
+		inPlace       bool
 		maxShown      int
 	)
 	cmd := &cobra.Command{
 		Use:   "verify [flags] -- CMD [ARGS...]",
 		Short: "Run a program under real gVisor and natively, compare, and say why they differ",
-		Long: `Run a program natively (traced) and under real gVisor (runsc, with its own
-syscall trace), compare the two runs, and point at the first syscalls whose
-results differ: a syscall gVisor lacks, a /proc file it does not provide, a
-socket family it refuses, an ioctl it answers ENOTTY...
+		Long: `Run a program natively and under real gVisor (runsc), from the same starting
+state, and judge: it works under gVisor when it ends as it does natively
+(exit status, no hang; with --test, the test passes; with --expect, the
+output matches) and prints no new message carrying an error gVisor gave it.
+A program that ends the same way but says that something failed is
+"degraded", which counts as not working.
 
-The program works under gVisor when it ends as it does natively (exit status;
-with --compare-output also stdout; with --test, the test passes). Standard
-input is /dev/null. Exit status: 0 works, 3 fails under gVisor, 1 error.
+The verdict comes from runs that nothing observes: natively without ptrace,
+isolated as the sandbox is (own PID, mount and network namespaces, over a
+private copy of the files, so the runs share nothing and your files stay as
+they were), and under runsc without --strace. When they part, two more runs
+explain why: natively under the tracer and under runsc --strace; the calls
+are aligned and the cause is the divergence the outcome points at. If
+tracing changed how a run ended, the report says so.
+
+Standard input is /dev/null. Exit status: 0 works, 3 degraded or fails
+under gVisor, 1 error.
 
 runsc comes from PATH or --runsc, and must be a static build
 (` + gvisor.InstallHint + `).`,
@@ -66,10 +73,20 @@ runsc comes from PATH or --runsc, and must be a static build
 			if err != nil {
 				return err
 			}
+			var re *regexp.Regexp
+			if expect != "" {
+				if re, err = regexp.Compile(expect); err != nil {
+					return usagef("--expect: %v", err)
+				}
+			}
+			mode, err := parseExplain(explain)
+			if err != nil {
+				return err
+			}
 			ctx, cancel := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 			defer cancel()
 
-			runner := &gvisor.Runner{Runsc: target.runsc, Flags: flags, Timeout: timeout, Strace: true}
+			runner := &gvisor.Runner{Runsc: target.runsc, Flags: flags, Timeout: timeout}
 			if err := runner.Check(ctx); err != nil {
 				return withHint(err, "install a static runsc: "+gvisor.InstallHint)
 			}
@@ -77,36 +94,15 @@ runsc comes from PATH or --runsc, and must be a static build
 			if err != nil {
 				return err
 			}
-
-			nat, err := probe.NewRunner(probe.Config{Argv: args, Arch: sysno.Host(), Test: test, Ready: rdy, Timeout: timeout})
+			res, err := verify.Verify(ctx, verify.Config{
+				Argv: args, Timeout: timeout, Runner: runner, Bundle: bundle,
+				Test: test, Ready: rdy, Expect: re, CompareOutput: compareOutput,
+				InPlace: inPlace, Explain: mode, Unsupported: tg.unsupportedCall,
+			})
 			if err != nil {
 				return err
 			}
-			native, err := nat.Run(ctx, nil, true)
-			if err != nil {
-				return fmt.Errorf("native run: %w", err)
-			}
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			gopt := gvisor.RunOptions{Argv: args, Stdin: bytes.NewReader(nil), Bundle: bundle}
-			if test != "" {
-				gopt.Test = []string{"sh", "-c", test}
-				gopt.Ready = readyCommand(rdy)
-			}
-			sandboxed, err := runner.Run(ctx, gopt)
-			if err != nil && sandboxed == nil {
-				return fmt.Errorf("run under gVisor: %w", err)
-			}
-			var runErr error
-			if err != nil && !errors.Is(err, context.DeadlineExceeded) {
-				runErr = err
-			}
-			if runErr != nil {
-				return fmt.Errorf("run under gVisor: %w", runErr)
-			}
-
-			v := buildVerify(args, native, sandboxed, tg, compareOutput, maxShown)
+			v := buildVerify(res, tg, target.runscPath(), maxShown)
 			if err := out.writeTo(e.stdout, func(w io.Writer) error { return report.WriteVerify(w, v, out.format) }); err != nil {
 				return err
 			}
@@ -121,62 +117,54 @@ runsc comes from PATH or --runsc, and must be a static build
 	fs.StringVarP(&out.format, "format", "f", "text", "report format: text, json or markdown")
 	fs.StringVarP(&out.file, "output", "o", "", "write the report to this file instead of standard output")
 	fs.DurationVar(&timeout, "timeout", 60*time.Second, "time limit of each run")
-	fs.StringVar(&test, "test", "", "for servers: a shell command whose success means the program works (run next to it; under gVisor inside the sandbox)")
+	fs.StringVar(&test, "test", "", "for servers: a shell command whose success means the program works (run next to it, in its namespaces; under gVisor inside the sandbox)")
 	fs.StringVar(&ready, "ready", "", "for servers: wait for port:N, file:PATH or delay:D before --test")
+	fs.StringVar(&expect, "expect", "", "the program works only if its output (stdout and stderr) matches this regular expression")
 	fs.StringVar(&bundle, "bundle", "", "run this OCI bundle with 'runsc run' under gVisor (CMD still runs natively for the comparison)")
+	fs.StringVar(&explain, "explain", "auto", "when to trace both sides to explain the verdict: auto (when it does not work), always, never")
 	fs.BoolVar(&compareOutput, "compare-output", false, "the program works only if its stdout is also the same")
+	fs.BoolVar(&inPlace, "in-place", false, "run natively in the current directory itself instead of a private copy (the program's writes stay)")
 	fs.IntVar(&maxShown, "max-divergences", 10, "show at most this many divergences")
 	cmd.Flags().SetInterspersed(false)
 	return cmd
 }
 
-// readyCommand turns a readiness condition into a command run inside the
-// sandbox; a port needs none, since the test is retried until it passes.
-func readyCommand(r probe.Ready) []string {
-	switch {
-	case r.File != "":
-		return []string{"test", "-e", r.File}
-	case r.Delay > 0:
-		return []string{"sleep", fmt.Sprintf("%.3f", r.Delay.Seconds())}
+func parseExplain(s string) (verify.Explain, error) {
+	switch s {
+	case "auto", "":
+		return verify.ExplainAuto, nil
+	case "always":
+		return verify.ExplainAlways, nil
+	case "never":
+		return verify.ExplainNever, nil
 	}
-	return nil
+	return 0, usagef("--explain: want auto, always or never, not %q", s)
 }
 
-func buildVerify(argv []string, native probe.Outcome, sb *gvisor.RunResult, tg *target, compareOutput bool, maxShown int) *report.Verify {
-	table, tgt := tg.table, tg.report
+func buildVerify(res *verify.Result, tg *target, runsc string, maxShown int) *report.Verify {
+	table := tg.table
 	v := &report.Verify{
-		Schema: report.VerifySchema, Tool: "gvcheck " + Version, Command: argv, Target: tgt,
-		GVisor:      report.GVisorRun{Runsc: "runsc", Version: sb.Version, Flags: sb.Flags},
+		Schema: report.VerifySchema, Tool: "gvcheck " + Version, Command: res.Command, Target: tg.report,
+		GVisor:      report.GVisorRun{Runsc: runsc, Version: res.RunscVersion, Flags: res.RunscFlags},
 		Divergences: []report.Divergence{}, Unsupported: []report.Unsupported{}, Findings: []analyze.Finding{},
+		Works: res.Works(), Outcome: string(res.Outcome.Verdict), Evidence: []report.Evidence{},
+		Cause: res.Cause, Because: res.Because, Notes: res.Notes,
 	}
-	v.Native = report.RunOutcome{Exit: native.Exit, Duration: native.Duration, TimedOut: native.TimedOut, Calls: len(native.Calls)}
-	if native.Test != nil {
-		te := native.Test.Exit
-		v.Native.Test, v.Native.NotReady = &te, native.Test.NotReady
+	for _, ev := range res.Outcome.Evidence {
+		v.Evidence = append(v.Evidence, report.Evidence{Kind: ev.Kind, Text: ev.Text, Stream: ev.Stream, Errno: ev.Errno})
 	}
-	v.Sandbox = report.RunOutcome{Exit: sb.Exit, Duration: sb.Duration, Calls: len(sb.Calls), Stderr: lastLines(string(sb.Stderr), 8)}
-	if sb.Test != nil {
-		te := sb.Test.Exit
-		v.Sandbox.Test = &te
+	v.Native = runOutcome(res.Native)
+	v.Sandbox = runOutcome(res.GVisor)
+	if !v.Works {
+		v.Sandbox.Stderr = lastLines(string(res.GVisor.Stderr), 8)
 	}
-
-	sum := sha256.Sum256(sb.Stdout)
-	sameOutput := native.StdoutSum == "" || native.StdoutSum == hex.EncodeToString(sum[:])
-	if !sameOutput {
-		v.OutputDiff = firstDifference(native.Stdout, string(sb.Stdout))
+	if res.Outcome.OutputDiffers {
+		v.OutputDiff = firstDifference(string(res.Native.Stdout), string(res.GVisor.Stdout))
 	}
-	switch {
-	case native.Test != nil:
-		v.Works = sb.Test != nil && sb.Test.Exit.Code == 0 && sb.Test.Exit.Signal == ""
-	default:
-		v.Works = native.Exit == sb.Exit && !native.TimedOut == !sb.Stopped
+	if o := res.Observed; o != nil {
+		v.Observed = &report.ObservedRuns{Native: runOutcome(o.Native), GVisor: runOutcome(o.GVisor), Agrees: o.Agrees, Note: o.Note}
 	}
-	if compareOutput && !sameOutput {
-		v.Works = false
-	}
-
-	divs := diverge.CompareWith(native.Calls, sb.Calls, diverge.Options{Unsupported: sb.IsUnsupported})
-	for i, d := range divs {
+	for i, d := range res.Divergences {
 		if i == maxShown {
 			break
 		}
@@ -191,64 +179,67 @@ func buildVerify(argv []string, native probe.Outcome, sb *gvisor.RunResult, tg *
 		}
 		v.Divergences = append(v.Divergences, rd)
 	}
-	for _, u := range sb.Unsupported {
+	if i := res.CauseDivergence; i >= 0 && i < len(v.Divergences) && v.Divergences[i].Note != "" {
+		v.Cause += " (gVisor: " + strings.TrimSuffix(v.Divergences[i].Note, ".") + ")"
+	}
+	for _, u := range res.Unsupported {
 		v.Unsupported = append(v.Unsupported, report.Unsupported{Syscall: u.Name, Key: u.Key, Count: u.Count, Harmless: u.Harmless})
 	}
-	if native.Profile != nil {
-		v.Findings = tg.analyze(native.Profile).Findings
+	if res.NativeProfile != nil {
+		v.Findings = tg.analyze(res.NativeProfile).Findings
+	}
+	if res.GVisor.Refused != "" {
+		// The static analysis knows why an exec is refused (file
+		// capabilities beyond the sandbox's).
+		why := res.GVisor.Refused
+		if _, after, ok := strings.Cut(why, "creating process: "); ok {
+			why = after
+		}
+		v.Cause = "runsc refused to start the program: " + why
+		for _, f := range v.Findings {
+			if f.Kind == analyze.KindExec {
+				v.Cause = fmt.Sprintf("runsc refused to start %s: %s (runsc: %s)", f.Arg, f.Note, why)
+				if f.NeedsFlag != "" {
+					v.Cause += "; it starts with " + f.NeedsFlag
+				}
+				break
+			}
+		}
 	}
 	v.Verdict = analyze.Compatible
 	if !v.Works {
 		v.Verdict = analyze.Incompatible
-		v.Cause = cause(v, native, sb)
 	}
 	return v
 }
 
-// cause names the most likely reason in one sentence.
-func cause(v *report.Verify, native probe.Outcome, sb *gvisor.RunResult) string {
-	for _, d := range v.Divergences {
-		if d.Kind == "extra" || d.Kind == "ok-under-gvisor" {
-			continue
-		}
-		s := d.Summary
-		if d.Note != "" {
-			s += " (gVisor: " + strings.TrimSuffix(d.Note, ".") + ")"
-		}
-		return s
+func runOutcome(r verify.Run) report.RunOutcome {
+	ro := report.RunOutcome{Exit: r.Exit, Duration: r.Duration, TimedOut: r.TimedOut, Refused: r.Refused, Calls: r.Calls}
+	if r.Test != nil {
+		te := r.Test.Exit
+		ro.Test, ro.NotReady = &te, r.Test.NotReady
 	}
-	for _, u := range sb.Unsupported {
-		if !u.Harmless {
-			return fmt.Sprintf("gVisor reported %s as unsupported", u.Name)
-		}
-	}
-	if native.Test != nil && v.Sandbox.Test == nil {
-		return "the program never passed its test under gVisor"
-	}
-	return fmt.Sprintf("the program ended differently (native %s, gVisor %s) but no syscall result differs: compare the outputs",
-		exitWords(native.Exit), exitWords(sb.Exit))
+	return ro
 }
 
-func exitWords(e profile.Exit) string {
-	if e.Signal != "" {
-		return "killed by " + e.Signal
-	}
-	return fmt.Sprintf("exit %d", e.Code)
-}
 
 func callString(c profile.Call) string {
 	if c.Name == "" {
 		return ""
 	}
-	arg := c.Path
-	if arg == "" {
-		arg = c.Key
+	var args []string
+	if c.Key != "" {
+		args = append(args, c.Key)
 	}
-	if arg == "" && len(c.Text) > 0 {
-		arg = c.Text
+	if c.Path != "" {
+		args = append(args, c.Path)
+	}
+	if len(args) == 0 && len(c.Text) > 0 {
+		arg := c.Text
 		if len(arg) > 60 {
 			arg = arg[:57] + "..."
 		}
+		args = append(args, arg)
 	}
 	res := fmt.Sprintf("= %d", c.Ret)
 	switch {
@@ -257,7 +248,7 @@ func callString(c profile.Call) string {
 	case c.Errno != "":
 		res = "= -1 " + c.Errno
 	}
-	return fmt.Sprintf("%s(%s) %s", c.Name, arg, res)
+	return fmt.Sprintf("%s(%s) %s", c.Name, strings.Join(args, ", "), res)
 }
 
 func firstNonEmpty(a, b string) string {

@@ -37,6 +37,10 @@ const (
 	KindFailed = "failed-under-gvisor"
 	// KindErrno: failed on both, with different errors.
 	KindErrno = "errno-differs"
+	// KindValue: succeeded on both, but a call whose result is a fixed
+	// fact of the system returned another value (gVisor's stubs:
+	// sched_get_priority_max(SCHED_FIFO) is 0 there, 99 on Linux).
+	KindValue = "value-differs"
 	// KindSplit: no call failed differently, but the process took another
 	// path under gVisor: the calls just before returned different data
 	// (a netlink answer, a /proc file's contents).
@@ -51,7 +55,7 @@ const (
 
 var kindOrder = map[string]int{
 	KindUnsupported: 0, KindMissingPath: 1, KindSocketFamily: 1, KindIoctl: 1,
-	KindFailed: 2, KindErrno: 3, KindSplit: 4, KindExtra: 5, KindSucceeded: 6,
+	KindFailed: 2, KindErrno: 3, KindValue: 3, KindSplit: 4, KindExtra: 5, KindSucceeded: 6,
 }
 
 // Divergence is one call whose outcome differs between the two runs.
@@ -68,7 +72,10 @@ type Divergence struct {
 	// differently under gVisor (other exit status, or no exit).
 	ProcessFailed bool
 
-	pos, proc int // for ranking: position in its process, process order
+	// Proc numbers the gVisor process (and program) the call belongs to,
+	// in order of first call; Pos is the call's position in it (threads
+	// one after the other, the first thread first).
+	Proc, Pos int
 }
 
 // Compare aligns two call streams of the same program, native and under
@@ -372,8 +379,8 @@ func compareSegment(n, g *segment, proc int, unsup func(profile.Call) bool) []Di
 			ds = append(ds, splitDivergence(sp, g))
 		}
 		for _, d := range ds {
-			d.Exe, d.ProcessFailed, d.proc = g.exe, failed, proc
-			d.pos += pos
+			d.Exe, d.ProcessFailed, d.Proc = g.exe, failed, proc
+			d.Pos += pos
 			out = append(out, d)
 		}
 		pos += len(gcalls)
@@ -403,7 +410,7 @@ func alignThread(ns, gs []profile.Call, unsup func(profile.Call) bool) ([]Diverg
 	for j < len(gs) {
 		if i < len(ns) && same(ns[i], gs[j], np[i], gp[j]) {
 			if d, ok := outcome(ns[i], gs[j], unsup); ok {
-				d.pos = j
+				d.Pos = j
 				out = append(out, d)
 			}
 			pairs = append(pairs, [2]int{i, j})
@@ -433,7 +440,7 @@ func alignThread(ns, gs []profile.Call, unsup func(profile.Call) bool) ([]Diverg
 		if bestA < 0 {
 			// Nothing ahead matches: the gVisor call is unmatched.
 			if d, ok := extra(gs[j], unsup); ok {
-				d.pos = j
+				d.Pos = j
 				out = append(out, d)
 			}
 			j++
@@ -441,7 +448,7 @@ func alignThread(ns, gs []profile.Call, unsup func(profile.Call) bool) ([]Diverg
 		}
 		for b := 0; b < bestB; b++ {
 			if d, ok := extra(gs[j+b], unsup); ok {
-				d.pos = j + b
+				d.Pos = j + b
 				out = append(out, d)
 			}
 		}
@@ -559,7 +566,7 @@ func splitDivergence(sp *split, g *segment) Divergence {
 	if len(suspects) > 0 {
 		fmt.Fprintf(&b, "; no call failed, so data read just before likely differ: %s", strings.Join(suspects, ", "))
 	}
-	return Divergence{Native: sp.native, GVisor: sp.next, Kind: KindSplit, Summary: b.String(), pos: sp.last}
+	return Divergence{Native: sp.native, GVisor: sp.next, Kind: KindSplit, Summary: b.String(), Pos: sp.last}
 }
 
 // extras reports the failing calls of a gVisor process with no native
@@ -569,7 +576,7 @@ func extras(g *segment, proc int, unsup func(profile.Call) bool) []Divergence {
 	for _, calls := range threads(g) {
 		for j, c := range calls {
 			if d, ok := extra(c, unsup); ok {
-				d.Exe, d.proc, d.pos = g.exe, proc, j
+				d.Exe, d.Proc, d.Pos = g.exe, proc, j
 				out = append(out, d)
 			}
 		}
@@ -597,9 +604,21 @@ func extra(g profile.Call, unsup func(profile.Call) bool) (Divergence, bool) {
 	return d, true
 }
 
+// fixedResult are calls whose return value is a fact of the system, the
+// same from run to run: where gVisor returns another, it is a stub.
+var fixedResult = map[string]bool{
+	"sched_get_priority_max": true, "sched_get_priority_min": true, "sched_getscheduler": true,
+	"getpriority": true, "ioprio_get": true, "personality": true,
+}
+
 // outcome compares one aligned pair of calls.
 func outcome(n, g profile.Call, unsup func(profile.Call) bool) (Divergence, bool) {
 	if n.Errno == g.Errno {
+		if n.Errno == "" && fixedResult[n.Name] && n.Ret != g.Ret && !n.NoReturn && !g.NoReturn {
+			d := Divergence{Native: n, GVisor: g, Kind: KindValue}
+			d.Summary = fmt.Sprintf("%s returned %d under gVisor but %d natively", describe(g), g.Ret, n.Ret)
+			return d, true
+		}
 		return Divergence{}, false
 	}
 	d := Divergence{Native: n, GVisor: g}
@@ -708,10 +727,10 @@ func rank(ds []Divergence) []Divergence {
 		if c := cmp.Compare(kindOrder[a.Kind], kindOrder[b.Kind]); c != 0 {
 			return c
 		}
-		if c := cmp.Compare(a.proc, b.proc); c != 0 {
+		if c := cmp.Compare(a.Proc, b.Proc); c != 0 {
 			return c
 		}
-		return cmp.Compare(a.pos, b.pos)
+		return cmp.Compare(a.Pos, b.Pos)
 	})
 	for i := range out {
 		out[i].Rank = i + 1

@@ -72,6 +72,8 @@ type RunOptions struct {
 	Dir    string   // working directory inside the sandbox ("" = current)
 	Env    []string // environment (nil = this process's)
 	Stdin  io.Reader
+	// StdinFile, if set, is opened as standard input instead of Stdin.
+	StdinFile string
 	Bundle string // OCI bundle directory: `runsc run` it instead of `runsc do`
 	// Ready and Test check a server: commands run inside the sandbox, next
 	// to the program (`runsc exec`), so they reach it even with
@@ -110,6 +112,9 @@ type RunResult struct {
 	Ready   bool
 	Test    *ExecResult
 	Stopped bool
+	// Refused is runsc's reason for not starting the program (see
+	// ErrRefused).
+	Refused string
 
 	sandboxRoot string // runsc's state directory for this run
 	sandboxID   string
@@ -117,6 +122,15 @@ type RunResult struct {
 
 // ErrNotFound is returned (wrapped) when there is no runsc to run.
 var ErrNotFound = errors.New("runsc not found")
+
+// ErrTimedOut is returned (wrapped, with the result so far) when a program
+// that is not a server did not finish in time.
+var ErrTimedOut = errors.New("timed out")
+
+// ErrRefused is returned (wrapped, with the result) when runsc would not
+// start the program itself (RunResult.Refused says why): a verdict on the
+// program, unlike runsc failing to start any sandbox.
+var ErrRefused = errors.New("runsc refused to start the program")
 
 func (r *Runner) path() (string, error) {
 	if r.Runsc != "" {
@@ -227,9 +241,11 @@ func (r *Runner) globalFlags(logDir string) (visible, all []string) {
 	}) {
 		flags = append(flags, "--rootless")
 	}
-	all = append(slices.Clone(flags), "--debug", "--debug-log="+logDir+string(filepath.Separator))
+	// Without --debug the boot log still carries gVisor's "Unsupported
+	// syscall" reports (logged at info level), at no cost to the program.
+	all = append(slices.Clone(flags), "--debug-log="+logDir+string(filepath.Separator))
 	if r.Strace {
-		all = append(all, "--strace")
+		all = append(all, "--debug", "--strace")
 	}
 	return flags, all
 }
@@ -291,6 +307,14 @@ func (r *Runner) Run(ctx context.Context, opt RunOptions) (*RunResult, error) {
 	cmd.Dir = opt.Dir
 	cmd.Env = opt.Env
 	cmd.Stdin = opt.Stdin
+	if opt.StdinFile != "" {
+		f, err := os.Open(opt.StdinFile)
+		if err != nil {
+			return nil, fmt.Errorf("stdin: %w", err)
+		}
+		defer f.Close()
+		cmd.Stdin = f
+	}
 	// Buffers, not files: exec then hands runsc pipes, which is how the
 	// sandboxed program's output must be read (gVisor does not advance the
 	// offset of a file shared with the host).
@@ -370,12 +394,17 @@ func (r *Runner) Run(ctx context.Context, opt RunOptions) (*RunResult, error) {
 		if server {
 			return res, nil
 		}
-		return res, fmt.Errorf("run under runsc: timed out after %v", r.Timeout)
+		return res, fmt.Errorf("run under runsc: %w after %v", ErrTimedOut, r.Timeout)
 	}
 	if fatal := runscFatal(logDir); fatal != "" {
 		msg := fatal
 		if strings.Contains(fatal, "cannot read client sync file") || strings.Contains(res.stderrText(), "cannot read client sync file") {
 			return res, fmt.Errorf("runsc cannot start its sandbox (%s): a dynamically linked runsc fails this way; install a static build: %s", msg, InstallHint)
+		}
+		if refusal(fatal) {
+			res.Refused = fatal
+			_ = r.collect(logDir, sysno.Host(), opt, res)
+			return res, fmt.Errorf("%w: %s", ErrRefused, fatal)
 		}
 		return res, fmt.Errorf("runsc failed: %s", msg)
 	}
@@ -483,6 +512,13 @@ func unmountUnder(dir string) {
 			_ = unix.Unmount(f[4], unix.MNT_DETACH)
 		}
 	}
+}
+
+// refusal reports whether a fatal error of runsc is about the program it
+// was to start (its file capabilities, its executable) rather than about
+// runsc or the machine: gVisor's loader fails "creating process" then.
+func refusal(fatal string) bool {
+	return strings.Contains(fatal, "creating process") || strings.Contains(fatal, "failed to update creds")
 }
 
 // runscFatal returns runsc's own fatal error, if it logged one.

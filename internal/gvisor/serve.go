@@ -112,6 +112,36 @@ func sandboxFromLogs(logDir string) (id, root string) {
 			return string(m[1]), string(m[2])
 		}
 	}
+	return sandboxFromProc(logDir)
+}
+
+// sandboxFromProc finds the sandbox of a run whose runsc logged too little
+// (no --debug): its gofer and sandbox processes carry the run's log
+// directory, runsc's state directory (--root=) and, last, the sandbox id.
+func sandboxFromProc(logDir string) (id, root string) {
+	want := []byte("--debug-log=" + logDir + string(filepath.Separator) + "\x00")
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		if e.Name()[0] < '0' || e.Name()[0] > '9' {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil || !bytes.Contains(b, want) {
+			continue
+		}
+		args := strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")
+		if len(args) < 2 || !strings.HasPrefix(filepath.Base(args[0]), "runsc-gofer") {
+			continue
+		}
+		for _, a := range args {
+			if r, ok := strings.CutPrefix(a, "--root="); ok {
+				root = r
+			}
+		}
+		if root != "" {
+			return args[len(args)-1], root
+		}
+	}
 	return "", ""
 }
 

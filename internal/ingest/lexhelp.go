@@ -124,9 +124,6 @@ func lastEq(b []byte) int {
 	return -1
 }
 
-// parse reads one log. filePid is the pid of a strace -ff per-process file
-// (0 otherwise); lines carrying their own pid override it.
-
 // fdPath returns the path strace -y printed for the first fd in b:
 // "3</proc/self>" gives "/proc/self"; -yy's inner "<char 1:3>" is dropped.
 func fdPath(b []byte) []byte {

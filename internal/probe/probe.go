@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gvcheck/gvcheck/internal/analyze"
+	"github.com/gvcheck/gvcheck/internal/launch"
 	"github.com/gvcheck/gvcheck/internal/profile"
 	"github.com/gvcheck/gvcheck/internal/sysno"
 )
@@ -29,12 +30,8 @@ type Candidate struct {
 func (c Candidate) String() string { return c.Syscall + " → " + c.Errno }
 
 // Ready says when a program started for a --test experiment is ready to be
-// tested. With several set, all must hold; with none, the test starts at once.
-type Ready struct {
-	Port  int           // a TCP port on 127.0.0.1 accepts connections
-	File  string        // this file exists
-	Delay time.Duration // this long has passed since the start
-}
+// tested.
+type Ready = launch.Ready
 
 // Config describes one probe.
 type Config struct {

@@ -21,8 +21,18 @@ type Verify struct {
 	Command []string        `json:"command"`
 	Verdict analyze.Verdict `json:"verdict"` // compatible or incompatible
 	Works   bool            `json:"works"`
-	// Cause is one sentence naming the most likely reason it fails.
-	Cause  string     `json:"cause,omitempty"`
+	// Outcome is works, degraded (same ending, but it printed that
+	// something failed with an error gVisor gave) or fails; Evidence
+	// quotes what it rests on.
+	Outcome  string     `json:"outcome"`
+	Evidence []Evidence `json:"evidence"`
+	// Cause is one sentence naming the most likely reason it fails, and
+	// Because what the choice rests on.
+	Cause   string `json:"cause,omitempty"`
+	Because string `json:"because,omitempty"`
+	// Observed is what the explaining (traced) runs showed.
+	Observed *ObservedRuns `json:"observed,omitempty"`
+	Notes    []string      `json:"notes,omitempty"`
 	GVisor GVisorRun  `json:"gvisor"`
 	Native RunOutcome `json:"native"`
 	// Sandbox is the run under gVisor.
@@ -34,6 +44,23 @@ type Verify struct {
 	// Findings are the static analysis of the native run against Target.
 	Target   Target            `json:"target"`
 	Findings []analyze.Finding `json:"findings"`
+}
+
+// Evidence is one fact a verdict rests on (see package outcome).
+type Evidence struct {
+	Kind   string `json:"kind"`
+	Text   string `json:"text"`
+	Stream string `json:"stream,omitempty"`
+	Errno  string `json:"errno,omitempty"`
+}
+
+// ObservedRuns are the traced runs that explain a verdict, and whether they
+// ended as the unobserved runs did.
+type ObservedRuns struct {
+	Native RunOutcome `json:"native"`
+	GVisor RunOutcome `json:"gvisor"`
+	Agrees bool       `json:"agrees"`
+	Note   string     `json:"note,omitempty"`
 }
 
 // GVisorRun says which runsc ran the program, and how.
@@ -48,6 +75,7 @@ type RunOutcome struct {
 	Exit     profile.Exit  `json:"exit"`
 	Duration time.Duration `json:"duration_ns"`
 	TimedOut bool          `json:"timed_out,omitempty"`
+	Refused  string        `json:"refused,omitempty"`
 	Test     *profile.Exit `json:"test,omitempty"` // the --test command's exit, in test mode
 	NotReady string        `json:"not_ready,omitempty"`
 	Stderr   string        `json:"stderr_tail,omitempty"`
@@ -99,7 +127,13 @@ func exitString(e profile.Exit) string {
 }
 
 func runLine(r RunOutcome) string {
-	s := fmt.Sprintf("%s in %s, %s", exitString(r.Exit), r.Duration.Round(time.Millisecond), Plural(r.Calls, "call"))
+	if r.Refused != "" {
+		return "not started: " + r.Refused
+	}
+	s := fmt.Sprintf("%s in %s", exitString(r.Exit), r.Duration.Round(time.Millisecond))
+	if r.Calls > 0 {
+		s += ", " + Plural(r.Calls, "call")
+	}
 	if r.TimedOut {
 		s += ", timed out"
 	}
@@ -113,8 +147,11 @@ func runLine(r RunOutcome) string {
 }
 
 func verifyHeadline(v *Verify) string {
-	if v.Works {
+	switch {
+	case v.Works:
 		return "works under gVisor"
+	case v.Outcome == "degraded":
+		return "degraded under gVisor"
 	}
 	return "fails under gVisor"
 }
@@ -125,10 +162,26 @@ func writeVerifyText(out io.Writer, v *Verify) error {
 	if v.Cause != "" {
 		fmt.Fprintf(bw, "cause:    %s\n", v.Cause)
 	}
+	for i, e := range v.Evidence {
+		label := "evidence:"
+		if i > 0 {
+			label = ""
+		}
+		fmt.Fprintf(bw, "%-9s %s\n", label, verdictEvidence(e))
+	}
+	if v.Because != "" {
+		fmt.Fprintf(bw, "because:  %s\n", v.Because)
+	}
 	fmt.Fprintf(bw, "command:  %s\n", shellJoin(v.Command))
 	fmt.Fprintf(bw, "gVisor:   runsc %s %s\n", v.GVisor.Version, strings.Join(v.GVisor.Flags, " "))
 	fmt.Fprintf(bw, "native:   %s\n", runLine(v.Native))
 	fmt.Fprintf(bw, "sandbox:  %s\n", runLine(v.Sandbox))
+	if v.Observed != nil {
+		fmt.Fprintf(bw, "observed: native %s; gVisor %s\n", runLine(v.Observed.Native), runLine(v.Observed.GVisor))
+	}
+	for _, n := range v.Notes {
+		fmt.Fprintf(bw, "note:     %s\n", n)
+	}
 	if v.OutputDiff != "" {
 		fmt.Fprintf(bw, "\nstdout differs:\n%s\n", indent(v.OutputDiff, "  "))
 	}
@@ -214,6 +267,17 @@ func writeVerifyMarkdown(out io.Writer, v *Verify) error {
 		return fmt.Errorf("write verify report: %w", err)
 	}
 	return nil
+}
+
+func verdictEvidence(e Evidence) string {
+	if e.Kind == "message" {
+		s := fmt.Sprintf("%s: %q", e.Stream, e.Text)
+		if e.Errno != "" {
+			s += " (" + e.Errno + ")"
+		}
+		return s
+	}
+	return e.Text
 }
 
 func dashIfEmpty(s string) string {

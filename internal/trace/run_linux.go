@@ -17,6 +17,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/gvcheck/gvcheck/internal/isolate"
 	"github.com/gvcheck/gvcheck/internal/policy"
 	"github.com/gvcheck/gvcheck/internal/profile"
 )
@@ -139,17 +140,32 @@ func (t *tracer) full() bool { return t.opt.Policy == nil || t.opt.Full }
 
 func (t *tracer) run(ctx context.Context, path string, argv, env []string, filter []unix.SockFilter, mainPid *atomic.Int64) (*Result, error) {
 	shim := policy.Shim{Filter: filter, Stop: true, Listener: t.useNotify}
+	sys := &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	dir := t.opt.Dir
+	if t.opt.Isolate {
+		abs, err := filepath.Abs(or2(dir, "."))
+		if err != nil {
+			return nil, fmt.Errorf("run: %w", err)
+		}
+		shim.Isolate = &isolate.Spec{Dir: abs, Loopback: t.opt.Network == "none"}
+		sys.Cloneflags = unix.CLONE_NEWNS
+		if t.opt.Network == "none" {
+			sys.Cloneflags |= unix.CLONE_NEWNET
+		}
+		dir = "/"
+	}
 	exe, args, shimEnv, err := shim.Args(path, argv, env)
 	if err != nil {
 		return nil, fmt.Errorf("run: %w", err)
 	}
 	files := []*os.File{or(t.opt.Stdin, os.Stdin), or(t.opt.Stdout, os.Stdout), or(t.opt.Stderr, os.Stderr)}
 	proc, err := os.StartProcess(exe, args, &os.ProcAttr{
-		Dir:   t.opt.Dir,
+		Dir:   dir,
 		Env:   shimEnv,
 		Files: files,
-		// Until the tracer holds the child (then PTRACE_O_EXITKILL does).
-		Sys: &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL},
+		// Pdeathsig: until the tracer holds the child (then
+		// PTRACE_O_EXITKILL does).
+		Sys: sys,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("run: start %s: %w", argv[0], err)
@@ -246,6 +262,13 @@ func (t *tracer) run(ctx context.Context, path string, argv, env []string, filte
 		return res, fmt.Errorf("run: %w", ctx.Err())
 	}
 	return res, nil
+}
+
+func or2(s, def string) string {
+	if s != "" {
+		return s
+	}
+	return def
 }
 
 func or(f, def *os.File) *os.File {

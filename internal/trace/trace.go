@@ -40,6 +40,13 @@ type Options struct {
 	// Dir and Env of the program; empty means gvcheck's own.
 	Dir string
 	Env []string
+	// Isolate gives the program a private copy of the machine's files
+	// (package isolate), and with Network "none" a network namespace with
+	// only loopback, as launch does for unobserved runs. Unlike those, a
+	// traced program keeps the host's PID namespace: the shim's stop for
+	// the tracer cannot stop the first process of a namespace.
+	Isolate bool
+	Network string
 	// OnCall is called with every observed syscall, in order per thread,
 	// from the tracing goroutines, never concurrently.
 	OnCall func(*profile.Call)
