@@ -222,7 +222,6 @@ func runOutcome(r verify.Run) report.RunOutcome {
 	return ro
 }
 
-
 func callString(c profile.Call) string {
 	if c.Name == "" {
 		return ""

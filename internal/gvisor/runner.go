@@ -68,13 +68,13 @@ type Runner struct {
 
 // RunOptions describes one program to run.
 type RunOptions struct {
-	Argv   []string
-	Dir    string   // working directory inside the sandbox ("" = current)
-	Env    []string // environment (nil = this process's)
-	Stdin  io.Reader
+	Argv  []string
+	Dir   string   // working directory inside the sandbox ("" = current)
+	Env   []string // environment (nil = this process's)
+	Stdin io.Reader
 	// StdinFile, if set, is opened as standard input instead of Stdin.
 	StdinFile string
-	Bundle string // OCI bundle directory: `runsc run` it instead of `runsc do`
+	Bundle    string // OCI bundle directory: `runsc run` it instead of `runsc do`
 	// Ready and Test check a server: commands run inside the sandbox, next
 	// to the program (`runsc exec`), so they reach it even with
 	// --network=none. Ready is retried until it exits 0; then Test runs

@@ -62,4 +62,3 @@ func FuzzParseReady(f *testing.F) {
 		}
 	})
 }
-

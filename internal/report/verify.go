@@ -33,8 +33,8 @@ type Verify struct {
 	// Observed is what the explaining (traced) runs showed.
 	Observed *ObservedRuns `json:"observed,omitempty"`
 	Notes    []string      `json:"notes,omitempty"`
-	GVisor GVisorRun  `json:"gvisor"`
-	Native RunOutcome `json:"native"`
+	GVisor   GVisorRun     `json:"gvisor"`
+	Native   RunOutcome    `json:"native"`
 	// Sandbox is the run under gVisor.
 	Sandbox RunOutcome `json:"sandbox"`
 	// OutputDiff is an excerpt of where the two runs' stdout differ.

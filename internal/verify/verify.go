@@ -448,4 +448,3 @@ func timeoutOr(d time.Duration) time.Duration {
 	}
 	return d
 }
-
