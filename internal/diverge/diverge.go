@@ -352,13 +352,28 @@ func same(a, b profile.Call, ap, bp string) bool {
 	if a.Name != b.Name {
 		return false
 	}
-	if ap != "" && bp != "" && ap != bp {
+	if !samePath(ap, bp) {
 		return false
 	}
 	if a.Key != "" && b.Key != "" && a.Key != b.Key {
 		return false
 	}
 	return true
+}
+
+// samePath compares path arguments where both sides know them. A relative
+// path may have been resolved on one side only (the tracer knows the
+// process's directory; gVisor's strace prints it only for *at calls).
+func samePath(a, b string) bool {
+	switch {
+	case a == "" || b == "" || a == b:
+		return true
+	case !strings.HasPrefix(a, "/") && strings.HasPrefix(b, "/"):
+		return strings.HasSuffix(b, "/"+strings.TrimPrefix(a, "./"))
+	case strings.HasPrefix(a, "/") && !strings.HasPrefix(b, "/"):
+		return strings.HasSuffix(a, "/"+strings.TrimPrefix(b, "./"))
+	}
+	return false
 }
 
 // window bounds how far alignment looks ahead for a matching call.

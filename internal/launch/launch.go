@@ -182,8 +182,10 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		files = append(files, child)
 	}
 
-	// The parent-death signal fires when the thread that started the
-	// child ends, so start it from a thread that lives as long as the run.
+	// The parent-death signal fires when the thread that started the child
+	// ends. Go ends a thread only when a goroutine locked to it returns
+	// without unlocking; none here does, and this one keeps its thread to
+	// itself until the child is gone.
 	type started struct {
 		proc *os.Process
 		err  error
@@ -192,7 +194,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	waitc := make(chan *os.ProcessState, 1)
 	go func() {
 		runtime.LockOSThread()
-		// Never unlocked: the thread ends with the goroutine.
+		defer runtime.UnlockOSThread()
 		proc, err := os.StartProcess(exe, args, &os.ProcAttr{Dir: startDir(cfg.Isolate, dir), Env: shimEnv, Files: files, Sys: attr})
 		startc <- started{proc, err}
 		if err != nil {
@@ -247,7 +249,22 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	res := &Result{}
 	var st *os.ProcessState
 	if cfg.Test != "" {
-		res.Test, st = serve(runCtx, cfg, dir, pid, start, waitc, kill)
+		ended := make(chan struct{})
+		var exited *os.ProcessState
+		go func() { exited = <-waitc; close(ended) }()
+		res.Test = TestServer(runCtx, cfg, dir, pid, start, ended)
+		select {
+		case <-ended:
+		default:
+			kill(unix.SIGTERM)
+			select {
+			case <-ended:
+			case <-time.After(cfg.Grace):
+				kill(unix.SIGKILL)
+				<-ended
+			}
+		}
+		st = exited
 	} else {
 		select {
 		case st = <-waitc:
@@ -298,41 +315,28 @@ func exitOf(st *os.ProcessState) profile.Exit {
 	return profile.Exit{Code: st.ExitCode()}
 }
 
-// serve waits until the program is ready, runs the test, then stops the
-// program.
-func serve(ctx context.Context, cfg Config, dir string, pid int, start time.Time, waitc chan *os.ProcessState, kill func(unix.Signal)) (*outcome.Test, *os.ProcessState) {
+// TestServer waits until the program started as pid is ready (cfg.Ready),
+// then runs cfg.Test against it. ended is closed when the program exits.
+// The caller stops the program afterwards.
+func TestServer(ctx context.Context, cfg Config, dir string, pid int, start time.Time, ended <-chan struct{}) *outcome.Test {
 	t := &outcome.Test{}
-	var st *os.ProcessState
-	exited := false
 	tick := time.NewTicker(25 * time.Millisecond)
 	defer tick.Stop()
 	for {
 		if ready(cfg, pid, start) {
 			t.Exit, t.Output = runTest(ctx, cfg, dir, pid)
-			break
+			return t
 		}
 		select {
-		case st = <-waitc:
-			exited = true
-			t.NotReady = "the program ended (" + exitOf(st).String() + ") before it was ready"
+		case <-ended:
+			t.NotReady = "the program ended before it was ready"
+			return t
 		case <-ctx.Done():
 			t.NotReady = fmt.Sprintf("not ready after %s", time.Since(start).Round(time.Millisecond))
+			return t
 		case <-tick.C:
-			continue
 		}
-		break
 	}
-	if exited {
-		return t, st
-	}
-	kill(unix.SIGTERM)
-	select {
-	case st = <-waitc:
-	case <-time.After(cfg.Grace):
-		kill(unix.SIGKILL)
-		st = <-waitc
-	}
-	return t, st
 }
 
 // ready checks the readiness conditions, inside the program's namespaces.
@@ -350,35 +354,70 @@ func ready(cfg Config, pid int, start time.Time) bool {
 		}
 	}
 	if port := cfg.Ready.Port; port != 0 {
-		ok := make(chan bool, 1)
-		go func() {
-			if cfg.Isolate && cfg.Network == "none" {
-				// This thread joins the program's network namespace and
-				// is thrown away afterwards.
-				runtime.LockOSThread()
-				fd, err := unix.PidfdOpen(pid, 0)
-				if err != nil {
-					ok <- false
-					return
-				}
-				err = unix.Setns(fd, unix.CLONE_NEWNET)
-				unix.Close(fd)
-				if err != nil {
-					ok <- false
-					return
-				}
-			}
-			c, err := net.DialTimeout("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), 200*time.Millisecond)
-			if err == nil {
-				c.Close()
-			}
-			ok <- err == nil
-		}()
-		if !<-ok {
+		if !portOpen(port, pid, cfg.Isolate && cfg.Network == "none") {
 			return false
 		}
 	}
 	return true
+}
+
+// portOpen reports whether a TCP port of 127.0.0.1 accepts connections,
+// in the network namespace of process pid when inNS.
+func portOpen(port, pid int, inNS bool) bool {
+	if !inNS {
+		c, err := net.DialTimeout("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), 200*time.Millisecond)
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	}
+	fd, err := socketIn(pid)
+	if err != nil {
+		return false
+	}
+	defer unix.Close(fd)
+	err = unix.Connect(fd, &unix.SockaddrInet4{Port: port, Addr: [4]byte{127, 0, 0, 1}})
+	if errors.Is(err, unix.EINPROGRESS) {
+		pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLOUT}}
+		if n, _ := unix.Poll(pfd, 200); n != 1 {
+			return false
+		}
+		soErr, gerr := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ERROR)
+		return gerr == nil && soErr == 0
+	}
+	return err == nil
+}
+
+// socketIn makes a non-blocking TCP socket in the network namespace of pid:
+// a socket belongs to the namespace it was made in, so the thread enters
+// that namespace only to make it, then returns to its own.
+func socketIn(pid int) (int, error) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	self, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, err
+	}
+	defer unix.Close(self)
+	pidfd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		return -1, err
+	}
+	defer unix.Close(pidfd)
+	if err := unix.Setns(pidfd, unix.CLONE_NEWNET); err != nil {
+		return -1, err
+	}
+	fd, sockErr := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	if err := unix.Setns(self, unix.CLONE_NEWNET); err != nil {
+		// The thread cannot go back: let it end with the goroutine rather
+		// than serve others in the wrong namespace. It started no child.
+		if sockErr == nil {
+			unix.Close(fd)
+		}
+		runtime.LockOSThread()
+		return -1, err
+	}
+	return fd, sockErr
 }
 
 // runTest runs the test command in its own process group, killed with
@@ -398,7 +437,10 @@ func runTest(ctx context.Context, cfg Config, dir string, pid int) (profile.Exit
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	done := make(chan error, 1)
 	go func() {
-		runtime.LockOSThread() // the parent-death signal follows this thread
+		// The parent-death signal follows this thread: keep it to this
+		// goroutine until the test has ended.
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
 		if err := cmd.Start(); err != nil {
 			done <- err
 			return

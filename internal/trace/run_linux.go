@@ -206,6 +206,9 @@ func (t *tracer) run(ctx context.Context, path string, argv, env []string, filte
 	if err := unix.Kill(pid, unix.SIGCONT); err != nil {
 		return nil, fmt.Errorf("run: continue %s: %w", argv[0], err)
 	}
+	if t.opt.Started != nil {
+		t.opt.Started(pid)
+	}
 
 	stop := make(chan struct{})
 	defer close(stop)

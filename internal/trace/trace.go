@@ -47,6 +47,9 @@ type Options struct {
 	// the tracer cannot stop the first process of a namespace.
 	Isolate bool
 	Network string
+	// Started, if set, is called with the program's pid once it runs
+	// under the tracer.
+	Started func(pid int)
 	// OnCall is called with every observed syscall, in order per thread,
 	// from the tracing goroutines, never concurrently.
 	OnCall func(*profile.Call)

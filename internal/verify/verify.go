@@ -18,11 +18,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 	"sync"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/gvcheck/gvcheck/internal/diverge"
 	"github.com/gvcheck/gvcheck/internal/gvisor"
@@ -199,16 +202,12 @@ func Verify(ctx context.Context, cfg Config) (*Result, error) {
 func explainRuns(ctx context.Context, cfg Config, network string, res *Result, opt outcome.Options, progress func(string)) error {
 	progress("explaining: tracing natively and running under gVisor with --strace")
 	var (
-		wg            sync.WaitGroup
-		nCalls        []profile.Call
-		nRes          *trace.Result
-		nErr          error
-		nDur          time.Duration
-		gv            *gvisor.RunResult
-		gvErr         error
-		gvDur         time.Duration
-		mu            sync.Mutex
-		nOut, nErrOut *capture
+		wg    sync.WaitGroup
+		nat   *observedNative
+		nErr  error
+		gv    *gvisor.RunResult
+		gvErr error
+		gvDur time.Duration
 	)
 	observed := *cfg.Runner
 	observed.Strace = true
@@ -216,42 +215,7 @@ func explainRuns(ctx context.Context, cfg Config, network string, res *Result, o
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
-		var err error
-		nOut, err = newCapture()
-		if err != nil {
-			nErr = err
-			return
-		}
-		nErrOut, err = newCapture()
-		if err != nil {
-			nErr = err
-			return
-		}
-		stdin, err := openStdin(cfg.Stdin)
-		if err != nil {
-			nErr = err
-			return
-		}
-		defer stdin.Close()
-		tctx, cancel := context.WithTimeout(ctx, timeoutOr(cfg.Timeout))
-		defer cancel()
-		start := time.Now()
-		nRes, nErr = trace.Run(tctx, cfg.Argv, trace.Options{
-			Full: true, ExactErrors: true, Dir: cfg.Dir, Env: cfg.Env,
-			Stdin: stdin, Stdout: nOut.w, Stderr: nErrOut.w,
-			Isolate: !cfg.InPlace, Network: network,
-			OnCall: func(c *profile.Call) {
-				mu.Lock()
-				nCalls = append(nCalls, *c)
-				mu.Unlock()
-			},
-		})
-		nDur = time.Since(start)
-		nOut.close()
-		nErrOut.close()
-		if nErr != nil && errors.Is(nErr, context.DeadlineExceeded) && ctx.Err() == nil {
-			nErr = nil // a hang natively too: the observed run says so
-		}
+		nat, nErr = observeNative(ctx, cfg, network)
 	}()
 	go func() {
 		defer wg.Done()
@@ -260,7 +224,7 @@ func explainRuns(ctx context.Context, cfg Config, network string, res *Result, o
 		gvDur = time.Since(start)
 	}()
 	wg.Wait()
-	if nErr != nil && nRes == nil {
+	if nErr != nil {
 		return fmt.Errorf("observed native run: %w", nErr)
 	}
 	gvRun, err := sandboxRun(gv, gvErr, gvDur)
@@ -270,15 +234,10 @@ func explainRuns(ctx context.Context, cfg Config, network string, res *Result, o
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	obs := &Observed{GVisor: gvRun}
+	obs := &Observed{GVisor: gvRun, Native: nat.run}
 	obs.GVisor.Calls = len(gv.Calls)
-	obs.Native = Run{Duration: nDur, Calls: len(nCalls)}
-	if nRes != nil {
-		obs.Native.Exit = nRes.Exit
-		res.NativeProfile = nRes.Profile
-	}
-	obs.Native.TimedOut = nErr != nil
-	obs.Native.Stdout, obs.Native.Stderr = nOut.bytes(), nErrOut.bytes()
+	res.NativeProfile = nat.profile
+	nCalls := nat.calls
 	res.Observed = obs
 	res.Native.Calls, res.GVisor.Calls = obs.Native.Calls, obs.GVisor.Calls
 	res.Unsupported = mergeUnsupported(res.Unsupported, gv.Unsupported)
@@ -319,6 +278,116 @@ func explainRuns(ctx context.Context, cfg Config, network string, res *Result, o
 		chooseCause(res, gv.Calls)
 	}
 	return nil
+}
+
+// observedNative is the traced native run.
+type observedNative struct {
+	run     Run
+	calls   []profile.Call
+	profile *profile.Profile
+}
+
+// observeNative runs the program under the tracer (full mode, exact
+// errors, every path), isolated as the unobserved run was; a server is
+// tested and stopped as launch does.
+func observeNative(ctx context.Context, cfg Config, network string) (*observedNative, error) {
+	out, err := newCapture()
+	if err != nil {
+		return nil, err
+	}
+	errOut, err := newCapture()
+	if err != nil {
+		out.close()
+		return nil, err
+	}
+	stdin, err := openStdin(cfg.Stdin)
+	if err != nil {
+		out.close()
+		errOut.close()
+		return nil, err
+	}
+	defer stdin.Close()
+	tctx, cancel := context.WithTimeout(ctx, timeoutOr(cfg.Timeout))
+	defer cancel()
+	var (
+		mu    sync.Mutex
+		calls []profile.Call
+	)
+	pidc := make(chan int, 1)
+	opt := trace.Options{
+		Full: true, ExactErrors: true, Dir: cfg.Dir, Env: cfg.Env,
+		Stdin: stdin, Stdout: out.w, Stderr: errOut.w,
+		Isolate: !cfg.InPlace, Network: network,
+		OnCall: func(c *profile.Call) {
+			mu.Lock()
+			calls = append(calls, *c)
+			mu.Unlock()
+		},
+		Started: func(pid int) { pidc <- pid },
+	}
+	start := time.Now()
+	ended := make(chan struct{})
+	var (
+		tres *trace.Result
+		terr error
+	)
+	go func() {
+		defer close(ended)
+		tres, terr = trace.Run(tctx, cfg.Argv, opt)
+	}()
+	o := &observedNative{}
+	if cfg.Test != "" {
+		select {
+		case pid := <-pidc:
+			lc := cfg.launchConfig(network)
+			o.run.Test = launch.TestServer(tctx, lc, absDir(cfg.Dir), pid, start, ended)
+			select {
+			case <-ended:
+			default:
+				_ = unix.Kill(pid, unix.SIGTERM)
+				select {
+				case <-ended:
+				case <-time.After(launch.DefaultGrace):
+					cancel()
+					<-ended
+				}
+			}
+		case <-ended:
+			o.run.Test = &outcome.Test{NotReady: "the program ended before it was ready"}
+		}
+	}
+	<-ended
+	o.run.Duration = time.Since(start)
+	out.close()
+	errOut.close()
+	if tres == nil {
+		if terr == nil {
+			terr = errors.New("no result")
+		}
+		return nil, terr
+	}
+	o.run.Exit = tres.Exit
+	o.run.TimedOut = terr != nil && errors.Is(terr, context.DeadlineExceeded) && ctx.Err() == nil && cfg.Test == ""
+	o.run.Stdout, o.run.Stderr = out.bytes(), errOut.bytes()
+	mu.Lock()
+	o.calls = calls
+	mu.Unlock()
+	o.run.Calls = len(o.calls)
+	o.profile = tres.Profile
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	return o, nil
+}
+
+func absDir(d string) string {
+	if d == "" {
+		d = "."
+	}
+	if a, err := filepath.Abs(d); err == nil {
+		return a
+	}
+	return d
 }
 
 func (cfg Config) launchConfig(network string) launch.Config {
@@ -396,6 +465,10 @@ func sandboxRun(gv *gvisor.RunResult, err error, d time.Duration) (Run, error) {
 }
 
 func sameEnding(a, b outcome.Run) bool {
+	if a.Test != nil || b.Test != nil {
+		// A server is stopped by us: its test decides, not its exit.
+		return a.Test.Passed() == b.Test.Passed() && a.TimedOut == b.TimedOut
+	}
 	return a.Exit.Code == b.Exit.Code && a.TimedOut == b.TimedOut && (a.Refused == "") == (b.Refused == "") &&
 		a.Test.Passed() == b.Test.Passed()
 }
