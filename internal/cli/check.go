@@ -90,8 +90,7 @@ workload; --workloads reports each input (and each object of a list) on its own 
 	}
 	fs := cmd.Flags()
 	target.register(fs)
-	fs.StringVarP(&out.format, "format", "f", "text", "report format: text, json or markdown")
-	fs.StringVarP(&out.file, "output", "o", "", "write the report to this file instead of standard output")
+	out.register(fs)
 	fs.BoolVar(&out.all, "all", false, "list every syscall seen, not only the findings")
 	fs.StringVar(&out.failOn, "fail-on", "unimplemented", "exit 3 when a finding is at or above this level: partial, needs-option, unsupported-argument, unimplemented, never")
 	fs.StringVar(&inFormat, "input-format", "auto", "input format: auto, strace, strace-summary, names, profile, oci-seccomp, spo")

@@ -5,6 +5,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+
+	"github.com/spf13/pflag"
 )
 
 // outputFlags choose the report format and where it goes.
@@ -13,6 +15,17 @@ type outputFlags struct {
 	file   string
 	all    bool
 	failOn string
+}
+
+// register adds --format and --output; the report goes to dest without
+// --output (default: standard output).
+func (o *outputFlags) register(fs *pflag.FlagSet, dest ...string) {
+	to := "standard output"
+	if len(dest) > 0 {
+		to = dest[0]
+	}
+	fs.StringVarP(&o.format, "format", "f", "text", "report format: text, json or markdown")
+	fs.StringVarP(&o.file, "output", "o", "", "write the report to this file instead of "+to)
 }
 
 func (o *outputFlags) validate() error {

@@ -6,49 +6,133 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"regexp"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/gvcheck/gvcheck/internal/analyze"
 	"github.com/gvcheck/gvcheck/internal/launch"
 	"github.com/gvcheck/gvcheck/internal/probe"
 	"github.com/gvcheck/gvcheck/internal/report"
+	"github.com/gvcheck/gvcheck/internal/simulate"
 	"github.com/gvcheck/gvcheck/internal/sysno"
 )
 
-// probeReport is the JSON form of a probe.
-type probeReport struct {
-	Schema string        `json:"schema"`
-	Tool   string        `json:"tool"`
-	Target report.Target `json:"target"`
-	*probe.Result
+// probeFlags are the experiment's options, shared by probe and run --probe.
+type probeFlags struct {
+	test, ready   string
+	stdin, caps   string
+	expect        string
+	timeout       time.Duration
+	grace         time.Duration
+	repeat        int
+	compareOutput bool
+	inPlace       bool
+}
+
+func (f *probeFlags) register(cmd *cobra.Command, withTimeout bool) {
+	fs := cmd.Flags()
+	fs.StringVar(&f.test, "test", "", "for servers: a shell command whose success means the program works (run next to it, in its namespaces)")
+	fs.StringVar(&f.ready, "ready", "", "for servers: wait for port:N, file:PATH or delay:D (comma-separated) before --test")
+	fs.StringVar(&f.stdin, "stdin", "", "file to give the program as standard input (default /dev/null)")
+	fs.StringVar(&f.caps, "caps", "", "capabilities the sandboxed program holds, deciding how gVisor fails CapError syscalls: own (default), all, none, docker, or CAP_X,CAP_Y")
+	fs.StringVar(&f.expect, "expect", "", "the program works only if its output (stdout and stderr) matches this regular expression")
+	if withTimeout {
+		fs.DurationVar(&f.timeout, "timeout", probe.DefaultTimeout, "time limit of each run")
+	}
+	fs.DurationVar(&f.grace, "grace", probe.DefaultGrace, "after --test, time between SIGTERM and SIGKILL")
+	fs.IntVar(&f.repeat, "repeat", 1, "run each configuration this many times; disagreement is reported, not guessed")
+	fs.BoolVar(&f.compareOutput, "compare-output", false, "the program works only if its stdout is also the same as the reference's")
+	fs.BoolVar(&f.inPlace, "in-place", false, "run in the current directory itself instead of private copies (the runs see each other's writes)")
+}
+
+// config checks the flags and builds the probe's configuration for tg.
+func (f *probeFlags) config(args []string, tg *target) (probe.Config, error) {
+	if f.repeat < 1 {
+		return probe.Config{}, usagef("--repeat must be at least 1")
+	}
+	cfg := probe.Config{
+		Argv: args, Stdin: f.stdin, Test: f.test, Timeout: f.timeout, Grace: f.grace,
+		Repeat: f.repeat, CompareOutput: f.compareOutput, InPlace: f.inPlace,
+		Network: networkOf(tg.flags),
+	}
+	var err error
+	if cfg.Ready, err = parseReady(f.ready, f.test); err != nil {
+		return cfg, err
+	}
+	if f.expect != "" {
+		if cfg.Expect, err = regexp.Compile(f.expect); err != nil {
+			return cfg, usagef("--expect: %v", err)
+		}
+	}
+	hasCap := simulate.OwnCapability
+	if f.caps != "" {
+		if hasCap, err = simulate.ParseCaps(f.caps); err != nil {
+			return cfg, &usageError{fmt.Errorf("--caps: %w", err)}
+		}
+	}
+	if f.stdin != "" {
+		if _, err := os.Stat(f.stdin); err != nil {
+			return cfg, &usageError{fmt.Errorf("--stdin: %w", err)}
+		}
+	}
+	cfg.SetTarget(tg.table, tg.rules, tg.flags, hostFileCaps, hasCap)
+	return cfg, nil
+}
+
+// networkOf returns the sandbox's network as its runsc options choose it.
+func networkOf(flags []string) string {
+	for i, f := range flags {
+		name, val, ok := cutFlag(f)
+		if name != "network" {
+			continue
+		}
+		if !ok && i+1 < len(flags) {
+			val = flags[i+1]
+		}
+		return val
+	}
+	return "none"
+}
+
+func cutFlag(f string) (name, val string, ok bool) {
+	for len(f) > 0 && f[0] == '-' {
+		f = f[1:]
+	}
+	for i := range len(f) {
+		if f[i] == '=' {
+			return f[:i], f[i+1:], true
+		}
+	}
+	return f, "", false
 }
 
 func newProbeCmd(e *env) *cobra.Command {
 	var (
-		target        targetFlags
-		out           outputFlags
-		test, ready   string
-		stdin, caps   string
-		timeout       time.Duration
-		grace         time.Duration
-		repeat        int
-		compareOutput bool
+		target targetFlags
+		out    outputFlags
+		pf     probeFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "probe [flags] -- CMD [ARGS...]",
-		Short: "Find out by experiment which missing syscalls a program really needs",
-		Long: `Run a program natively once as the reference, then again while every syscall
-the target gVisor lacks fails exactly as gVisor fails it (seccomp, with gVisor's
-errno). If it still works, its fallbacks are verified and shown; if not, adaptive
-group testing finds the smallest set of missing syscalls it cannot do without,
-in far fewer runs than one per syscall.
+		Short: "Find out by experiment what a program really needs of what gVisor lacks",
+		Long: `Run a program natively as the reference, trace it once to learn what it asks
+of the kernel, then run it again while everything the target gVisor does
+differently is simulated: missing syscalls and refused argument values fail
+with gVisor's errno, /proc, /sys and /dev entries gVisor lacks do not exist,
+execs it refuses fail, stubs return gVisor's fixed values. If the program
+still works, every difference it met is tolerated. If not, adaptive group
+testing finds the ones it cannot do without, in far fewer runs than one per
+difference.
 
-Success means the same exit status as the reference (with --compare-output also
-the same stdout; with --test, the test command passes against the running
-program). Standard input is /dev/null unless --stdin names a file.
+The program works when it ends as the reference did (with --test, the test
+passes; with --expect, the output matches) and prints no new message carrying
+an error the simulation gave it ("degraded" otherwise). Runs that decide are
+not traced and are isolated as a sandbox is: own PID, mount and network
+namespaces over a private copy of the files, so runs share nothing and your
+files stay as they were (--in-place to run in them). Standard input is
+/dev/null unless --stdin names a file.
 Exit status: 0 works (or its fallbacks do), 3 needs something gVisor lacks, 1 error.`,
 		Example: `  gvcheck probe -- ./myapp --selftest
   gvcheck probe --ready port:8000 --test 'curl -sf http://127.0.0.1:8000/' -- python3 -m http.server 8000`,
@@ -57,36 +141,17 @@ Exit status: 0 works (or its fallbacks do), 3 needs something gVisor lacks, 1 er
 			if err := out.validate(); err != nil {
 				return err
 			}
-			if repeat < 1 {
-				return usagef("--repeat must be at least 1")
-			}
-			cfg := probe.Config{
-				Argv: args, Arch: sysno.Host(), Stdin: stdin, Test: test, Timeout: timeout, Grace: grace,
-				Repeat: repeat, CompareOutput: compareOutput,
-			}
-			var err error
-			if cfg.Ready, err = parseReady(ready, test); err != nil {
-				return err
-			}
-			if caps != "" {
-				if cfg.HasCap, err = probe.ParseCaps(caps); err != nil {
-					return &usageError{fmt.Errorf("--caps: %w", err)}
-				}
-			}
 			ctx, cancel := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 			defer cancel()
 			tg, err := target.resolve(ctx, sysno.Host())
 			if err != nil {
 				return err
 			}
-			cfg.Table = tg.table
-			cfg.Analysis = analyze.Options{Rules: tg.rules, RunscFlags: tg.flags}
-			tgt := tg.report
-			runner, err := probe.NewRunner(cfg)
+			cfg, err := pf.config(args, tg)
 			if err != nil {
 				return err
 			}
-			res, err := probe.Probe(ctx, cfg, runner)
+			res, err := probe.Probe(ctx, cfg)
 			if err != nil {
 				if errors.Is(err, probe.ErrReferenceFailed) {
 					return withHint(err, "probe compares against a working native run: fix the command, or give --test / --ready for a server")
@@ -94,40 +159,19 @@ Exit status: 0 works (or its fallbacks do), 3 needs something gVisor lacks, 1 er
 				return err
 			}
 			if err := out.writeTo(e.stdout, func(w io.Writer) error {
-				switch out.format {
-				case "json":
-					return report.WriteJSONValue(w, probeReport{Schema: "gvcheck.probe/v1", Tool: "gvcheck " + Version, Target: tgt, Result: res})
-				case "markdown", "md":
-					fmt.Fprintf(w, "## gvcheck probe: %s\n\nTarget: gVisor %s (%s), %s\n\n```\n", res.Verdict, tgt.GVisor, dash(tgt.Tag), tgt.Arch)
-					if err := res.WriteText(w); err != nil {
-						return err
-					}
-					_, err := fmt.Fprintln(w, "```")
-					return err
-				}
-				fmt.Fprintf(w, "target:   gVisor %s (%s), %s\n", tgt.GVisor, dash(tgt.Tag), tgt.Arch)
-				return res.WriteText(w)
+				return report.WriteProbe(w, report.NewProbe("gvcheck "+Version, tg.report, args, res), out.format)
 			}); err != nil {
 				return err
 			}
-			if res.Verdict == analyze.Incompatible || res.Verdict == analyze.AtRisk {
+			if !res.Works() {
 				return &exitError{ExitFindings}
 			}
 			return nil
 		},
 	}
-	fs := cmd.Flags()
-	target.register(fs)
-	fs.StringVarP(&out.format, "format", "f", "text", "report format: text, json or markdown")
-	fs.StringVarP(&out.file, "output", "o", "", "write the report to this file instead of standard output")
-	fs.StringVar(&test, "test", "", "for servers: a shell command whose success means the program works")
-	fs.StringVar(&ready, "ready", "", "for servers: wait for port:N, file:PATH or delay:D (comma-separated) before --test")
-	fs.StringVar(&stdin, "stdin", "", "file to give the program as standard input (default /dev/null)")
-	fs.StringVar(&caps, "caps", "", "capabilities the sandboxed program holds, deciding how gVisor fails CapError syscalls: own (default), all, none, docker, or CAP_X,CAP_Y")
-	fs.DurationVar(&timeout, "timeout", probe.DefaultTimeout, "time limit of each run")
-	fs.DurationVar(&grace, "grace", probe.DefaultGrace, "after --test, time between SIGTERM and SIGKILL")
-	fs.IntVar(&repeat, "repeat", 1, "run each configuration this many times; disagreement is reported, not guessed")
-	fs.BoolVar(&compareOutput, "compare-output", false, "the program works only if its stdout is also the same as the reference's")
+	target.register(cmd.Flags())
+	out.register(cmd.Flags())
+	pf.register(cmd, true)
 	cmd.Flags().SetInterspersed(false)
 	return cmd
 }

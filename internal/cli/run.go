@@ -16,9 +16,9 @@ import (
 
 	"github.com/gvcheck/gvcheck/internal/analyze"
 	"github.com/gvcheck/gvcheck/internal/policy"
-	"github.com/gvcheck/gvcheck/internal/probe"
 	"github.com/gvcheck/gvcheck/internal/profile"
 	"github.com/gvcheck/gvcheck/internal/report"
+	"github.com/gvcheck/gvcheck/internal/simulate"
 	"github.com/gvcheck/gvcheck/internal/sysno"
 	"github.com/gvcheck/gvcheck/internal/trace"
 	"github.com/gvcheck/gvcheck/internal/trace/ebpf"
@@ -40,8 +40,7 @@ type traceFlags struct {
 func (t *traceFlags) register(cmd *cobra.Command, reportDest string) {
 	fs := cmd.Flags()
 	t.target.register(fs)
-	fs.StringVarP(&t.out.format, "format", "f", "text", "report format: text, json or markdown")
-	fs.StringVarP(&t.out.file, "output", "o", "", "write the report to this file instead of "+reportDest)
+	t.out.register(fs, reportDest)
 	fs.BoolVar(&t.out.all, "all", false, "list every syscall seen, not only the findings (with --full: the complete inventory)")
 	fs.StringVar(&t.out.failOn, "fail-on", "never", "exit 3 when a finding is at or above this level: partial, needs-option, unsupported-argument, unimplemented, never")
 	fs.BoolVar(&t.full, "full", false, "record every syscall, with counts, errors and key arguments, not only those gVisor does not fully support")
@@ -105,8 +104,7 @@ func (t *traceFlags) traceOptions(tg *target) (trace.Options, error) {
 	case t.simulate:
 		// Unsupported syscalls fail as under gVisor; with --full the rest
 		// are still recorded.
-		cands := probe.Surface(table, analyze.Options{Rules: tg.rules, RunscFlags: tg.flags}, table.Arch, nil)
-		pol, err := probe.SimulatePolicy(table, table.Arch, cands)
+		pol, err := simulate.SurfacePolicy(table, analyze.Options{Rules: tg.rules, RunscFlags: tg.flags}, table.Arch, nil)
 		if err != nil {
 			return opt, err
 		}

@@ -95,7 +95,7 @@ runsc comes from PATH or --runsc, and must be a static build
 				return err
 			}
 			res, err := verify.Verify(ctx, verify.Config{
-				Argv: args, Timeout: timeout, Runner: runner, Bundle: bundle,
+				Argv: args, Timeout: timeout, Runner: runner, Network: networkOf(flags), Bundle: bundle,
 				Test: test, Ready: rdy, Expect: re, CompareOutput: compareOutput,
 				InPlace: inPlace, Explain: mode, Unsupported: tg.unsupportedCall,
 			})
@@ -114,8 +114,7 @@ runsc comes from PATH or --runsc, and must be a static build
 	}
 	fs := cmd.Flags()
 	target.register(fs)
-	fs.StringVarP(&out.format, "format", "f", "text", "report format: text, json or markdown")
-	fs.StringVarP(&out.file, "output", "o", "", "write the report to this file instead of standard output")
+	out.register(fs)
 	fs.DurationVar(&timeout, "timeout", 60*time.Second, "time limit of each run")
 	fs.StringVar(&test, "test", "", "for servers: a shell command whose success means the program works (run next to it, in its namespaces; under gVisor inside the sandbox)")
 	fs.StringVar(&ready, "ready", "", "for servers: wait for port:N, file:PATH or delay:D before --test")

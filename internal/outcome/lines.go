@@ -120,6 +120,8 @@ var phrases = map[string][]string{
 // strerror text, or words programs use for it.
 func errnoIn(text string, errnos []string) (string, bool) {
 	low := strings.ToLower(text)
+	// The most specific evidence first: the symbol, the number, the
+	// strerror text; only then words several errnos share.
 	for _, e := range errnos {
 		if regexp.MustCompile(`\b` + e + `\b`).MatchString(text) {
 			return e, true
@@ -132,6 +134,8 @@ func errnoIn(text string, errnos []string) (string, bool) {
 				return e, true
 			}
 		}
+	}
+	for _, e := range errnos {
 		for _, p := range phrases[e] {
 			if strings.Contains(low, p) {
 				return e, true

@@ -1,182 +1,167 @@
-// Package probe answers "does the program fall back?" by experiment: it
-// re-runs a program natively while the syscalls gVisor lacks fail exactly as
-// gVisor fails them, and, when the program then breaks, finds by adaptive
-// group testing the few missing syscalls it cannot do without.
+// Package probe answers the founding article's open question, "does the
+// program fall back when gVisor lacks something?", by experiment. It runs
+// the program natively as the reference, traces it once to learn what it
+// asks of the kernel, and runs it again while everything the target gVisor
+// does differently from Linux is simulated (package simulate): missing
+// syscalls and argument values fail with gVisor's errno, absent /proc,
+// /sys and /dev entries do not exist, execs gVisor refuses fail, stubs
+// return gVisor's fixed values. If the outcome changes (it fails, or it
+// says that something failed with an error it was given), adaptive group
+// testing finds the differences it cannot do without, in far fewer runs
+// than one per difference. Each difference ends required, tolerated or
+// not reached.
+//
+// Every run that decides is unobserved (no ptrace) and isolated as a
+// sandbox is, from the same starting state (package launch).
 package probe
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/gvcheck/gvcheck/internal/analyze"
 	"github.com/gvcheck/gvcheck/internal/launch"
+	"github.com/gvcheck/gvcheck/internal/outcome"
+	"github.com/gvcheck/gvcheck/internal/policy"
 	"github.com/gvcheck/gvcheck/internal/profile"
+	"github.com/gvcheck/gvcheck/internal/simulate"
 	"github.com/gvcheck/gvcheck/internal/sysno"
 )
-
-// Candidate is one syscall gVisor lacks that the program was seen to use:
-// the experiments deny it natively with the errno gVisor would return.
-type Candidate struct {
-	Syscall string `json:"syscall"`
-	Nr      int    `json:"number"`
-	// Errno is the error gVisor returns for the call, e.g. "ENOSYS".
-	Errno string `json:"errno"`
-}
-
-func (c Candidate) String() string { return c.Syscall + " → " + c.Errno }
-
-// Ready says when a program started for a --test experiment is ready to be
-// tested.
-type Ready = launch.Ready
 
 // Config describes one probe.
 type Config struct {
 	Argv  []string
-	Dir   string   // working directory ("" = the current one)
-	Env   []string // environment (nil = this process's)
-	Stdin string   // file to read stdin from ("" = /dev/null)
-
-	// Table is the target gVisor table; Arch its architecture.
-	Table analyze.Table
-	// Analysis adds the target's argument rules and runsc options.
-	Analysis analyze.Options
-	Arch     sysno.Arch
-	// HasCap says whether the sandboxed program would hold a capability
-	// (e.g. "CAP_SYS_ADMIN"); it decides how gVisor fails CapError
-	// syscalls. nil means: whatever this process holds, which matches
-	// `runsc do` started by the same user.
-	HasCap func(capName string) bool
-	// Candidates are what to deny. nil: computed from the syscalls the
-	// reference run used.
-	Candidates []Candidate
-
-	// CompareOutput also requires stdout to equal the reference's.
+	Dir   string   // "": the current directory
+	Env   []string // nil: this process's environment
+	Stdin string   // "": /dev/null
+	// Timeout bounds each run; Grace is a server's time between SIGTERM
+	// and SIGKILL after its test.
+	Timeout time.Duration
+	Grace   time.Duration
+	// Test and Ready check a server (see launch.Config).
+	Test  string
+	Ready launch.Ready
+	// Expect and CompareOutput refine what "works" means.
+	Expect        *regexp.Regexp
 	CompareOutput bool
-	// Test, if set, is a shell command run against the started program;
-	// success means it exits 0.
-	Test    string
-	Ready   Ready
-	Timeout time.Duration // per run; 0 means DefaultTimeout
-	Grace   time.Duration // SIGTERM to SIGKILL; 0 means DefaultGrace
-	// Repeat runs each configuration this many times (default 1); runs that
-	// disagree make the result Inconsistent.
+	// Repeat runs each configuration this many times (default 1); runs
+	// that disagree make the result inconsistent instead of guessed.
 	Repeat int
+	// InPlace runs in the user's files rather than isolated copies.
+	InPlace bool
+	// Network is the sandbox's network: "none" (default) gives every run a
+	// network namespace with only loopback, as runsc --network=none does.
+	Network string
+	// Observe is the policy of the traced run that learns what the program
+	// asks of the kernel (the fast-mode policy of the target, with paths);
+	// nil traces every call.
+	Observe *policy.Policy
+	// Analyze judges the observed profile against the target gVisor.
+	Analyze func(*profile.Profile) []analyze.Finding
+	// Target says how differences are simulated (capabilities).
+	Target simulate.Target
+	// Differences, if set, are simulated instead of those of the traced
+	// run (tests, and callers that already traced the program).
+	Differences []*simulate.Difference
+	Progress    func(string)
 }
 
 // Defaults for Config's zero values.
 const (
-	DefaultTimeout = 60 * time.Second
-	DefaultGrace   = 2 * time.Second
+	DefaultTimeout = launch.DefaultTimeout
+	DefaultGrace   = launch.DefaultGrace
 )
 
-// Outcome is what one run of the program produced.
-type Outcome struct {
-	Exit profile.Exit `json:"exit"`
-	// TimedOut is set when the run hit its timeout and was killed.
-	TimedOut bool `json:"timed_out,omitempty"`
-	// Stdout and Stderr are the last bytes of the program's output;
-	// StdoutSum is a digest of all of stdout, for --compare-output.
-	Stdout    string `json:"stdout,omitempty"`
-	Stderr    string `json:"stderr,omitempty"`
-	StdoutSum string `json:"stdout_sha256,omitempty"`
-	// Test is the --test command's result, in test mode.
-	Test *TestOutcome `json:"test,omitempty"`
-	// Calls are the syscalls observed, in completion order, and Profile
-	// their profile (observed runs only).
-	Calls    []profile.Call   `json:"-"`
-	Profile  *profile.Profile `json:"-"`
-	Duration time.Duration    `json:"duration_ns"`
+// Status is what an experiment showed of one difference.
+type Status string
+
+const (
+	// Required: the outcome changes when it is simulated (with the
+	// differences found deniable before it).
+	Required Status = "required"
+	// Tolerated: simulated, and the program still worked.
+	Tolerated Status = "tolerated"
+	// NotReached: simulated, but the program never made such a call.
+	NotReached Status = "not-reached"
+)
+
+// Tried is one difference with what the experiments showed.
+type Tried struct {
+	*simulate.Difference
+	Status Status `json:"status"`
+	// Hits is how many calls met it in the run with everything simulated.
+	Hits uint64 `json:"hits"`
+	// Evidence, for a required difference, is the outcome of the run that
+	// isolated it, and Denied what that run simulated.
+	Evidence string   `json:"evidence,omitempty"`
+	Denied   []string `json:"denied,omitempty"`
 }
 
-// TestOutcome is the result of the --test command.
-type TestOutcome struct {
-	Exit   profile.Exit `json:"exit"`
-	Output string       `json:"output,omitempty"` // last bytes of its stdout+stderr
-	// NotReady is set when the program never became ready; the test
-	// command did not run.
-	NotReady string `json:"not_ready,omitempty"`
-}
-
-// Runner runs the program once, denying the given candidates. observe asks
-// for the calls the program made (slower); without it only the outcome
-// matters.
-type Runner interface {
-	Run(ctx context.Context, deny []Candidate, observe bool) (Outcome, error)
-}
-
-// Finding is a candidate the program cannot do without.
-type Finding struct {
-	Candidate
-	// Evidence is the run that isolated it: the program failed with this
-	// syscall denied, and worked without it denied.
-	Evidence Outcome  `json:"evidence"`
-	Denied   []string `json:"denied"` // what that run denied
-}
-
-// Fallback is what the program did when a denied syscall failed.
-type Fallback struct {
-	Candidate
-	// Failed is how many times the call failed in the simulated run (where
-	// the denied call itself was invisible, how often the reference made
-	// it); 0 when unknown.
-	Failed int `json:"failed"`
-	// Then is the syscall the same thread made next (the usual fallback,
-	// e.g. clone after clone3), "" if none was seen; Next lists the first
-	// few distinct follow-up calls.
-	Then string   `json:"then,omitempty"`
-	Next []string `json:"next,omitempty"`
-	// Native is set when the call fails natively too, with the same errno,
-	// every time the reference made it: no experiment was needed.
-	Native bool `json:"native,omitempty"`
-}
-
-func (f Fallback) String() string {
-	s := f.Syscall + " → " + f.Errno
-	switch {
-	case f.Native:
-		s += " (natively too)"
-	case f.Then != "":
-		s += ", then " + f.Then
-	}
-	return s
+// Run is one run's outcome as reported.
+type Run struct {
+	outcome.Run
+	Duration time.Duration `json:"duration_ns"`
 }
 
 // Step is one configuration tested.
 type Step struct {
-	Denied  []string     `json:"denied"`
-	OK      bool         `json:"ok"`
-	Runs    int          `json:"runs"`
-	Exit    profile.Exit `json:"exit"`
-	Purpose string       `json:"purpose"` // reference, simulation, search
-	// Duration is the wall time of the configuration's runs.
-	Duration time.Duration `json:"duration_ns"`
+	Simulated []string      `json:"simulated"`
+	Verdict   string        `json:"verdict"`
+	Runs      int           `json:"runs"`
+	Exit      profile.Exit  `json:"exit"`
+	Purpose   string        `json:"purpose"` // reference, observe, simulation, search
+	Duration  time.Duration `json:"duration_ns"`
 }
 
 // Result is the answer of a probe.
 type Result struct {
-	Verdict    analyze.Verdict `json:"verdict"`
-	Candidates []Candidate     `json:"candidates"`
-	Required   []Finding       `json:"required"`
-	// Fallbacks are the denied syscalls the program works without.
-	Fallbacks []Fallback    `json:"fallbacks"`
-	Runs      int           `json:"runs"`
-	Wall      time.Duration `json:"wall_ns"`
-	Reference Outcome       `json:"reference"`
-	// Simulated is the run with every candidate denied.
-	Simulated *Outcome `json:"simulated,omitempty"`
-	Steps     []Step   `json:"steps"`
+	// Outcome judges the run with every difference simulated against the
+	// reference: works, degraded or fails.
+	Outcome outcome.Result `json:"outcome"`
+	// Verdict in the report vocabulary: compatible (nothing to simulate),
+	// fallbacks-verified (it works with them all), incompatible (it needs
+	// some), at-risk (runs disagreed).
+	Verdict     analyze.Verdict `json:"verdict"`
+	Differences []Tried         `json:"differences"`
+	// Cause names the required differences in one sentence.
+	Cause     string `json:"cause,omitempty"`
+	Reference Run    `json:"reference"`
+	Simulated *Run   `json:"simulated,omitempty"`
+	// Observed is the traced run that found the differences; Note says
+	// when it ended unlike the reference.
+	Observed *Run          `json:"observed,omitempty"`
+	Steps    []Step        `json:"steps"`
+	Runs     int           `json:"runs"`
+	Wall     time.Duration `json:"wall_ns"`
 	// Inconsistent is set when repeated runs of one configuration
-	// disagreed; Inconsistency says which, and the verdict is at-risk.
-	Inconsistent  bool   `json:"inconsistent,omitempty"`
-	Inconsistency string `json:"inconsistency,omitempty"`
+	// disagreed; Inconsistency says which.
+	Inconsistent  bool     `json:"inconsistent,omitempty"`
+	Inconsistency string   `json:"inconsistency,omitempty"`
+	Notes         []string `json:"notes,omitempty"`
+}
+
+// Works reports whether the program works with every difference simulated.
+func (r *Result) Works() bool { return r.Outcome.Verdict.OK() && !r.Inconsistent }
+
+// Required returns the required differences.
+func (r *Result) Required() []Tried {
+	var out []Tried
+	for _, t := range r.Differences {
+		if t.Status == Required {
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 // ErrReferenceFailed is returned (wrapped) when the program does not work
-// even natively, so there is nothing to compare against.
+// even natively (its test fails, it hangs), so there is nothing to compare
+// against.
 var ErrReferenceFailed = errors.New("reference run failed")
 
 // errInconsistent stops the search when repeated runs disagree.
@@ -184,15 +169,43 @@ type errInconsistent struct{ msg string }
 
 func (e *errInconsistent) Error() string { return e.msg }
 
-// Probe runs the experiment: a reference run, a run with every candidate
-// denied, and, if that fails, a group-testing search for the required ones.
-func Probe(ctx context.Context, cfg Config, r Runner) (*Result, error) {
-	start := time.Now()
-	p := &prober{cfg: cfg, r: r, res: &Result{Candidates: []Candidate{}, Required: []Finding{}, Fallbacks: []Fallback{}, Steps: []Step{}}}
-	if p.cfg.Repeat < 1 {
-		p.cfg.Repeat = 1
+// runner makes the runs of a probe: the reference and simulations
+// unobserved, and one traced run. Tests substitute it.
+type runner interface {
+	// run runs the program with the differences of on simulated (none:
+	// a native reference) and returns its outcome and, per difference,
+	// how many calls met it.
+	run(ctx context.Context, ds []*simulate.Difference, on simulate.Set) (*launch.Result, []uint64, error)
+	// observe traces the program once and returns its profile.
+	observe(ctx context.Context) (*launch.Result, *profile.Profile, error)
+}
+
+// Probe runs the experiment.
+func Probe(ctx context.Context, cfg Config) (*Result, error) {
+	if len(cfg.Argv) == 0 {
+		return nil, errors.New("probe: no command")
 	}
-	err := p.run(ctx)
+	if cfg.Arch() != sysno.Host() {
+		return nil, fmt.Errorf("probe: the target is %s but this machine is %s; experiments run natively", cfg.Arch(), sysno.Host())
+	}
+	return probeWith(ctx, cfg, &execRunner{cfg: cfg})
+}
+
+// Arch is the architecture experiments run on.
+func (cfg Config) Arch() sysno.Arch {
+	if cfg.Target.Arch == "" {
+		return sysno.Host()
+	}
+	return cfg.Target.Arch
+}
+
+func probeWith(ctx context.Context, cfg Config, r runner) (*Result, error) {
+	start := time.Now()
+	if cfg.Repeat < 1 {
+		cfg.Repeat = 1
+	}
+	p := &prober{cfg: cfg, r: r, res: &Result{Differences: []Tried{}, Steps: []Step{}}, known: map[string]judged{}}
+	err := p.probe(ctx)
 	p.res.Wall = time.Since(start)
 	var inc *errInconsistent
 	if errors.As(err, &inc) {
@@ -209,180 +222,247 @@ func Probe(ctx context.Context, cfg Config, r Runner) (*Result, error) {
 
 type prober struct {
 	cfg   Config
-	r     Runner
+	r     runner
 	res   *Result
-	ref   Outcome
-	cands []Candidate
-	// known caches configuration outcomes by their denied set.
-	known map[string]judged
+	ref   *launch.Result
+	obs   *launch.Result
+	ds    []*simulate.Difference
+	known map[string]judged // configurations already run, by key
 }
 
 type judged struct {
-	ok bool
-	o  Outcome
+	res  outcome.Result
+	out  *launch.Result
+	hits []uint64
 }
 
-func (p *prober) run(ctx context.Context) error {
-	// Reference: nothing denied, observed to learn which candidates are used.
+func (p *prober) progress(format string, args ...any) {
+	if p.cfg.Progress != nil {
+		p.cfg.Progress(fmt.Sprintf(format, args...))
+	}
+}
+
+func (p *prober) probe(ctx context.Context) error {
+	// The reference: unobserved, nothing simulated.
+	p.progress("reference run")
 	start := time.Now()
-	refs, err := p.runN(ctx, nil, true)
+	refs, err := p.runN(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("reference run: %w", err)
 	}
-	p.ref = refs[0]
-	p.res.Reference = p.ref
-	if p.cfg.Test != "" {
-		for _, o := range refs {
-			if !testPassed(o) {
-				return fmt.Errorf("%w: the test command failed against the unmodified program (%s)", ErrReferenceFailed, describe(o))
-			}
-		}
-	} else {
-		if p.ref.TimedOut {
-			return fmt.Errorf("%w: timed out after %s (raise the timeout, or use a test command for servers)", ErrReferenceFailed, p.ref.Duration.Round(time.Millisecond))
-		}
-		for _, o := range refs[1:] {
-			if o.Exit != p.ref.Exit || (p.cfg.CompareOutput && o.StdoutSum != p.ref.StdoutSum) {
-				return &errInconsistent{fmt.Sprintf("the unmodified program is not deterministic: exit %s, then %s", exitString(p.ref.Exit), describe(o))}
-			}
+	p.ref = refs[0].out
+	p.res.Reference = Run{Run: p.ref.Run, Duration: p.ref.Duration}
+	if p.cfg.Test != "" && !p.ref.Test.Passed() {
+		return fmt.Errorf("%w: the test command failed against the unmodified program (%s)", ErrReferenceFailed, describe(p.ref.Run))
+	}
+	if p.ref.TimedOut {
+		return fmt.Errorf("%w: timed out after %s (raise --timeout, or use --test for servers)", ErrReferenceFailed, p.ref.Duration.Round(time.Millisecond))
+	}
+	for _, o := range refs[1:] {
+		if v := outcome.Compare(p.ref.Run, o.out.Run, p.options(nil, nil)); !v.Verdict.OK() {
+			return &errInconsistent{"the unmodified program does not behave the same twice: " + v.Summary()}
 		}
 	}
-	p.known = map[string]judged{"": {true, p.ref}}
-	p.res.Steps = append(p.res.Steps, Step{Denied: []string{}, OK: true, Runs: len(refs), Exit: p.ref.Exit, Purpose: "reference", Duration: time.Since(start)})
+	p.step(nil, outcome.Works, len(refs), p.ref, "reference", time.Since(start))
+	if p.ref.Exit.Code != 0 && p.cfg.Test == "" {
+		p.res.Notes = append(p.res.Notes, fmt.Sprintf("the program ends with %s natively: experiments are compared with that", p.ref.Exit))
+	}
 
-	p.cands = p.cfg.Candidates
-	if p.cands == nil {
-		if p.cfg.Table == nil {
-			return errors.New("no candidates and no gVisor table to compute them from")
+	// What the program asks of the kernel, from one traced run.
+	p.ds = p.cfg.Differences
+	if p.ds == nil {
+		p.progress("tracing to find what gVisor does differently")
+		start := time.Now()
+		obs, prof, err := p.r.observe(ctx)
+		if err != nil {
+			return fmt.Errorf("traced run: %w", err)
 		}
-		var native []Candidate
-		p.cands, native = splitNative(CandidatesFromCalls(p.ref.Calls, p.cfg.Table, p.cfg.Analysis, p.cfg.Arch, p.cfg.HasCap), p.ref.Calls)
-		// Calls that already fail natively as gVisor fails them need no
-		// experiment: the reference run shows the program copes.
-		for _, c := range native {
-			p.res.Fallbacks = append(p.res.Fallbacks, Fallback{Candidate: c, Native: true})
+		p.res.Runs++
+		p.obs = obs
+		p.res.Observed = &Run{Run: obs.Run, Duration: obs.Duration}
+		p.step(nil, "", 1, obs, "observe", time.Since(start))
+		if v := outcome.Compare(p.ref.Run, obs.Run, p.options(nil, nil)); !v.Verdict.OK() {
+			p.res.Notes = append(p.res.Notes, "the program ends differently when traced ("+v.Summary()+"): what it does traced may not be what it does")
 		}
+		var findings []analyze.Finding
+		if p.cfg.Analyze != nil {
+			findings = p.cfg.Analyze(prof)
+		}
+		p.ds = simulate.Differences(prof, findings, p.cfg.Target)
 	}
-	p.res.Candidates = append(p.res.Candidates, p.cands...)
-	if len(p.cands) == 0 {
+	n := len(p.ds)
+	if n == 0 {
+		p.res.Outcome = outcome.Result{Verdict: outcome.Works, Evidence: []outcome.Evidence{}}
 		p.res.Verdict = analyze.Compatible
-		if len(p.res.Fallbacks) > 0 {
+		return nil
+	}
+
+	// Everything simulated at once.
+	all := make([]int, n)
+	for i := range all {
+		all[i] = i
+	}
+	j, err := p.test(ctx, all, "simulation")
+	if err != nil {
+		return err
+	}
+	p.res.Outcome = j.res
+	p.res.Simulated = &Run{Run: j.out.Run, Duration: j.out.Duration}
+	for i, d := range p.ds {
+		t := Tried{Difference: d, Hits: j.hits[i], Status: Tolerated}
+		if j.hits[i] == 0 {
+			t.Status = NotReached
+		}
+		p.res.Differences = append(p.res.Differences, t)
+	}
+	if j.res.Verdict.OK() {
+		p.res.Verdict = analyze.Compatible
+		if slices.ContainsFunc(p.res.Differences, func(t Tried) bool { return t.Status == Tolerated }) {
 			p.res.Verdict = analyze.FallbacksVerified
 		}
 		return nil
 	}
 
-	all := make([]int, len(p.cands))
-	for i := range all {
-		all[i] = i
+	// Which of the differences the program met does it need? Those it
+	// never met cannot matter to this outcome.
+	var met []int
+	for i := range p.ds {
+		if j.hits[i] > 0 {
+			met = append(met, i)
+		}
 	}
-	ok, sim, err := p.test(ctx, all, true, "simulation")
-	if err != nil {
-		return err
-	}
-	p.res.Simulated = &sim
-	if ok {
-		p.res.Verdict = analyze.FallbacksVerified
-		p.res.Fallbacks = append(fallbacks(p.cands, sim.Calls, p.ref.Calls), p.res.Fallbacks...)
+	if len(met) == 0 {
+		// The outcome changed though no simulated call was made: the
+		// filter itself, or a flaky program.
+		p.res.Verdict = analyze.AtRisk
+		p.res.Notes = append(p.res.Notes, "the program changed its outcome under the simulation without meeting any simulated difference: it may be timing-sensitive (try --repeat)")
 		return nil
 	}
-	required, err := Search(len(p.cands), func(deny []int) (bool, error) {
-		ok, _, err := p.test(ctx, deny, false, "search")
-		return ok, err
+	found, err := Search(len(met), func(deny []int) (bool, error) {
+		idx := make([]int, len(deny))
+		for k, d := range deny {
+			idx[k] = met[d]
+		}
+		jj, err := p.test(ctx, idx, "search")
+		if err != nil {
+			return false, err
+		}
+		return jj.res.Verdict.OK(), nil
 	})
 	if err != nil {
 		return err
 	}
-	denied := make([]Candidate, 0, len(p.cands))
-	for i, c := range p.cands {
-		if slices.Contains(required.Required, i) {
-			f := Finding{Candidate: c, Denied: []string{}}
-			if j, ok := p.known[key(required.Evidence[i])]; ok {
-				f.Evidence = j.o
-			}
-			for _, d := range required.Evidence[i] {
-				f.Denied = append(f.Denied, p.cands[d].Syscall)
-			}
-			p.res.Required = append(p.res.Required, f)
-		} else {
-			denied = append(denied, c)
+	var titles []string
+	for _, r := range found.Required {
+		i := met[r]
+		t := &p.res.Differences[i]
+		t.Status = Required
+		var ev []int
+		for _, e := range found.Evidence[r] {
+			ev = append(ev, met[e])
+			t.Denied = append(t.Denied, p.ds[met[e]].Title)
 		}
+		if jj, ok := p.known[key(ev)]; ok {
+			t.Evidence = jj.res.Summary()
+		}
+		titles = append(titles, d2s(p.ds[i]))
 	}
-	// The observed simulation failed, so what it did after a denied call
-	// says nothing about a working fallback; the runs that worked were not
-	// observed. List the deniable ones without a follow-up.
-	p.res.Fallbacks = append(fallbacks(denied, nil, nil), p.res.Fallbacks...)
 	p.res.Verdict = analyze.Incompatible
+	p.res.Cause = "it needs " + strings.Join(titles, " and ")
 	return nil
 }
 
-// test runs the configuration denying cands[idx] (Repeat times, once if
-// cached) and judges it against the reference.
-func (p *prober) test(ctx context.Context, idx []int, observe bool, purpose string) (bool, Outcome, error) {
-	k := key(idx)
-	if j, ok := p.known[k]; ok && (!observe || j.o.Calls != nil) {
-		return j.ok, j.o, nil
-	}
-	deny := make([]Candidate, len(idx))
-	names := make([]string, len(idx))
-	for i, n := range idx {
-		deny[i] = p.cands[n]
-		names[i] = p.cands[n].Syscall
-	}
-	start := time.Now()
-	outs, err := p.runN(ctx, deny, observe)
-	if err != nil {
-		return false, Outcome{}, err
-	}
-	took := time.Since(start)
-	ok := p.success(outs[0])
-	for _, o := range outs[1:] {
-		if p.success(o) != ok {
-			good := 0
-			for _, o := range outs {
-				if p.success(o) {
-					good++
-				}
-			}
-			return false, Outcome{}, &errInconsistent{fmt.Sprintf("denying %s: %d of %d runs worked (first: %s; then: %s)",
-				strings.Join(names, ", "), good, len(outs), describe(outs[0]), describe(o))}
+func d2s(d *simulate.Difference) string {
+	switch d.Kind {
+	case simulate.KindPath:
+		return d.Title + " (absent under gVisor: " + d.Answer() + ")"
+	case simulate.KindExec:
+		s := "to exec " + d.Title + " (gVisor: " + d.Answer() + ", file capabilities"
+		if d.NeedsFlag != "" {
+			s += "; works with " + d.NeedsFlag
 		}
+		return s + ")"
 	}
-	// Keep a failing run as evidence: the first one is as good as any.
-	p.known[k] = judged{ok, outs[0]}
-	p.res.Steps = append(p.res.Steps, Step{Denied: names, OK: ok, Runs: len(outs), Exit: outs[0].Exit, Purpose: purpose, Duration: took})
-	return ok, outs[0], nil
+	s := d.Title + " (gVisor: " + d.Answer()
+	if d.NeedsFlag != "" {
+		s += " unless runsc runs with " + d.NeedsFlag
+	}
+	return s + ")"
 }
 
-func (p *prober) runN(ctx context.Context, deny []Candidate, observe bool) ([]Outcome, error) {
-	outs := make([]Outcome, 0, p.cfg.Repeat)
+// options are the outcome comparison options for a run that was given the
+// errors of the differences it met.
+func (p *prober) options(on simulate.Set, hits []uint64) outcome.Options {
+	opt := outcome.Options{Expect: p.cfg.Expect, CompareOutput: p.cfg.CompareOutput}
+	for i, d := range p.ds {
+		if on != nil && on[i] && hits != nil && hits[i] > 0 && d.Errno != "" && !slices.Contains(opt.Errnos, d.Errno) {
+			opt.Errnos = append(opt.Errnos, d.Errno)
+		}
+	}
+	if p.obs != nil {
+		opt.Baseline = []outcome.Run{p.obs.Run}
+	}
+	return opt
+}
+
+// test runs the configuration simulating idx (Repeat times, once if
+// cached) and judges it against the reference.
+func (p *prober) test(ctx context.Context, idx []int, purpose string) (judged, error) {
+	k := key(idx)
+	if j, ok := p.known[k]; ok {
+		return j, nil
+	}
+	on := simulate.Only(len(p.ds), idx)
+	p.progress("%s: simulating %s", purpose, simulate.Describe(p.ds, on))
+	start := time.Now()
+	outs, err := p.runN(ctx, on)
+	if err != nil {
+		return judged{}, err
+	}
+	var first judged
+	for n, o := range outs {
+		j := judged{res: outcome.Compare(p.ref.Run, o.out.Run, p.options(on, o.hits)), out: o.out, hits: o.hits}
+		if n == 0 {
+			first = j
+			continue
+		}
+		if j.res.Verdict.OK() != first.res.Verdict.OK() {
+			return judged{}, &errInconsistent{fmt.Sprintf("simulating %s: the runs disagree (first: %s; then: %s)",
+				simulate.Describe(p.ds, on), first.res.Summary(), j.res.Summary())}
+		}
+	}
+	p.known[k] = first
+	p.step(idx, first.res.Verdict, len(outs), first.out, purpose, time.Since(start))
+	return first, nil
+}
+
+type ran struct {
+	out  *launch.Result
+	hits []uint64
+}
+
+func (p *prober) runN(ctx context.Context, on simulate.Set) ([]ran, error) {
+	outs := make([]ran, 0, p.cfg.Repeat)
 	for range p.cfg.Repeat {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		o, err := p.r.Run(ctx, deny, observe)
+		o, hits, err := p.r.run(ctx, p.ds, on)
 		if err != nil {
 			return nil, err
 		}
 		p.res.Runs++
-		outs = append(outs, o)
+		outs = append(outs, ran{o, hits})
 	}
 	return outs, nil
 }
 
-// success judges a run against the reference.
-func (p *prober) success(o Outcome) bool {
-	if p.cfg.Test != "" {
-		return testPassed(o)
+func (p *prober) step(idx []int, v outcome.Verdict, runs int, o *launch.Result, purpose string, d time.Duration) {
+	names := []string{}
+	for _, i := range idx {
+		names = append(names, p.ds[i].Title)
 	}
-	if o.TimedOut || o.Exit != p.ref.Exit {
-		return false
-	}
-	return !p.cfg.CompareOutput || o.StdoutSum == p.ref.StdoutSum
-}
-
-func testPassed(o Outcome) bool {
-	return o.Test != nil && o.Test.NotReady == "" && o.Test.Exit == (profile.Exit{})
+	p.res.Steps = append(p.res.Steps, Step{Simulated: names, Verdict: string(v), Runs: runs, Exit: o.Exit, Purpose: purpose, Duration: d})
 }
 
 func key(idx []int) string {
@@ -395,27 +475,20 @@ func key(idx []int) string {
 	return b.String()
 }
 
-func exitString(e profile.Exit) string {
-	if e.Signal != "" {
-		return "killed by " + e.Signal
-	}
-	return fmt.Sprintf("status %d", e.Code)
-}
-
 // describe summarises an outcome in one line for messages.
-func describe(o Outcome) string {
+func describe(r outcome.Run) string {
 	var s string
 	switch {
-	case o.Test != nil && o.Test.NotReady != "":
-		s = "program not ready: " + o.Test.NotReady
-	case o.Test != nil:
-		s = "test command exit " + exitString(o.Test.Exit)
-	case o.TimedOut:
+	case r.Test != nil && r.Test.NotReady != "":
+		s = "program not ready: " + r.Test.NotReady
+	case r.Test != nil:
+		s = "test command " + r.Test.Exit.String()
+	case r.TimedOut:
 		s = "timed out"
 	default:
-		s = "exit " + exitString(o.Exit)
+		s = r.Exit.String()
 	}
-	if tail := lastLine(o.Stderr); tail != "" {
+	if tail := lastLine(string(r.Stderr)); tail != "" {
 		s += ", stderr: " + tail
 	}
 	return s

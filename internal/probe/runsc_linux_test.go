@@ -8,9 +8,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gvcheck/gvcheck/internal/analyze"
 	"github.com/gvcheck/gvcheck/internal/compat"
 	"github.com/gvcheck/gvcheck/internal/gvisor"
+	"github.com/gvcheck/gvcheck/internal/outcome"
+	"github.com/gvcheck/gvcheck/internal/rules"
 	"github.com/gvcheck/gvcheck/internal/sysno"
 )
 
@@ -32,6 +33,7 @@ func TestAgreesWithRunsc(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	set, _ := rules.For(compat.Latest().ID, sysno.Host())
 	fivecalls := buildC(t, "fivecalls")
 	programs := []struct {
 		name string
@@ -42,22 +44,25 @@ func TestAgreesWithRunsc(t *testing.T) {
 		{"needs 1 of 5 missing", []string{fivecalls, "setfsgid"}},
 		{"tolerates 5 missing", []string{fivecalls}},
 		{"needs kcmp (CapError)", []string{buildC(t, "kcmp")}},
+		{"needs a /proc file", []string{buildC(t, "procsched")}},
+		{"degraded by a socket family", []string{buildC(t, "netfilter")}},
 		{"shell", []string{"/bin/sh", "-c", "echo hello; ls / >/dev/null"}},
 	}
 	gv := &gvisor.Runner{Runsc: runsc, Timeout: 60 * time.Second}
 	for _, p := range programs {
 		t.Run(strings.ReplaceAll(p.name, " ", "_"), func(t *testing.T) {
-			res := probe(t, Config{Argv: p.argv, Table: tb})
-			probeWorks := res.Verdict == analyze.Compatible || res.Verdict == analyze.FallbacksVerified
+			cfg := Config{Argv: p.argv}
+			cfg.SetTarget(tb, set, nil, nil, nil)
+			res := run(t, cfg, "")
 			real, err := gv.Run(ctx, gvisor.RunOptions{Argv: p.argv})
 			if err != nil {
 				t.Fatalf("runsc: %v", err)
 			}
-			runscWorks := real.Exit == res.Reference.Exit
-			t.Logf("%s: probe %s (%d runs), runsc exit %v, native exit %v", filepath.Base(p.argv[0]), res.Verdict, res.Runs, real.Exit, res.Reference.Exit)
-			if probeWorks != runscWorks {
-				t.Errorf("probe says %s but under runsc the program exited %v (natively %v); stderr %q",
-					res.Verdict, real.Exit, res.Reference.Exit, real.Stderr)
+			truth := outcome.Compare(res.Reference.Run, outcome.Run{Exit: real.Exit, Stdout: real.Stdout, Stderr: real.Stderr},
+				outcome.Options{Errnos: []string{"ENOSYS", "EPERM", "ENOENT", "EPROTONOSUPPORT", "EAFNOSUPPORT"}})
+			t.Logf("%s: probe %s (%d runs), runsc %s", filepath.Base(p.argv[0]), res.Outcome.Verdict, res.Runs, truth.Verdict)
+			if res.Works() != truth.Verdict.OK() {
+				t.Errorf("probe says %s but under runsc it %s (%s); stderr %q", res.Outcome.Verdict, truth.Verdict, truth.Summary(), real.Stderr)
 			}
 		})
 	}

@@ -2,7 +2,6 @@ package probe
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"math/bits"
 	"math/rand/v2"
@@ -11,9 +10,10 @@ import (
 	"testing"
 
 	"github.com/gvcheck/gvcheck/internal/analyze"
-	"github.com/gvcheck/gvcheck/internal/compat"
+	"github.com/gvcheck/gvcheck/internal/launch"
+	"github.com/gvcheck/gvcheck/internal/outcome"
 	"github.com/gvcheck/gvcheck/internal/profile"
-	"github.com/gvcheck/gvcheck/internal/sysno"
+	"github.com/gvcheck/gvcheck/internal/simulate"
 )
 
 // ceilLog2 is ⌈log2 n⌉ for n ≥ 1.
@@ -25,7 +25,8 @@ func ceilLog2(n int) int {
 }
 
 // runBound is the documented worst case of a whole probe (reference and
-// full simulation included): 2 + Σ_{i=1..k} (⌈log2(n−i+1)⌉ + 1).
+// full simulation included, the traced run not): 2 + Σ_{i=1..k}
+// (⌈log2(n−i+1)⌉ + 1).
 func runBound(n, k int) int {
 	b := 2
 	for i := 1; i <= k; i++ {
@@ -34,59 +35,84 @@ func runBound(n, k int) int {
 	return b
 }
 
-// fakeRunner fails exactly when a required candidate is denied (exit 1
-// instead of the reference's 0), like a program with no fallback for those.
+// fakeRunner fails exactly when a required difference is simulated (exit
+// 1 instead of the reference's 0), like a program with no fallback for
+// those; every simulated difference is met.
 type fakeRunner struct {
 	required map[int]bool
 	runs     int
-	// needOneOf: the program works if at least one of these is allowed.
+	// needOneOf: the program works if at least one of these is not simulated.
 	needOneOf []int
-	// flaky: every other run of a configuration that denies anything fails.
+	// flaky: every other run of a configuration that simulates anything fails.
 	flaky bool
+	// degraded: a required difference makes it print its errno, not fail.
+	degraded bool
 }
 
-func (f *fakeRunner) Run(_ context.Context, deny []Candidate, observe bool) (Outcome, error) {
+func (f *fakeRunner) run(_ context.Context, ds []*simulate.Difference, on simulate.Set) (*launch.Result, []uint64, error) {
 	f.runs++
 	fail := false
-	denied := map[int]bool{}
-	for _, c := range deny {
-		denied[c.Nr] = true
-		if f.required[c.Nr] {
-			fail = true
+	any := false
+	hits := make([]uint64, len(ds))
+	for i := range ds {
+		if i < len(on) && on[i] {
+			any = true
+			hits[i] = 1
+			if f.required[i] {
+				fail = true
+			}
 		}
 	}
 	if len(f.needOneOf) > 0 {
 		all := true
-		for _, nr := range f.needOneOf {
-			all = all && denied[nr]
+		for _, i := range f.needOneOf {
+			all = all && i < len(on) && on[i]
 		}
 		fail = fail || all
 	}
-	if f.flaky && len(deny) > 0 && f.runs%2 == 0 {
+	if f.flaky && any && f.runs%2 == 0 {
 		fail = true
 	}
-	var o Outcome
-	if fail {
-		o.Exit = profile.Exit{Code: 1}
-		o.Stderr = "fatal: needed syscall failed\n"
+	res := &launch.Result{}
+	switch {
+	case fail && f.degraded:
+		res.Stderr = []byte("warning: feature off: Function not implemented\n")
+	case fail:
+		res.Exit = profile.Exit{Code: 1}
+		res.Stderr = []byte("fatal: needed syscall failed\n")
 	}
-	if observe {
-		for _, c := range deny {
-			o.Calls = append(o.Calls,
-				profile.Call{Pid: 7, Tid: 7, Nr: c.Nr, Name: c.Syscall, Ret: -38, Errno: c.Errno},
-				profile.Call{Pid: 7, Tid: 8, Nr: 1, Name: "write"},
-				profile.Call{Pid: 7, Tid: 7, Nr: 1000 + c.Nr, Name: "alt_" + c.Syscall})
-		}
-	}
-	return o, nil
+	return res, hits, nil
 }
 
-func candidates(n int) []Candidate {
-	cs := make([]Candidate, n)
-	for i := range cs {
-		cs[i] = Candidate{Syscall: fmt.Sprintf("sys%d", i), Nr: i, Errno: "ENOSYS"}
+func (f *fakeRunner) observe(context.Context) (*launch.Result, *profile.Profile, error) {
+	panic("the tests give the differences")
+}
+
+func differences(n int) []*simulate.Difference {
+	ds := make([]*simulate.Difference, n)
+	for i := range ds {
+		ds[i] = &simulate.Difference{ID: fmt.Sprintf("syscall:sys%d", i), Kind: simulate.KindSyscall, Title: fmt.Sprintf("sys%d", i), Nr: i, Errno: "ENOSYS"}
 	}
-	return cs
+	return ds
+}
+
+func probeFake(t testing.TB, n int, f *fakeRunner, repeat int) *Result {
+	t.Helper()
+	res, err := probeWith(context.Background(), Config{Argv: []string{"x"}, Differences: differences(n), Repeat: repeat}, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+func requiredIdx(res *Result) []int {
+	var out []int
+	for i, d := range res.Differences {
+		if d.Status == Required {
+			out = append(out, i)
+		}
+	}
+	return out
 }
 
 // requiredSets gives, for n and k, the required sets to try: the edges
@@ -119,14 +145,8 @@ func TestSearchFindsRequired(t *testing.T) {
 				for _, nr := range req {
 					f.required[nr] = true
 				}
-				res, err := Probe(context.Background(), Config{Candidates: candidates(n)}, f)
-				if err != nil {
-					t.Fatalf("%s: %v", name, err)
-				}
-				var got []int
-				for _, r := range res.Required {
-					got = append(got, r.Nr)
-				}
+				res := probeFake(t, n, f, 1)
+				got := requiredIdx(res)
 				want := slices.Sorted(slices.Values(req))
 				if !slices.Equal(got, want) {
 					t.Errorf("%s: required %v, want %v", name, got, want)
@@ -147,16 +167,16 @@ func TestSearchFindsRequired(t *testing.T) {
 				if res.Verdict != wantVerdict {
 					t.Errorf("%s: verdict %s, want %s", name, res.Verdict, wantVerdict)
 				}
-				if len(res.Fallbacks) != n-k {
-					t.Errorf("%s: %d fallbacks, want %d", name, len(res.Fallbacks), n-k)
+				if tol := n - len(got); tol != n-k {
+					t.Errorf("%s: %d tolerated, want %d", name, tol, n-k)
 				}
 				// The answer is verified: some run denied everything else and worked.
 				if k > 0 && !verified(res, n-k) {
 					t.Errorf("%s: no successful run denied all %d non-required candidates; steps %+v", name, n-k, res.Steps)
 				}
-				for _, r := range res.Required {
-					if r.Evidence.Exit.Code != 1 || !slices.Contains(r.Denied, r.Syscall) {
-						t.Errorf("%s: %s evidence exit %v denied %v", name, r.Syscall, r.Evidence.Exit, r.Denied)
+				for _, r := range res.Required() {
+					if !strings.Contains(r.Evidence, "exited 1") || !slices.Contains(r.Denied, r.Title) {
+						t.Errorf("%s: %s evidence %q denied %v", name, r.Title, r.Evidence, r.Denied)
 					}
 				}
 				if k > 0 {
@@ -170,7 +190,7 @@ func TestSearchFindsRequired(t *testing.T) {
 
 func verified(res *Result, want int) bool {
 	for _, s := range res.Steps {
-		if s.OK && len(s.Denied) == want {
+		if s.Verdict == string(outcome.Works) && len(s.Simulated) == want {
 			return true
 		}
 	}
@@ -181,68 +201,60 @@ func TestSearchAlternatives(t *testing.T) {
 	// The program needs one of 2 and 5; denying both fails. One is
 	// reported, and denying all the others works.
 	f := &fakeRunner{needOneOf: []int{2, 5}}
-	res, err := Probe(context.Background(), Config{Candidates: candidates(8)}, f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(res.Required) != 1 || (res.Required[0].Nr != 2 && res.Required[0].Nr != 5) {
-		t.Fatalf("required %+v, want one of sys2, sys5", res.Required)
+	res := probeFake(t, 8, f, 1)
+	if got := requiredIdx(res); len(got) != 1 || (got[0] != 2 && got[0] != 5) {
+		t.Fatalf("required %v, want one of 2, 5", got)
 	}
 	if !verified(res, 7) {
 		t.Errorf("answer not verified: %+v", res.Steps)
 	}
 }
 
-func TestProbeFallbacksShown(t *testing.T) {
-	f := &fakeRunner{}
-	res, err := Probe(context.Background(), Config{Candidates: candidates(3)}, f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.Verdict != analyze.FallbacksVerified || res.Runs != 2 {
+func TestProbeTolerated(t *testing.T) {
+	res := probeFake(t, 3, &fakeRunner{}, 1)
+	if res.Verdict != analyze.FallbacksVerified || res.Runs != 2 || !res.Works() {
 		t.Fatalf("verdict %s after %d runs, want fallbacks-verified after 2", res.Verdict, res.Runs)
 	}
-	for _, fb := range res.Fallbacks {
-		// The other thread's write in between is not the fallback.
-		if fb.Failed != 1 || fb.Then != "alt_"+fb.Syscall {
-			t.Errorf("fallback %+v, want one failure then alt_%s", fb, fb.Syscall)
-		}
-		if want := fb.Syscall + " → ENOSYS, then alt_" + fb.Syscall; fb.String() != want {
-			t.Errorf("String() = %q, want %q", fb.String(), want)
+	for _, d := range res.Differences {
+		if d.Status != Tolerated || d.Hits != 1 {
+			t.Errorf("%s: %s after %d hits, want tolerated", d.Title, d.Status, d.Hits)
 		}
 	}
 }
 
-func TestProbeNoCandidates(t *testing.T) {
-	f := &fakeRunner{}
-	res, err := Probe(context.Background(), Config{Candidates: []Candidate{}}, f)
-	if err != nil {
-		t.Fatal(err)
+// TestProbeDegraded: a program that says a feature failed with the errno
+// it was given, and exits 0, does not work; the search finds the cause.
+func TestProbeDegraded(t *testing.T) {
+	res := probeFake(t, 6, &fakeRunner{required: map[int]bool{4: true}, degraded: true}, 1)
+	if res.Works() || res.Outcome.Verdict != outcome.Degraded {
+		t.Fatalf("outcome %s, want degraded", res.Outcome.Verdict)
 	}
-	if res.Verdict != analyze.Compatible || res.Runs != 1 {
+	if got := requiredIdx(res); !slices.Equal(got, []int{4}) || !strings.Contains(res.Cause, "sys4") {
+		t.Fatalf("required %v, cause %q", got, res.Cause)
+	}
+	if ev := res.Outcome.Evidence; len(ev) == 0 || ev[0].Errno != "ENOSYS" {
+		t.Errorf("evidence %+v, want the message with ENOSYS", ev)
+	}
+}
+
+func TestProbeNoCandidates(t *testing.T) {
+	res := probeFake(t, 0, &fakeRunner{}, 1)
+	if res.Verdict != analyze.Compatible || res.Runs != 1 || !res.Works() {
 		t.Fatalf("verdict %s after %d runs, want compatible after 1", res.Verdict, res.Runs)
 	}
 }
 
 func TestProbeRepeatInconsistent(t *testing.T) {
-	f := &fakeRunner{flaky: true}
-	res, err := Probe(context.Background(), Config{Candidates: candidates(4), Repeat: 3}, f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !res.Inconsistent || res.Verdict != analyze.AtRisk {
+	res := probeFake(t, 4, &fakeRunner{flaky: true}, 3)
+	if !res.Inconsistent || res.Verdict != analyze.AtRisk || res.Works() {
 		t.Fatalf("inconsistent=%v verdict=%s, want inconsistent at-risk", res.Inconsistent, res.Verdict)
 	}
-	if !strings.Contains(res.Inconsistency, "1 of 3 runs worked") && !strings.Contains(res.Inconsistency, "2 of 3 runs worked") {
-		t.Errorf("inconsistency %q does not say how many runs worked", res.Inconsistency)
+	if !strings.Contains(res.Inconsistency, "the runs disagree") {
+		t.Errorf("inconsistency %q does not say the runs disagree", res.Inconsistency)
 	}
 	// A steady program repeated gives the same answer with 3× the runs.
-	g := &fakeRunner{required: map[int]bool{2: true}}
-	res, err = Probe(context.Background(), Config{Candidates: candidates(4), Repeat: 3}, g)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.Inconsistent || len(res.Required) != 1 || res.Required[0].Nr != 2 || res.Runs%3 != 0 {
+	res = probeFake(t, 4, &fakeRunner{required: map[int]bool{2: true}}, 3)
+	if got := requiredIdx(res); res.Inconsistent || !slices.Equal(got, []int{2}) || res.Runs%3 != 0 {
 		t.Fatalf("repeat 3: %+v", res)
 	}
 }
@@ -260,11 +272,7 @@ func BenchmarkSearchRuns(b *testing.B) {
 					for _, nr := range req {
 						f.required[nr] = true
 					}
-					res, err := Probe(context.Background(), Config{Candidates: candidates(n)}, f)
-					if err != nil {
-						b.Fatal(err)
-					}
-					worst = max(worst, res.Runs)
+					worst = max(worst, probeFake(b, n, f, 1).Runs)
 				}
 				b.Logf("n=%2d k=%d: worst %2d runs (bound %2d, one-at-a-time 2n = %3d)", n, k, worst, runBound(n, k), 2*n)
 			}
@@ -272,135 +280,3 @@ func BenchmarkSearchRuns(b *testing.B) {
 	}
 }
 
-func TestWriteText(t *testing.T) {
-	f := &fakeRunner{required: map[int]bool{1: true}}
-	res, err := Probe(context.Background(), Config{Candidates: candidates(4)}, f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b strings.Builder
-	if err := res.WriteText(&b); err != nil {
-		t.Fatal(err)
-	}
-	out := b.String()
-	for _, want := range []string{
-		fmt.Sprintf("probe: incompatible (%d runs, ", res.Runs),
-		"required (the program fails when they fail):\n    sys1 → ENOSYS: exit status 1, stderr: fatal: needed syscall failed\n",
-		"has fallback",
-		"    sys3 → ENOSYS\n",
-	} {
-		if !strings.Contains(out, want) {
-			t.Errorf("text lacks %q:\n%s", want, out)
-		}
-	}
-}
-
-func TestUnsupportedAndPolicy(t *testing.T) {
-	tb := compatLatest(t)
-	none := Unsupported(tb, tb.Arch, CapSet(nil))
-	all := Unsupported(tb, tb.Arch, func(string) bool { return true })
-	byName := func(cs []Candidate) map[string]string {
-		m := map[string]string{}
-		for _, c := range cs {
-			m[c.Syscall] = c.Errno
-		}
-		return m
-	}
-	n, a := byName(none), byName(all)
-	// CapError: EPERM without the capability, gVisor's errno with it.
-	if n["swapon"] != "EPERM" || a["swapon"] != "ENOSYS" {
-		t.Errorf("swapon: %q without caps, %q with", n["swapon"], a["swapon"])
-	}
-	if n["perf_event_open"] != "ENODEV" || a["vmsplice"] != "ENOSYS" {
-		t.Errorf("perf_event_open %q, vmsplice %q", n["perf_event_open"], a["vmsplice"])
-	}
-	for _, partial := range []string{"read", "clone3", "futex", "io_uring_setup"} {
-		if _, ok := a[partial]; ok {
-			t.Errorf("%s is denied, but gVisor implements it at least in part", partial)
-		}
-	}
-	pol, err := SimulatePolicy(tb, tb.Arch, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := pol.Compile(); err != nil {
-		t.Fatalf("policy does not compile: %v", err)
-	}
-	if len(pol.Rules) != len(all) && len(pol.Rules) != len(none) {
-		t.Errorf("%d rules for %d unsupported syscalls", len(pol.Rules), len(all))
-	}
-	if _, err := SimulatePolicy(tb, tb.Arch, []Candidate{{Syscall: "x", Nr: 1, Errno: "ENOPE"}}); err == nil {
-		t.Error("unknown errno accepted")
-	}
-}
-
-func compatLatest(t *testing.T) *compat.Table {
-	t.Helper()
-	v, err := compat.ResolveVersion("latest")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tb, err := compat.Load(v, sysno.AMD64, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tb
-}
-
-func TestFallbackAlignment(t *testing.T) {
-	seq := func(tid int, names ...string) []profile.Call {
-		var out []profile.Call
-		for _, n := range names {
-			nr := 1
-			if n == "clone3" {
-				nr = 435
-			}
-			out = append(out, profile.Call{Pid: 1, Tid: tid, Exe: "/app", Nr: nr, Name: n})
-		}
-		return out
-	}
-	// The same context (a b c d) also precedes "e" elsewhere in both runs:
-	// only what changed after it counts. Thread 2's calls interleave.
-	ref := append(seq(1, "a", "b", "c", "d", "clone3", "x", "a", "b", "c", "d", "e"), seq(2, "p", "q")...)
-	sim := append(seq(2, "p"), append(seq(1, "a", "b", "c", "d", "clone", "x", "a", "b", "c", "d", "e"), seq(2, "q")...)...)
-	fb := fallbacks([]Candidate{{Syscall: "clone3", Nr: 435, Errno: "ENOSYS"}}, sim, ref)
-	if len(fb) != 1 || fb[0].Then != "clone" || fb[0].Failed != 1 || !slices.Equal(fb[0].Next, []string{"clone"}) {
-		t.Fatalf("fallbacks %+v, want clone3 → ENOSYS, then clone", fb)
-	}
-	// Without a matching context, call counts decide: a syscall only the
-	// simulated run made.
-	fb = fallbacks([]Candidate{{Syscall: "clone3", Nr: 435, Errno: "ENOSYS"}}, seq(1, "z", "fork"), seq(1, "clone3", "y"))
-	if fb[0].Then != "z" || !slices.Equal(fb[0].Next, []string{"z", "fork"}) {
-		t.Fatalf("fallbacks %+v, want z then fork, which only the simulation made", fb)
-	}
-}
-
-func TestResultJSON(t *testing.T) {
-	f := &fakeRunner{required: map[int]bool{0: true}}
-	res, err := Probe(context.Background(), Config{Candidates: candidates(3)}, f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := json.Marshal(res)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var back struct {
-		Verdict  string
-		Runs     int
-		Required []struct {
-			Syscall  string
-			Errno    string
-			Evidence struct{ Exit profile.Exit }
-		}
-		Fallbacks []struct{ Syscall string }
-		Steps     []struct{ Purpose string }
-	}
-	if err := json.Unmarshal(b, &back); err != nil {
-		t.Fatal(err)
-	}
-	if back.Verdict != "incompatible" || back.Runs != res.Runs || len(back.Required) != 1 || back.Required[0].Syscall != "sys0" ||
-		back.Required[0].Errno != "ENOSYS" || back.Required[0].Evidence.Exit.Code != 1 || len(back.Fallbacks) != 2 || back.Steps[0].Purpose != "reference" {
-		t.Errorf("JSON %s", b)
-	}
-}

@@ -18,14 +18,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 	"sync"
 	"time"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/gvcheck/gvcheck/internal/diverge"
 	"github.com/gvcheck/gvcheck/internal/gvisor"
@@ -58,6 +55,9 @@ type Config struct {
 	Timeout time.Duration
 	// Runner runs runsc; its Flags shape the sandbox (network, platform).
 	Runner *gvisor.Runner
+	// Network is the sandbox's network as Runner's flags choose it: the
+	// native runs get the same ("none": loopback only; default).
+	Network string
 	// Bundle runs this OCI bundle under gVisor (`runsc run`) instead of
 	// Argv, which still runs natively for the comparison.
 	Bundle string
@@ -138,7 +138,10 @@ func Verify(ctx context.Context, cfg Config) (*Result, error) {
 			cfg.Progress(s)
 		}
 	}
-	network := networkOf(cfg.Runner.Flags)
+	network := cfg.Network
+	if network == "" {
+		network = "none"
+	}
 
 	// The verdict: both runs unobserved, side by side (they share nothing).
 	progress("running natively and under gVisor")
@@ -288,106 +291,13 @@ type observedNative struct {
 }
 
 // observeNative runs the program under the tracer (full mode, exact
-// errors, every path), isolated as the unobserved run was; a server is
-// tested and stopped as launch does.
+// errors, every path), set up as the unobserved run was.
 func observeNative(ctx context.Context, cfg Config, network string) (*observedNative, error) {
-	out, err := newCapture()
+	o, err := launch.Observe(ctx, cfg.launchConfig(network), trace.Options{Full: true, ExactErrors: true}, true)
 	if err != nil {
 		return nil, err
 	}
-	errOut, err := newCapture()
-	if err != nil {
-		out.close()
-		return nil, err
-	}
-	stdin, err := openStdin(cfg.Stdin)
-	if err != nil {
-		out.close()
-		errOut.close()
-		return nil, err
-	}
-	defer stdin.Close()
-	tctx, cancel := context.WithTimeout(ctx, timeoutOr(cfg.Timeout))
-	defer cancel()
-	var (
-		mu    sync.Mutex
-		calls []profile.Call
-	)
-	pidc := make(chan int, 1)
-	opt := trace.Options{
-		Full: true, ExactErrors: true, Dir: cfg.Dir, Env: cfg.Env,
-		Stdin: stdin, Stdout: out.w, Stderr: errOut.w,
-		Isolate: !cfg.InPlace, Network: network,
-		OnCall: func(c *profile.Call) {
-			mu.Lock()
-			calls = append(calls, *c)
-			mu.Unlock()
-		},
-		Started: func(pid int) { pidc <- pid },
-	}
-	start := time.Now()
-	ended := make(chan struct{})
-	var (
-		tres *trace.Result
-		terr error
-	)
-	go func() {
-		defer close(ended)
-		tres, terr = trace.Run(tctx, cfg.Argv, opt)
-	}()
-	o := &observedNative{}
-	if cfg.Test != "" {
-		select {
-		case pid := <-pidc:
-			lc := cfg.launchConfig(network)
-			o.run.Test = launch.TestServer(tctx, lc, absDir(cfg.Dir), pid, start, ended)
-			select {
-			case <-ended:
-			default:
-				_ = unix.Kill(pid, unix.SIGTERM)
-				select {
-				case <-ended:
-				case <-time.After(launch.DefaultGrace):
-					cancel()
-					<-ended
-				}
-			}
-		case <-ended:
-			o.run.Test = &outcome.Test{NotReady: "the program ended before it was ready"}
-		}
-	}
-	<-ended
-	o.run.Duration = time.Since(start)
-	out.close()
-	errOut.close()
-	if tres == nil {
-		if terr == nil {
-			terr = errors.New("no result")
-		}
-		return nil, terr
-	}
-	o.run.Exit = tres.Exit
-	o.run.TimedOut = terr != nil && errors.Is(terr, context.DeadlineExceeded) && ctx.Err() == nil && cfg.Test == ""
-	o.run.Stdout, o.run.Stderr = out.bytes(), errOut.bytes()
-	mu.Lock()
-	o.calls = calls
-	mu.Unlock()
-	o.run.Calls = len(o.calls)
-	o.profile = tres.Profile
-	if ctx.Err() != nil {
-		return nil, ctx.Err()
-	}
-	return o, nil
-}
-
-func absDir(d string) string {
-	if d == "" {
-		d = "."
-	}
-	if a, err := filepath.Abs(d); err == nil {
-		return a
-	}
-	return d
+	return &observedNative{run: Run{Run: o.Run, Duration: o.Duration, Calls: len(o.Calls)}, calls: o.Calls, profile: o.Profile}, nil
 }
 
 func (cfg Config) launchConfig(network string) launch.Config {
@@ -420,18 +330,6 @@ func readyCommand(r launch.Ready) []string {
 		return nil
 	}
 	return []string{"sh", "-c", strings.Join(conds, " && ")}
-}
-
-// networkOf returns the network runsc gives the sandbox: "none" unless
-// the flags choose another.
-func networkOf(flags []string) string {
-	for _, f := range flags {
-		f = strings.TrimLeft(f, "-")
-		if v, ok := strings.CutPrefix(f, "network="); ok {
-			return v
-		}
-	}
-	return "none"
 }
 
 // sandboxRun turns runsc's result into a run to judge: a refusal to start
@@ -513,11 +411,4 @@ func mergeUnsupported(a, b []gvisor.Unsupported) []gvisor.Unsupported {
 		}
 	}
 	return a
-}
-
-func timeoutOr(d time.Duration) time.Duration {
-	if d <= 0 {
-		return launch.DefaultTimeout
-	}
-	return d
 }

@@ -26,6 +26,10 @@ const (
 func (t *Tree) sockets(res *Result) error {
 	families := map[uint64]string{}
 	protocols := map[uint64]string{}
+	// guarded: netlink protocols whose constructor refuses unless a
+	// feature switch is on (NETLINK_NETFILTER needs nftables), by the
+	// guard's name.
+	guarded := map[uint64]string{}
 	names := map[uint64]string{}
 	root := filepath.Join(t.Dir, "pkg/sentry/socket")
 	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
@@ -68,6 +72,11 @@ func (t *Tree) sockets(res *Result) error {
 					families[v], names[v] = r+":"+fn, c
 				} else if strings.HasPrefix(c, "NETLINK_") && strings.HasPrefix(fn, "netlink.") {
 					protocols[v], names[1000+v] = r+":"+fn, c
+					if len(n.Args) > 1 {
+						if g := constructorGuard(f, n.Args[1]); g != "" {
+							guarded[v] = g
+						}
+					}
 				}
 			case *ast.KeyValueExpr: // netstack's provider{family: linux.AF_INET, ...}
 				if id, ok := n.Key.(*ast.Ident); ok && id.Name == "family" {
@@ -124,8 +133,20 @@ func (t *Tree) sockets(res *Result) error {
 	for _, p := range sortedKeys(protocols) {
 		for _, typ := range []uint64{sockDgram, sockRaw} {
 			tn := map[uint64]string{sockDgram: "SOCK_DGRAM", sockRaw: "SOCK_RAW"}[typ]
-			res.Rules = append(res.Rules, rules.Rule{Syscall: "socket", Key: "AF_NETLINK," + tn + "," + names[1000+p],
-				Values: []uint64{afNetlink, typ, p}, Supported: true, Source: protocols[p]})
+			r := rules.Rule{Syscall: "socket", Key: "AF_NETLINK," + tn + "," + names[1000+p],
+				Values: []uint64{afNetlink, typ, p}, Supported: true, Source: protocols[p]}
+			if g := guarded[p]; g != "" {
+				// The constructor answers ErrProtocolNotSupported unless
+				// the switch is on; runsc turns it on from a flag.
+				r.Supported, r.Errno = false, "EPROTONOSUPPORT"
+				r.Note = names[1000+p] + " is refused unless runsc turns on " + strings.TrimSuffix(strings.TrimPrefix(g, "Is"), "Enabled")
+				if flag := t.switchFlag(g); flag != "" {
+					r.NeedsFlag = "--" + flag
+					r.Note += " (--" + flag + ")"
+				}
+				r.Source += " (guarded by " + g + ")"
+			}
+			res.Rules = append(res.Rules, r)
 		}
 	}
 	return nil
@@ -342,4 +363,70 @@ func uniq(s []string) []string {
 		}
 	}
 	return out
+}
+
+// constructorGuard returns the feature check ("IsNFTablesEnabled") that the
+// protocol constructor named by arg (declared in f) makes before anything
+// else, when a failed check refuses the protocol; "" otherwise.
+func constructorGuard(f *ast.File, arg ast.Expr) string {
+	id, ok := arg.(*ast.Ident)
+	if !ok {
+		return ""
+	}
+	for _, d := range f.Decls {
+		fd, ok := d.(*ast.FuncDecl)
+		if !ok || fd.Recv != nil || fd.Name.Name != id.Name || fd.Body == nil || len(fd.Body.List) == 0 {
+			continue
+		}
+		ifs, ok := fd.Body.List[0].(*ast.IfStmt)
+		if !ok {
+			return ""
+		}
+		neg, ok := ifs.Cond.(*ast.UnaryExpr)
+		if !ok {
+			return ""
+		}
+		call, ok := neg.X.(*ast.CallExpr)
+		if !ok {
+			return ""
+		}
+		sel, ok := call.Fun.(*ast.SelectorExpr)
+		if !ok || !strings.HasPrefix(sel.Sel.Name, "Is") || !strings.HasSuffix(sel.Sel.Name, "Enabled") {
+			return ""
+		}
+		refuses := false
+		ast.Inspect(ifs.Body, func(n ast.Node) bool {
+			if se, ok := n.(*ast.SelectorExpr); ok && se.Sel.Name == "ErrProtocolNotSupported" {
+				refuses = true
+			}
+			return !refuses
+		})
+		if refuses {
+			return sel.Sel.Name
+		}
+	}
+	return ""
+}
+
+// switchFlag finds the runsc flag behind a feature switch: the config
+// field named like the switch ("IsNFTablesEnabled" -> Nftables), by its
+// flag tag in runsc/config/config.go.
+func (t *Tree) switchFlag(guard string) string {
+	feature := strings.ToLower(strings.TrimSuffix(strings.TrimPrefix(guard, "Is"), "Enabled"))
+	f, err := t.file("runsc/config/config.go")
+	if err != nil {
+		return ""
+	}
+	flag := ""
+	ast.Inspect(f, func(n ast.Node) bool {
+		field, ok := n.(*ast.Field)
+		if !ok || field.Tag == nil || len(field.Names) != 1 || strings.ToLower(field.Names[0].Name) != feature {
+			return true
+		}
+		if m := regexp.MustCompile(`flag:"([^"]+)"`).FindStringSubmatch(field.Tag.Value); m != nil {
+			flag = m[1]
+		}
+		return false
+	})
+	return flag
 }
