@@ -279,4 +279,3 @@ func BenchmarkSearchRuns(b *testing.B) {
 		}
 	}
 }
-

@@ -110,7 +110,7 @@ var facts = map[string][]fact{
 		{"shmctl", []uint64{11}, nil, rules.Ignored, ""},  // sys_shm.go: SHM_LOCK is a no-op
 	},
 	vNewest: {
-		{"prctl", []uint64{0x53564d41}, nil, rules.Supported, ""}, // PR_SET_VMA
+		{"prctl", []uint64{0x53564d41}, nil, rules.Supported, ""},                // PR_SET_VMA
 		{"socket", []uint64{16, 3, 12}, nil, rules.NeedsFlag, "EPROTONOSUPPORT"}, // netfilter/protocol.go: NewProtocol refuses unless nftables is on (--TESTONLY-nftables)
 		{"clone", []uint64{0x2000000}, nil, rules.Unsupported, "EINVAL"},
 		{"unshare", []uint64{0x100}, nil, rules.Unsupported, "EINVAL"}, // CLONE_VM
