@@ -10,6 +10,7 @@ package rules
 
 import (
 	"fmt"
+	pathpkg "path"
 	"slices"
 	"sort"
 	"strings"
@@ -228,6 +229,8 @@ func hasFlag(flags []string, want string) bool {
 // describe (/proc, /sys, /dev) are reported as provided with note "not
 // described".
 func (s *Set) PathProvided(path string) (bool, string) {
+	// "/proc/1/" names the same entry as "/proc/1".
+	path = pathpkg.Clean(path)
 	root := ""
 	for _, r := range s.roots {
 		if path == r || strings.HasPrefix(path, r+"/") {

@@ -128,6 +128,8 @@ func TestPathProvided(t *testing.T) {
 		{"/etc/passwd", true}, {"/sys/kernel/mm/transparent_hugepage/enabled", false}, {"/sys/fs/cgroup", true},
 		{"/sys/fs/cgroup/cpu.max", true}, {"/sys/devices/system/cpu/cpu3/online", true}, {"/sys/class/net/eth0", false},
 		{"/proc/self/ns/net", true}, {"/dev/mem", false},
+		// A trailing slash names the same entry.
+		{"/proc/1/", true}, {"/sys/", true}, {"/proc/kcore/", false},
 	} {
 		got, note := s.PathProvided(tc.path)
 		if got != tc.want {
