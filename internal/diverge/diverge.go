@@ -686,14 +686,11 @@ func summary(d Divergence) string {
 // describe names a call with its telling argument: "openat(/proc/self/sched)",
 // "ioctl(TCGETS)", "socket(AF_BLUETOOTH,...)".
 func describe(c profile.Call) string {
-	if c.Key != "" && keyFirst[c.Name] {
+	if c.Key != "" {
 		return c.Name + "(" + c.Key + ")"
 	}
 	if p := argPath(c); p != "" {
 		return c.Name + "(" + p + ")"
-	}
-	if c.Key != "" {
-		return c.Name + "(" + c.Key + ")"
 	}
 	return c.Name
 }
@@ -705,12 +702,6 @@ func isLibrary(p string) bool {
 	return strings.HasSuffix(b, ".so") || strings.Contains(b, ".so.")
 }
 
-// keyFirst are calls better named by their key argument than by the file
-// their fd refers to.
-var keyFirst = map[string]bool{
-	"ioctl": true, "fcntl": true, "prctl": true, "arch_prctl": true, "socket": true,
-	"socketpair": true, "setsockopt": true, "getsockopt": true, "futex": true,
-}
 
 // rank orders divergences, merges repeats and numbers them: calls in
 // processes that ended differently first, then by kind (unsupported first),

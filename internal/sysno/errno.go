@@ -19,6 +19,10 @@ func ErrnoName(e int64) string {
 	if name, ok := kernelOnly[e]; ok {
 		return name
 	}
+	if e == int64(unix.EOPNOTSUPP) {
+		// 95 is both ENOTSUP and EOPNOTSUPP; gVisor and strace say the latter.
+		return "EOPNOTSUPP"
+	}
 	if name := unix.ErrnoName(unix.Errno(e)); name != "" {
 		return name
 	}
