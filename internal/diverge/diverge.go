@@ -702,7 +702,6 @@ func isLibrary(p string) bool {
 	return strings.HasSuffix(b, ".so") || strings.Contains(b, ".so.")
 }
 
-
 // rank orders divergences, merges repeats and numbers them: calls in
 // processes that ended differently first, then by kind (unsupported first),
 // then earliest in the process.
