@@ -41,6 +41,9 @@ const (
 	// fact of the system returned another value (gVisor's stubs:
 	// sched_get_priority_max(SCHED_FIFO) is 0 there, 99 on Linux).
 	KindValue = "value-differs"
+	// KindListing: a directory gVisor synthesises listed fewer entries
+	// (getdents returned less) than on Linux.
+	KindListing = "listing-shorter"
 	// KindSplit: no call failed differently, but the process took another
 	// path under gVisor: the calls just before returned different data
 	// (a netlink answer, a /proc file's contents).
@@ -55,7 +58,7 @@ const (
 
 var kindOrder = map[string]int{
 	KindUnsupported: 0, KindMissingPath: 1, KindSocketFamily: 1, KindIoctl: 1,
-	KindFailed: 2, KindErrno: 3, KindValue: 3, KindSplit: 4, KindExtra: 5, KindSucceeded: 6,
+	KindFailed: 2, KindErrno: 3, KindValue: 3, KindListing: 3, KindSplit: 4, KindExtra: 5, KindSucceeded: 6,
 }
 
 // Divergence is one call whose outcome differs between the two runs.
@@ -626,9 +629,17 @@ var fixedResult = map[string]bool{
 	"getpriority": true, "ioprio_get": true, "personality": true,
 }
 
+// listing are the calls that read a directory's entries.
+var listing = map[string]bool{"getdents64": true, "getdents": true}
+
 // outcome compares one aligned pair of calls.
 func outcome(n, g profile.Call, unsup func(profile.Call) bool) (Divergence, bool) {
 	if n.Errno == g.Errno {
+		if p := argPath(g); n.Errno == "" && listing[n.Name] && g.Ret < n.Ret && !n.NoReturn && !g.NoReturn && sysargs.SynthesizedPath(p) {
+			d := Divergence{Native: n, GVisor: g, Kind: KindListing}
+			d.Summary = fmt.Sprintf("listing %s gave %d bytes of entries under gVisor but %d natively: gVisor provides fewer entries there", p, g.Ret, n.Ret)
+			return d, true
+		}
 		if n.Errno == "" && fixedResult[n.Name] && n.Ret != g.Ret && !n.NoReturn && !g.NoReturn {
 			d := Divergence{Native: n, GVisor: g, Kind: KindValue}
 			d.Summary = fmt.Sprintf("%s returned %d under gVisor but %d natively", describe(g), g.Ret, n.Ret)

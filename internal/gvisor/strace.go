@@ -291,9 +291,18 @@ func (st *straceState) line(s string, n int, onCall func(*profile.Call)) error {
 	}
 	// Entry args carry input paths; exit args may add outputs. Prefer the
 	// exit line, which gVisor prints with the same arguments.
-	if _, had := st.open[l.tid]; had {
+	if e, had := st.open[l.tid]; had {
 		delete(st.open, l.tid)
 		st.dropOrder(l.tid)
+		// Input buffers (what write sends) are printed on entry only; the
+		// exit line shows them as "...".
+		if e.line.name == l.name && len(e.line.args) == len(l.args) {
+			for i, a := range l.args {
+				if a == "..." {
+					l.args[i] = e.line.args[i]
+				}
+			}
+		}
 	}
 	ret, errno, ok := parseResult(l.rest)
 	if !ok {

@@ -64,7 +64,7 @@ func Enter(spec *Spec) error {
 		return fmt.Errorf("%w: scratch tmpfs: %w", ErrUnavailable, err)
 	}
 	root := filepath.Join(scratch, "root")
-	if err := build(scratch, root, ms); err != nil {
+	if err := build(scratch, root, ms, spec); err != nil {
 		_ = unix.Unmount(scratch, unix.MNT_DETACH)
 		removeScratch()
 		return err
@@ -125,7 +125,7 @@ func loopbackUp() error {
 
 // build mounts the new root at root: an overlay of the host's root, then
 // each host mount as plan says.
-func build(scratch, root string, ms []mount) error {
+func build(scratch, root string, ms []mount, spec *Spec) error {
 	n := 0
 	overlay := func(lower, target string) error {
 		up := filepath.Join(scratch, fmt.Sprintf("u%d", n))
@@ -154,7 +154,7 @@ func build(scratch, root string, ms []mount) error {
 		return fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	for _, s := range plan(ms) {
-		if within(s.point, scratch) {
+		if within(s.point, scratch) || spec.DiskUpper != "" && within(s.point, spec.DiskUpper) {
 			continue
 		}
 		target := filepath.Join(root, s.point)
@@ -192,6 +192,15 @@ func build(scratch, root string, ms []mount) error {
 			if err := bind(s.point, target, true, true); err != nil {
 				return err
 			}
+		}
+	}
+	if spec.DiskUpper != "" && spec.Dir != "/" {
+		// The working directory's writes go to the user's own filesystem.
+		// If overlayfs refuses (a lower it cannot stack on), they stay in
+		// memory with the rest.
+		up, work := filepath.Join(spec.DiskUpper, "u"), filepath.Join(spec.DiskUpper, "w")
+		if os.Mkdir(up, 0o755) == nil && os.Mkdir(work, 0o755) == nil && !strings.ContainsAny(spec.Dir+up, ",:\\") {
+			_ = unix.Mount("overlay", filepath.Join(root, spec.Dir), "overlay", 0, "lowerdir="+spec.Dir+",upperdir="+up+",workdir="+work)
 		}
 	}
 	return nil

@@ -21,7 +21,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
+	"strconv"
+
+	"golang.org/x/sys/unix"
 )
 
 // Spec says how to isolate one run.
@@ -32,6 +36,11 @@ type Spec struct {
 	// Loopback brings up the loopback interface: the run has a network
 	// namespace of its own, as a sandbox without a network has.
 	Loopback bool `json:"loopback,omitempty"`
+	// DiskUpper, if set, is an empty directory on the same filesystem as
+	// Dir (and outside it) that takes the working directory's writes, so
+	// that files the program creates there behave as on the user's disk
+	// (FIEMAP, fallocate modes, O_DIRECT), not as on a tmpfs. See Scratch.
+	DiskUpper string `json:"disk_upper,omitempty"`
 	// Join, instead of building a root, enters the mount and network
 	// namespaces of this process (a run's PID 1, seen from here), so that
 	// a test command sees what the program sees.
@@ -72,3 +81,44 @@ func Decode(b []byte) (*Spec, error) {
 // ErrUnavailable is returned (wrapped) when this machine cannot isolate a
 // run: no privilege to create a mount namespace, or no overlayfs.
 var ErrUnavailable = errors.New("runs cannot be isolated here")
+
+// Scratch makes the DiskUpper directory for a run in dir: a new directory
+// on dir's filesystem, outside dir, named for this process (so that one a
+// killed gvcheck left behind can be recognised). It returns "" when no
+// such place is writable; the run then keeps its writes in memory. The
+// caller removes the directory after the run (os.RemoveAll).
+func Scratch(dir string) string {
+	dev, ok := device(dir)
+	if !ok {
+		return ""
+	}
+	candidates := []string{os.TempDir(), "/var/tmp"}
+	for d := filepath.Dir(dir); d != "/" && d != "."; d = filepath.Dir(d) {
+		candidates = append(candidates, d)
+	}
+	for _, c := range candidates {
+		if within(c, dir) {
+			continue
+		}
+		if d, ok := device(c); !ok || d != dev {
+			continue
+		}
+		s, err := os.MkdirTemp(c, ScratchPrefix+strconv.Itoa(os.Getpid())+"-")
+		if err == nil {
+			return s
+		}
+	}
+	return ""
+}
+
+// ScratchPrefix starts the names of scratch directories: a directory named
+// ScratchPrefix+PID+"-..." belongs to the gvcheck process PID.
+const ScratchPrefix = ".gvcheck-run-"
+
+func device(p string) (uint64, bool) {
+	var st unix.Stat_t
+	if err := unix.Stat(p, &st); err != nil {
+		return 0, false
+	}
+	return st.Dev, true
+}

@@ -146,7 +146,10 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	attr := &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if cfg.Isolate {
-		shim.Isolate = &isolate.Spec{Dir: dir, Loopback: cfg.Network == "none"}
+		shim.Isolate = &isolate.Spec{Dir: dir, Loopback: cfg.Network == "none", DiskUpper: isolate.Scratch(dir)}
+		if up := shim.Isolate.DiskUpper; up != "" {
+			defer os.RemoveAll(up)
+		}
 		attr.Cloneflags = unix.CLONE_NEWPID | unix.CLONE_NEWNS
 		if cfg.Network == "none" {
 			attr.Cloneflags |= unix.CLONE_NEWNET

@@ -149,3 +149,64 @@ var errorWords = regexp.MustCompile(`(?i)\b(?:error|errno|fail(?:ed|ure|s)?|cann
 
 // errorish reports whether a line reads like an error message.
 func errorish(text string) bool { return errorWords.MatchString(text) }
+
+// namedErrno finds an errno a line names by its strerror text or symbol,
+// whatever errno it is.
+func namedErrno(text string) (string, bool) {
+	low := strings.ToLower(text)
+	if m := errnoSymbol.FindString(text); m != "" {
+		if _, ok := sysno.ErrnoValue(m); ok {
+			return m, true
+		}
+	}
+	for e := syscall.Errno(1); e < 134; e++ {
+		s := strings.ToLower(e.Error())
+		if len(s) > 8 && strings.Contains(low, s) {
+			return sysno.ErrnoName(int64(e)), true
+		}
+	}
+	return "", false
+}
+
+var errnoSymbol = regexp.MustCompile(`\bE[A-Z0-9]{3,}\b`)
+
+// lostLines returns the reference's stdout lines (normalised) that run did
+// not print, volatile ones aside, in order.
+func lostLines(ref, run Run, volatile map[string]bool) []string {
+	count := map[string]int{}
+	for _, l := range lines(Run{Stdout: run.Stdout}) {
+		count[l.norm]++
+	}
+	var out []string
+	for _, l := range lines(Run{Stdout: ref.Stdout}) {
+		if count[l.norm] > 0 {
+			count[l.norm]--
+			continue
+		}
+		if !volatile[l.stream+"\x00"+l.norm] {
+			out = append(out, l.text)
+		}
+	}
+	return out
+}
+
+var number = regexp.MustCompile(`-?[0-9]+`)
+
+// printedValue finds a stdout line of run that is the reference's line with
+// v.Native printed as v.Other.
+func printedValue(ref, run []byte, v Value) (string, bool) {
+	a, b := strings.Split(string(ref), "\n"), strings.Split(string(run), "\n")
+	nat, oth := strconv.FormatInt(v.Native, 10), strconv.FormatInt(v.Other, 10)
+	for i := 0; i < len(a) && i < len(b); i++ {
+		if a[i] == b[i] || normalise(a[i]) != normalise(b[i]) {
+			continue
+		}
+		na, nb := number.FindAllString(a[i], -1), number.FindAllString(b[i], -1)
+		for k := 0; k < len(na) && k < len(nb); k++ {
+			if na[k] == nat && nb[k] == oth {
+				return b[i], true
+			}
+		}
+	}
+	return "", false
+}

@@ -103,6 +103,21 @@ type Options struct {
 	// Baseline are more reference runs: what differs among them varies by
 	// itself and is never evidence.
 	Baseline []Run
+	// LostErrno, if set, is the error the judged run was given where a
+	// file or feature the program reports on was missing (a /proc, /sys
+	// or /dev entry, an ioctl): lines of the reference's stdout that this
+	// run did not print are then evidence of lost function, with it.
+	LostErrno string
+	// Values are calls that returned another value in the judged run (a
+	// stub): a line that printed the one where the reference printed the
+	// other is evidence.
+	Values []Value
+}
+
+// Value is a call whose result differs between the runs.
+type Value struct {
+	Call          string // e.g. "sched_get_priority_max"
+	Native, Other int64
 }
 
 // Result is a verdict with its evidence.
@@ -112,8 +127,13 @@ type Result struct {
 	// Suspect are new lines that read like errors but carry none of the
 	// known errnos: not evidence, but worth explaining.
 	Suspect []Evidence `json:"suspect,omitempty"`
-	// OutputDiffers is set when normalised stdout differs.
+	// OutputDiffers is set when normalised stdout differs; LostLines
+	// counts the reference's stdout lines this run did not print.
 	OutputDiffers bool `json:"output_differs,omitempty"`
+	LostLines     int  `json:"lost_lines,omitempty"`
+	// RawDiffers is set when stdout differs before normalisation (numbers
+	// included).
+	RawDiffers bool `json:"raw_differs,omitempty"`
 }
 
 // Summary is the verdict's main evidence in one line.
@@ -176,14 +196,27 @@ func Compare(ref, run Run, opt Options) Result {
 	for _, l := range fresh {
 		if e, ok := errnoIn(l.text, opt.Errnos); ok {
 			res.Evidence = append(res.Evidence, Evidence{Kind: "message", Stream: l.stream, Text: l.text, Errno: e})
-		} else if errorish(l.text) {
-			res.Suspect = append(res.Suspect, Evidence{Kind: "message", Stream: l.stream, Text: l.text})
+		} else if e, named := namedErrno(l.text); named || errorish(l.text) {
+			res.Suspect = append(res.Suspect, Evidence{Kind: "message", Stream: l.stream, Text: l.text, Errno: e})
 		}
 	}
 	res.OutputDiffers = !sameLines(ref.Stdout, run.Stdout, volatile)
+	lost := lostLines(ref, run, volatile)
+	res.LostLines = len(lost)
+	if len(lost) > 0 && opt.LostErrno != "" && len(res.Evidence) == 0 {
+		res.Evidence = append(res.Evidence, Evidence{Kind: "lost-output", Stream: "stdout", Errno: opt.LostErrno,
+			Text: fmt.Sprintf("%d line(s) the native run printed are missing, first %q", len(lost), lost[0])})
+	}
+	for _, v := range opt.Values {
+		if l, ok := printedValue(ref.Stdout, run.Stdout, v); ok {
+			res.Evidence = append(res.Evidence, Evidence{Kind: "value", Stream: "stdout", Errno: "value:" + v.Call,
+				Text: fmt.Sprintf("it printed %q where natively %s returned %d, here %d", l, v.Call, v.Native, v.Other)})
+		}
+	}
 	if res.OutputDiffers && opt.CompareOutput {
 		fail("output", "its standard output differs")
 	}
+	res.RawDiffers = string(ref.Stdout) != string(run.Stdout)
 	if res.Verdict == "" {
 		res.Verdict = Works
 		if len(res.Errnos()) > 0 {
@@ -201,8 +234,10 @@ func rankKind(k string) int {
 	switch k {
 	case "refused", "timeout", "exit", "test", "expect", "output":
 		return 0
+	case "message", "value":
+		return 1
 	}
-	return 1
+	return 2
 }
 
 func both(r Run) []byte {

@@ -147,7 +147,10 @@ func (t *tracer) run(ctx context.Context, path string, argv, env []string, filte
 		if err != nil {
 			return nil, fmt.Errorf("run: %w", err)
 		}
-		shim.Isolate = &isolate.Spec{Dir: abs, Loopback: t.opt.Network == "none"}
+		shim.Isolate = &isolate.Spec{Dir: abs, Loopback: t.opt.Network == "none", DiskUpper: isolate.Scratch(abs)}
+		if up := shim.Isolate.DiskUpper; up != "" {
+			defer os.RemoveAll(up)
+		}
 		sys.Cloneflags = unix.CLONE_NEWNS
 		if t.opt.Network == "none" {
 			sys.Cloneflags |= unix.CLONE_NEWNET

@@ -5,6 +5,7 @@ package verify
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/gvcheck/gvcheck/internal/diverge"
@@ -34,11 +35,32 @@ func chooseCause(res *Result, gvCalls []profile.Call) {
 		return
 	}
 	for _, ev := range res.Outcome.Evidence {
+		if call, ok := strings.CutPrefix(ev.Errno, "value:"); ok {
+			for i, d := range ds {
+				if d.Kind == diverge.KindValue && d.GVisor.Name == call {
+					pick(i, "the program printed gVisor's answer: "+ev.Text)
+					return
+				}
+			}
+			continue
+		}
 		if ev.Errno == "" {
 			continue
 		}
 		if i := byErrno(ds, ev, gvCalls); i >= 0 {
 			pick(i, fmt.Sprintf("the program printed %q, and this call is where gVisor gave it %s", trim(ev.Text, 120), ev.Errno))
+			return
+		}
+	}
+	// An error the program names that no call returned came in data: a
+	// netlink answer (NLMSG_ERROR) or a file's contents.
+	for _, ev := range append(slices.Clone(res.Outcome.Evidence), res.Outcome.Suspect...) {
+		if ev.Errno == "" || strings.HasPrefix(ev.Errno, "value:") || slices.ContainsFunc(ds, func(d diverge.Divergence) bool { return d.GVisor.Errno == ev.Errno }) {
+			continue
+		}
+		if src := dataSource(gvCalls, ev.Text); src != "" {
+			res.Cause = fmt.Sprintf("gVisor answered %s with %s, which no Linux call returned: the program printed %q", src, ev.Errno, trim(ev.Text, 100))
+			res.Because = "the error came in data the program read, not as a call's result"
 			return
 		}
 	}
@@ -212,4 +234,41 @@ func trim(s string, n int) string {
 		return s
 	}
 	return s[:n-1] + "…"
+}
+
+// dataSource names what a process read last, before it wrote text, from a
+// netlink socket (by protocol) or a synthesised file: where an error
+// carried in data came from. "" when the write or the read is not found.
+func dataSource(calls []profile.Call, text string) string {
+	pid, at := findWrite(calls, text)
+	if pid == 0 {
+		return ""
+	}
+	sockets := map[int64]string{}
+	fdOf := func(c profile.Call) (int64, bool) {
+		a, _, _ := strings.Cut(c.Text, ",")
+		a, _, _ = strings.Cut(strings.TrimSpace(a), " ")
+		v, err := strconv.ParseInt(a, 0, 64)
+		return v, err == nil
+	}
+	last := ""
+	for _, c := range calls[:at] {
+		if c.Pid != pid {
+			continue
+		}
+		switch {
+		case c.Name == "socket" && c.Errno == "" && strings.HasPrefix(c.Key, "AF_NETLINK"):
+			sockets[c.Ret] = c.Key
+		case (c.Name == "recvmsg" || c.Name == "recvfrom") && c.Errno == "":
+			if fd, ok := fdOf(c); ok && sockets[fd] != "" {
+				// "AF_NETLINK,SOCK_RAW,NETLINK_AUDIT"; protocol 0 is not shown.
+				proto := "NETLINK_ROUTE"
+				if parts := strings.Split(sockets[fd], ","); len(parts) > 2 {
+					proto = parts[2]
+				}
+				last = "a " + proto + " request (netlink)"
+			}
+		}
+	}
+	return last
 }

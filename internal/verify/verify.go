@@ -189,8 +189,12 @@ func Verify(ctx context.Context, cfg Config) (*Result, error) {
 		res.Notes = append(res.Notes, fmt.Sprintf("the program ends with %s natively too: the verdict compares with that", nat.Exit))
 	}
 
+	// Explain when it does not work, and when the output leaves a doubt:
+	// lines that read like errors, lines missing, numbers that changed (a
+	// stub's answer printed).
+	o := res.Outcome
 	explain := cfg.Explain == ExplainAlways ||
-		cfg.Explain == ExplainAuto && (!res.Works() || len(res.Outcome.Suspect) > 0)
+		cfg.Explain == ExplainAuto && (!res.Works() || len(o.Suspect) > 0 || o.LostLines > 0 || o.RawDiffers)
 	if !explain {
 		return res, nil
 	}
@@ -276,9 +280,12 @@ func explainRuns(ctx context.Context, cfg Config, network string, res *Result, o
 	// naming one of them is evidence of lost function.
 	opt.Errnos = divergentErrnos(res.Divergences, res.Unsupported)
 	opt.Baseline = []outcome.Run{obs.Native.Run}
+	opt.LostErrno = missingErrno(res.Divergences)
+	opt.Values = valueChanges(res.Divergences)
 	res.Outcome = outcome.Compare(res.Native.Run, res.GVisor.Run, opt)
 	if !res.Works() {
 		chooseCause(res, gv.Calls)
+		causeFirst(res)
 	}
 	return nil
 }
@@ -399,6 +406,51 @@ func divergentErrnos(ds []diverge.Divergence, us []gvisor.Unsupported) []string 
 	for _, u := range us {
 		if !u.Harmless {
 			add("ENOSYS")
+		}
+	}
+	return out
+}
+
+// causeFirst moves the divergence the cause names to the top of the list:
+// the list reads "most likely cause first".
+func causeFirst(res *Result) {
+	i := res.CauseDivergence
+	if i <= 0 || i >= len(res.Divergences) {
+		return
+	}
+	d := res.Divergences[i]
+	copy(res.Divergences[1:i+1], res.Divergences[:i])
+	res.Divergences[0] = d
+	for k := range res.Divergences {
+		res.Divergences[k].Rank = k + 1
+	}
+	res.CauseDivergence = 0
+}
+
+// missingErrno is the errno of the most telling divergence that takes
+// something away (a missing path, an unsupported call, ioctl or socket
+// family), which explains output the program no longer prints.
+func missingErrno(ds []diverge.Divergence) string {
+	for _, d := range ds {
+		switch d.Kind {
+		case diverge.KindMissingPath, diverge.KindUnsupported, diverge.KindIoctl, diverge.KindSocketFamily:
+			if d.GVisor.Errno != "" {
+				return d.GVisor.Errno
+			}
+		case diverge.KindListing:
+			// The entries it did not list do not exist there.
+			return "ENOENT"
+		}
+	}
+	return ""
+}
+
+// valueChanges are the stub answers among the divergences.
+func valueChanges(ds []diverge.Divergence) []outcome.Value {
+	var out []outcome.Value
+	for _, d := range ds {
+		if d.Kind == diverge.KindValue {
+			out = append(out, outcome.Value{Call: d.GVisor.Name, Native: d.Native.Ret, Other: d.GVisor.Ret})
 		}
 	}
 	return out
