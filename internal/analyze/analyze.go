@@ -131,6 +131,9 @@ type Finding struct {
 	NeedsFlag string `json:"needs_flag,omitempty"`
 	// Source is where in gVisor the argument rule comes from.
 	Source string `json:"source,omitempty"`
+	// Tried is what an experiment (probe) showed of the finding:
+	// required, tolerated or not-reached; empty when none was made.
+	Tried string `json:"tried,omitempty"`
 }
 
 // Title names the finding as people read it: "prctl(PR_SET_MM)".

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/gvcheck/gvcheck/internal/analyze"
 	"github.com/gvcheck/gvcheck/internal/policy"
+	"github.com/gvcheck/gvcheck/internal/probe"
 	"github.com/gvcheck/gvcheck/internal/profile"
 	"github.com/gvcheck/gvcheck/internal/report"
 	"github.com/gvcheck/gvcheck/internal/simulate"
@@ -35,6 +37,7 @@ type traceFlags struct {
 	save     string
 	progress bool
 	backend  string
+	notes    []string // added to the report
 }
 
 func (t *traceFlags) register(cmd *cobra.Command, reportDest string) {
@@ -44,7 +47,7 @@ func (t *traceFlags) register(cmd *cobra.Command, reportDest string) {
 	fs.BoolVar(&t.out.all, "all", false, "list every syscall seen, not only the findings (with --full: the complete inventory)")
 	fs.StringVar(&t.out.failOn, "fail-on", "never", "exit 3 when a finding is at or above this level: partial, needs-option, unsupported-argument, unimplemented, never")
 	fs.BoolVar(&t.full, "full", false, "record every syscall, with counts, errors and key arguments, not only those gVisor does not fully support")
-	fs.BoolVar(&t.paths, "paths", false, "in fast mode, also stop at every syscall that names a file, to check the /proc, /sys and /dev paths it uses (--full always does)")
+	fs.BoolVar(&t.paths, "paths", true, "in fast mode, also stop at every syscall that names a file, to check the /proc, /sys and /dev paths it uses (--full always does)")
 	fs.BoolVar(&t.exact, "exact-errors", false, "with --full, wait for the result of every call instead of sampling errors")
 	fs.StringVar(&t.save, "save", "", "save the observed profile as JSON, to re-check later with 'gvcheck check FILE --gvisor ...'")
 	registerBackend(fs, &t.backend)
@@ -74,15 +77,22 @@ func (t *traceFlags) prepare(ctx context.Context) (*target, analyze.Level, error
 
 // finish saves the profile and writes the report; it returns whether the
 // findings fail the --fail-on gate.
-func (t *traceFlags) finish(w io.Writer, name string, tg *target, failOn analyze.Level, p *profile.Profile) (bool, error) {
+func (t *traceFlags) finish(w io.Writer, name string, tg *target, failOn analyze.Level, p *profile.Profile, res *analyze.Result, exp *probe.Result) (bool, error) {
 	if t.save != "" {
 		if err := writeProfile(t.save, p); err != nil {
 			return false, err
 		}
 	}
-	res := tg.analyze(p)
+	if res == nil {
+		res = tg.analyze(p)
+	}
 	ropt := report.Options{All: t.out.all}
-	rep := report.New("gvcheck "+Version, tg.report, []report.Workload{report.NewWorkload(name, p, res, ropt)})
+	wl := report.NewWorkload(name, p, res, ropt)
+	if exp != nil {
+		report.AddExperiment(&wl, exp)
+	}
+	wl.Notes = append(wl.Notes, t.notes...)
+	rep := report.New("gvcheck "+Version, tg.report, []report.Workload{wl})
 	if err := t.out.writeTo(w, func(w io.Writer) error { return report.Write(w, rep, t.out.format, ropt) }); err != nil {
 		return false, err
 	}
@@ -119,7 +129,11 @@ func (t *traceFlags) traceOptions(tg *target) (trace.Options, error) {
 }
 
 func newRunCmd(e *env) *cobra.Command {
-	var f traceFlags
+	var (
+		f         traceFlags
+		pf        probeFlags
+		probeMode string
+	)
 	cmd := &cobra.Command{
 		Use:   "run [flags] -- CMD [ARGS...]",
 		Short: "Run a program, trace its whole process tree, and report",
@@ -134,6 +148,16 @@ implied). Otherwise, or with --backend ptrace, a seccomp filter compiled from
 the target's table lets every syscall gVisor fully supports run at native
 speed; only the others stop the program to be recorded, and --full records
 every syscall. The report says which backend was used and why.
+
+The findings are risks: a program may fall back, or never need what it
+touched. So when the run shows something gVisor does differently (a finding
+at needs-option or above), gvcheck re-runs the program, isolated (its own
+copy of the files, no network but loopback, standard input /dev/null), once
+as it is and then with those differences simulated as gVisor answers them
+(see 'gvcheck probe'): each finding is then required, tolerated or not
+reached, and the verdict is the experiment's. --probe=never keeps to the
+trace; --probe=always experiments even without risky findings. For servers,
+give --test (and --ready).
 
 The program keeps its terminal, standard streams and signals; gvcheck exits
 with its exit status (128+signal if it was killed). The report goes to
@@ -178,7 +202,29 @@ standard error, or to --output.`,
 				}
 				return nil
 			}
-			failed, err := f.finish(e.stderr, args[0], tg, failOn, res.Profile)
+			var exp *probe.Result
+			analysis := tg.analyze(res.Profile)
+			if why := probeWanted(probeMode, analysis, res); why == "" {
+				cfg, err := pf.config(args, tg)
+				if err != nil {
+					return err
+				}
+				cfg.Differences = simulate.Differences(res.Profile, analysis.Findings, cfg.Target)
+				if f.progress && isTerminal(e.stderr) {
+					cfg.Progress = func(s string) { fmt.Fprintf(e.stderr, "\r\033[Kgvcheck: %s", s) }
+					defer fmt.Fprint(e.stderr, "\r\033[K")
+				}
+				exp, err = probe.Probe(ctx, cfg)
+				if err != nil && !errors.Is(err, probe.ErrReferenceFailed) {
+					return err
+				}
+				if err != nil {
+					f.notes = append(f.notes, "no experiment: "+err.Error())
+				}
+			} else if probeMode != "never" && analysis.Max() >= analyze.LevelNeedsOption {
+				f.notes = append(f.notes, "no experiment: "+why)
+			}
+			failed, err := f.finish(e.stderr, args[0], tg, failOn, res.Profile, analysis, exp)
 			if err != nil {
 				return err
 			}
@@ -192,6 +238,8 @@ standard error, or to --output.`,
 		},
 	}
 	f.register(cmd, "standard error")
+	pf.register(cmd, true)
+	cmd.Flags().StringVar(&probeMode, "probe", "auto", "experiment after the trace (re-run with gVisor's differences simulated): auto (when there are risky findings), always, never")
 	cmd.Flags().BoolVar(&f.simulate, "simulate", false, "simulate gVisor's syscall surface: every syscall gVisor does not support fails with gVisor's errno (see also 'gvcheck probe')")
 	cmd.Flags().BoolVar(&f.progress, "progress", false, "show a live status line on standard error (only when it is a terminal)")
 	cmd.Flags().SetInterspersed(false)
@@ -295,7 +343,7 @@ syscall, as --full does.`,
 			if err != nil {
 				return withHint(err, attachHint(err))
 			}
-			failed, err := f.finish(e.stdout, name, tg, failOn, res.Profile)
+			failed, err := f.finish(e.stdout, name, tg, failOn, res.Profile, nil, nil)
 			if err != nil {
 				return err
 			}
@@ -361,3 +409,28 @@ func simulated(opt trace.Options) int {
 	}
 	return n
 }
+
+// probeWanted says why no experiment is made after a run, or "" to make
+// one.
+func probeWanted(mode string, a *analyze.Result, res *trace.Result) string {
+	switch mode {
+	case "never":
+		return "--probe=never"
+	case "always":
+	case "auto", "":
+		if a.Max() < analyze.LevelNeedsOption {
+			return "nothing risky was found"
+		}
+		// A long job run again, twice or more, is a decision for the user.
+		if res.Elapsed > autoProbeLimit {
+			return fmt.Sprintf("the program ran for %s; give --probe=always to experiment anyway", res.Elapsed.Round(time.Second))
+		}
+	}
+	if res.Exit.Signal == "SIGINT" || res.Exit.Signal == "SIGTERM" || res.Exit.Signal == "SIGHUP" {
+		return "the program was interrupted"
+	}
+	return ""
+}
+
+// autoProbeLimit is the longest traced run --probe=auto repeats.
+const autoProbeLimit = 2 * time.Minute

@@ -202,8 +202,17 @@ func printedValue(ref, run []byte, v Value) (string, bool) {
 			continue
 		}
 		na, nb := number.FindAllString(a[i], -1), number.FindAllString(b[i], -1)
-		for k := 0; k < len(na) && k < len(nb); k++ {
-			if na[k] == nat && nb[k] == oth {
+		if len(na) != len(nb) {
+			continue
+		}
+		diff := 0
+		for k := range na {
+			if na[k] != nb[k] {
+				diff++
+			}
+		}
+		for k := range na {
+			if nb[k] == oth && (na[k] == nat && !v.NativeUnknown || v.NativeUnknown && na[k] != oth && diff == 1) {
 				return b[i], true
 			}
 		}

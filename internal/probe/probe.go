@@ -100,6 +100,8 @@ type Tried struct {
 	// isolated it, and Denied what that run simulated.
 	Evidence string   `json:"evidence,omitempty"`
 	Denied   []string `json:"denied,omitempty"`
+	// Examples are paths the difference hid, when its title names none.
+	Examples []string `json:"examples,omitempty"`
 }
 
 // Run is one run's outcome as reported.
@@ -175,9 +177,16 @@ type runner interface {
 	// run runs the program with the differences of on simulated (none:
 	// a native reference) and returns its outcome and, per difference,
 	// how many calls met it.
-	run(ctx context.Context, ds []*simulate.Difference, on simulate.Set) (*launch.Result, []uint64, error)
+	run(ctx context.Context, ds []*simulate.Difference, on simulate.Set) (*launch.Result, *met, error)
 	// observe traces the program once and returns its profile.
 	observe(ctx context.Context) (*launch.Result, *profile.Profile, error)
+}
+
+// met is what a simulated run met of the differences.
+type met struct {
+	hits []uint64 // calls that met each difference
+	// examples are paths hidden as simulate.OtherPaths.
+	examples []string
 }
 
 // Probe runs the experiment.
@@ -234,6 +243,7 @@ type judged struct {
 	res  outcome.Result
 	out  *launch.Result
 	hits []uint64
+	met  *met
 }
 
 func (p *prober) progress(format string, args ...any) {
@@ -313,6 +323,9 @@ func (p *prober) probe(ctx context.Context) error {
 		if j.hits[i] == 0 {
 			t.Status = NotReached
 		}
+		if d.Path == simulate.OtherPaths && j.met != nil {
+			t.Examples = j.met.examples
+		}
 		p.res.Differences = append(p.res.Differences, t)
 	}
 	if j.res.Verdict.OK() {
@@ -365,16 +378,19 @@ func (p *prober) probe(ctx context.Context) error {
 		if jj, ok := p.known[key(ev)]; ok {
 			t.Evidence = jj.res.Summary()
 		}
-		titles = append(titles, d2s(p.ds[i]))
+		titles = append(titles, d2s(p.ds[i], t.Examples))
 	}
 	p.res.Verdict = analyze.Incompatible
 	p.res.Cause = "it needs " + strings.Join(titles, " and ")
 	return nil
 }
 
-func d2s(d *simulate.Difference) string {
+func d2s(d *simulate.Difference, examples []string) string {
 	switch d.Kind {
 	case simulate.KindPath:
+		if len(examples) > 0 {
+			return strings.Join(examples, ", ") + " (absent under gVisor: " + d.Answer() + ")"
+		}
 		return d.Title + " (absent under gVisor: " + d.Answer() + ")"
 	case simulate.KindExec:
 		s := "to exec " + d.Title + " (gVisor: " + d.Answer() + ", file capabilities"
@@ -395,8 +411,18 @@ func d2s(d *simulate.Difference) string {
 func (p *prober) options(on simulate.Set, hits []uint64) outcome.Options {
 	opt := outcome.Options{Expect: p.cfg.Expect, CompareOutput: p.cfg.CompareOutput}
 	for i, d := range p.ds {
-		if on != nil && on[i] && hits != nil && hits[i] > 0 && d.Errno != "" && !slices.Contains(opt.Errnos, d.Errno) {
+		if on == nil || !on[i] || hits == nil || hits[i] == 0 {
+			continue
+		}
+		if d.Errno != "" && !slices.Contains(opt.Errnos, d.Errno) {
 			opt.Errnos = append(opt.Errnos, d.Errno)
+		}
+		if d.Kind == simulate.KindPath && opt.LostErrno == "" {
+			// Output the program no longer prints, with a file gone.
+			opt.LostErrno = d.Errno
+		}
+		if d.Value != nil && d.Kind == simulate.KindValue && d.Syscall != "" {
+			opt.Values = append(opt.Values, outcome.Value{Call: d.Syscall, Other: *d.Value, NativeUnknown: true})
 		}
 	}
 	if p.obs != nil {
@@ -421,7 +447,7 @@ func (p *prober) test(ctx context.Context, idx []int, purpose string) (judged, e
 	}
 	var first judged
 	for n, o := range outs {
-		j := judged{res: outcome.Compare(p.ref.Run, o.out.Run, p.options(on, o.hits)), out: o.out, hits: o.hits}
+		j := judged{res: outcome.Compare(p.ref.Run, o.out.Run, p.options(on, o.met.hits)), out: o.out, hits: o.met.hits, met: o.met}
 		if n == 0 {
 			first = j
 			continue
@@ -437,8 +463,8 @@ func (p *prober) test(ctx context.Context, idx []int, purpose string) (judged, e
 }
 
 type ran struct {
-	out  *launch.Result
-	hits []uint64
+	out *launch.Result
+	met *met
 }
 
 func (p *prober) runN(ctx context.Context, on simulate.Set) ([]ran, error) {
@@ -447,12 +473,12 @@ func (p *prober) runN(ctx context.Context, on simulate.Set) ([]ran, error) {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		o, hits, err := p.r.run(ctx, p.ds, on)
+		o, m, err := p.r.run(ctx, p.ds, on)
 		if err != nil {
 			return nil, err
 		}
 		p.res.Runs++
-		outs = append(outs, ran{o, hits})
+		outs = append(outs, ran{o, m})
 	}
 	return outs, nil
 }

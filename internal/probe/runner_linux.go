@@ -31,7 +31,7 @@ func (r *execRunner) launchConfig() launch.Config {
 	}
 }
 
-func (r *execRunner) run(ctx context.Context, ds []*simulate.Difference, on simulate.Set) (*launch.Result, []uint64, error) {
+func (r *execRunner) run(ctx context.Context, ds []*simulate.Difference, on simulate.Set) (*launch.Result, *met, error) {
 	lc := r.launchConfig()
 	var sup *simulate.Supervisor
 	if len(ds) > 0 && len(on) > 0 {
@@ -39,7 +39,7 @@ func (r *execRunner) run(ctx context.Context, ds []*simulate.Difference, on simu
 		if err != nil {
 			return nil, nil, fmt.Errorf("probe: simulation filter: %w", err)
 		}
-		sup = simulate.NewSupervisor(r.cfg.Arch(), ds, on)
+		sup = simulate.NewSupervisor(r.cfg.Arch(), ds, on, r.cfg.Target.Provided)
 		lc.Filter = prog
 		lc.Supervise = func(fd int, stop *atomic.Bool) { sup.Serve(fd, stop) }
 	}
@@ -47,11 +47,11 @@ func (r *execRunner) run(ctx context.Context, ds []*simulate.Difference, on simu
 	if err != nil {
 		return nil, nil, err
 	}
-	hits := make([]uint64, len(ds))
+	m := &met{hits: make([]uint64, len(ds))}
 	if sup != nil {
-		hits = sup.Hits()
+		m.hits, m.examples = sup.Hits(), sup.Examples()
 	}
-	return res, hits, nil
+	return res, m, nil
 }
 
 func (r *execRunner) observe(ctx context.Context) (*launch.Result, *profile.Profile, error) {

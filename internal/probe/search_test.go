@@ -49,7 +49,7 @@ type fakeRunner struct {
 	degraded bool
 }
 
-func (f *fakeRunner) run(_ context.Context, ds []*simulate.Difference, on simulate.Set) (*launch.Result, []uint64, error) {
+func (f *fakeRunner) run(_ context.Context, ds []*simulate.Difference, on simulate.Set) (*launch.Result, *met, error) {
 	f.runs++
 	fail := false
 	any := false
@@ -81,7 +81,7 @@ func (f *fakeRunner) run(_ context.Context, ds []*simulate.Difference, on simula
 		res.Exit = profile.Exit{Code: 1}
 		res.Stderr = []byte("fatal: needed syscall failed\n")
 	}
-	return res, hits, nil
+	return res, &met{hits: hits}, nil
 }
 
 func (f *fakeRunner) observe(context.Context) (*launch.Result, *profile.Profile, error) {

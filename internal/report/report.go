@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gvcheck/gvcheck/internal/analyze"
+	"github.com/gvcheck/gvcheck/internal/probe"
 	"github.com/gvcheck/gvcheck/internal/profile"
 )
 
@@ -47,6 +48,20 @@ type Workload struct {
 	Rows     []analyze.Row     `json:"rows,omitempty"`
 	Notes    []string          `json:"notes,omitempty"`
 	Exit     *profile.Exit     `json:"exit,omitempty"`
+	// Experiment is what re-running the program with gVisor's differences
+	// simulated showed (run --probe); it decides the verdict when present.
+	Experiment *Experiment `json:"experiment,omitempty"`
+}
+
+// Experiment summarises a probe made for a workload.
+type Experiment struct {
+	// Outcome is works, degraded or fails; Evidence quotes why.
+	Outcome  string     `json:"outcome"`
+	Evidence []Evidence `json:"evidence"`
+	Cause    string     `json:"cause,omitempty"`
+	Runs     int        `json:"runs"`
+	Wall     int64      `json:"wall_ns"`
+	Notes    []string   `json:"notes,omitempty"`
 }
 
 // Options controls rendering.
@@ -82,7 +97,7 @@ func NewWorkload(name string, p *profile.Profile, res *analyze.Result, opt Optio
 	}
 	switch w.Coverage {
 	case profile.CoverageFiltered:
-		w.Notes = append(w.Notes, "fast mode: calls gVisor fully supports ran unobserved and are not counted, and paths are checked only with --paths; use --full for a complete inventory")
+		w.Notes = append(w.Notes, "fast mode: calls gVisor fully supports ran unobserved and are not counted; use --full for a complete inventory")
 	case profile.CoverageNames:
 		w.Notes = append(w.Notes, "the evidence lists names only: call counts are unknown")
 	case profile.CoveragePermitted:
@@ -135,4 +150,29 @@ func Write(w io.Writer, r *Report, format string, opt Options) error {
 		return WriteMarkdown(w, r, opt)
 	}
 	return fmt.Errorf("unknown report format %q (want text, json or markdown)", format)
+}
+
+// AddExperiment records a probe made for the workload: each finding's
+// experimental status, and the experiment's verdict, which supersedes the
+// static one.
+func AddExperiment(w *Workload, r *probe.Result) {
+	for i := range w.Findings {
+		f := &w.Findings[i]
+		for _, t := range r.Differences {
+			if t.Covers(*f) {
+				f.Tried = string(t.Status)
+				break
+			}
+		}
+	}
+	e := &Experiment{Outcome: string(r.Outcome.Verdict), Evidence: []Evidence{}, Cause: r.Cause, Runs: r.Runs, Wall: int64(r.Wall), Notes: r.Notes}
+	for _, ev := range r.Outcome.Evidence {
+		e.Evidence = append(e.Evidence, Evidence{Kind: ev.Kind, Text: ev.Text, Stream: ev.Stream, Errno: ev.Errno})
+	}
+	if r.Inconsistent {
+		e.Outcome = "inconsistent"
+		e.Notes = append(e.Notes, r.Inconsistency)
+	}
+	w.Experiment = e
+	w.Verdict = r.Verdict
 }

@@ -47,6 +47,18 @@ func headline(r *Report) string {
 			byLevel[f.Level]++
 		}
 	}
+	if len(r.Workloads) == 1 && r.Workloads[0].Experiment != nil {
+		e := r.Workloads[0].Experiment
+		switch r.Verdict {
+		case analyze.FallbacksVerified, analyze.Compatible:
+			return fmt.Sprintf("%s: the program works with what gVisor does differently simulated (%s)", r.Verdict, Plural(e.Runs, "run"))
+		case analyze.Incompatible:
+			if e.Cause != "" {
+				return fmt.Sprintf("incompatible (%s under simulated gVisor): %s", e.Outcome, e.Cause)
+			}
+			return fmt.Sprintf("incompatible: %s under simulated gVisor", e.Outcome)
+		}
+	}
 	switch r.Verdict {
 	case analyze.Compatible:
 		if n := byLevel[analyze.LevelInfo]; n > 0 {
@@ -113,11 +125,25 @@ func writeWorkloadText(bw *bufio.Writer, w Workload, opt Options) {
 	s := w.Summary
 	fmt.Fprintf(bw, "summary:  %s seen, %d fully supported, %d partial, %d unimplemented\n",
 		Plural(s.SyscallsSeen, "syscall"), s.FullySupported, s.Partial, s.Unimplemented)
+	if e := w.Experiment; e != nil {
+		fmt.Fprintf(bw, "experiment: %s with gVisor's differences simulated (%s)\n", e.Outcome, Plural(e.Runs, "run"))
+		for _, ev := range e.Evidence {
+			fmt.Fprintf(bw, "  %s\n", verdictEvidence(ev))
+		}
+	}
 	if len(w.Findings) > 0 {
 		fmt.Fprintln(bw)
 		tw := tabwriter.NewWriter(bw, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "LEVEL\tSYSCALL\tCALLS\tUNDER GVISOR")
+		if w.Experiment != nil {
+			fmt.Fprintln(tw, "LEVEL\tSYSCALL\tCALLS\tUNDER GVISOR\tEXPERIMENT")
+		} else {
+			fmt.Fprintln(tw, "LEVEL\tSYSCALL\tCALLS\tUNDER GVISOR")
+		}
 		for _, f := range w.Findings {
+			if w.Experiment != nil {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", f.Level, f.Title(), calls(f.Count), outcome(f), dashEmpty(f.Tried))
+				continue
+			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", f.Level, f.Title(), calls(f.Count), outcome(f))
 		}
 		tw.Flush()

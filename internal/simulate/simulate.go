@@ -178,6 +178,13 @@ func Differences(p *profile.Profile, findings []analyze.Finding, t Target) []*Di
 			add(&Difference{Kind: KindExec, Title: f.Arg, Path: f.Arg, Errno: f.Errno, Level: f.Level, Note: f.Note, NeedsFlag: f.NeedsFlag})
 		}
 	}
+	// Paths the reference never touched may be touched in a simulated run
+	// (the program takes another path once something is missing, or names
+	// another pid): gVisor lacks those too.
+	if t.Provided != nil && slices.ContainsFunc(out, func(d *Difference) bool { return d.Kind == KindPath }) {
+		add(&Difference{Kind: KindPath, Title: OtherPaths, Path: OtherPaths, Errno: "ENOENT", Level: analyze.LevelUnsupportedArg,
+			Note: "the /proc, /sys and /dev entries gVisor does not provide that the reference run did not touch"})
+	}
 	for _, st := range stubs {
 		s := p.Syscalls[st.syscall]
 		if s == nil {
@@ -189,6 +196,10 @@ func Differences(p *profile.Profile, findings []analyze.Finding, t Target) []*Di
 	}
 	return out
 }
+
+// OtherPaths is the path difference that covers every path gVisor lacks
+// outside the ones the reference run touched.
+const OtherPaths = "(other missing /proc, /sys, /dev paths)"
 
 // keyConds are the filter conditions that select calls with key values
 // vals, where the key comes from registers.
@@ -298,7 +309,8 @@ func Policy(arch sysno.Arch, ds []*Difference, on Set) *policy.Policy {
 				conds[d.Nr] = append(conds[d.Nr], d.conds)
 			}
 		case KindPath:
-			for _, name := range sysargs.PathSyscalls() {
+			// Listings of synthesised directories are answered too.
+			for _, name := range append(sysargs.PathSyscalls(), "getdents64") {
 				if nr, ok := number(name); ok {
 					whole[nr] = true
 					note(nr)
@@ -335,4 +347,23 @@ func Describe(ds []*Difference, on Set) string {
 		}
 	}
 	return strings.Join(names, ", ")
+}
+
+// Covers reports whether the difference simulates finding f.
+func (d *Difference) Covers(f analyze.Finding) bool {
+	switch f.Kind {
+	case analyze.KindSyscall:
+		return d.Kind == KindSyscall && d.Syscall == f.Syscall
+	case analyze.KindArgument:
+		return (d.Kind == KindArgument || d.Kind == KindValue) && d.Title == f.Title()
+	case analyze.KindPath:
+		if d.Kind != KindPath || d.Path == OtherPaths {
+			return false
+		}
+		p := NormalPath(f.Arg)
+		return p == d.Path || strings.HasPrefix(p, d.Path+"/")
+	case analyze.KindExec:
+		return d.Kind == KindExec && d.Path == f.Arg
+	}
+	return false
 }

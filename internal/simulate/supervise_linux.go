@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"golang.org/x/sys/unix"
@@ -31,11 +32,38 @@ type Supervisor struct {
 	execs map[string]int // exec differences by executable
 	pathA map[int]sysargs.PathArg
 	exec  map[int]bool
+	// provided judges a path no difference names; other is the index of
+	// the OtherPaths difference when it is on.
+	provided   func(string) bool
+	other      int
+	known      map[string]bool // every path difference's path, on or off
+	getdentsNr int             // getdents64's number, when listings are filtered
+	lists      listings
+	// examples are the first paths the OtherPaths difference hid.
+	exMu     sync.Mutex
+	examples []string
 }
 
-// NewSupervisor prepares the answers for the differences of on.
-func NewSupervisor(arch sysno.Arch, ds []*Difference, on Set) *Supervisor {
-	s := &Supervisor{arch: arch, ds: ds, hits: make([]atomic.Uint64, len(ds)),
+// Examples returns the first paths hidden as OtherPaths.
+func (s *Supervisor) Examples() []string {
+	s.exMu.Lock()
+	defer s.exMu.Unlock()
+	return slices.Clone(s.examples)
+}
+
+func (s *Supervisor) otherHit(p string) {
+	s.hits[s.other].Add(1)
+	s.exMu.Lock()
+	defer s.exMu.Unlock()
+	if len(s.examples) < 5 && !slices.Contains(s.examples, p) {
+		s.examples = append(s.examples, p)
+	}
+}
+
+// NewSupervisor prepares the answers for the differences of on. provided
+// judges paths no difference names (nil: only those are absent).
+func NewSupervisor(arch sysno.Arch, ds []*Difference, on Set, provided func(string) bool) *Supervisor {
+	s := &Supervisor{arch: arch, ds: ds, hits: make([]atomic.Uint64, len(ds)), provided: provided, other: -1, getdentsNr: -1,
 		byNr: map[int][]int{}, paths: map[string]int{}, execs: map[string]int{},
 		pathA: map[int]sysargs.PathArg{}, exec: map[int]bool{}}
 	s.audit, _ = policy.AuditArch(arch)
@@ -47,12 +75,23 @@ func NewSupervisor(arch sysno.Arch, ds []*Difference, on Set) *Supervisor {
 		case KindSyscall, KindArgument, KindValue:
 			s.byNr[d.Nr] = append(s.byNr[d.Nr], i)
 		case KindPath:
-			s.paths[d.Path] = i
+			if d.Path == OtherPaths {
+				s.other = i
+			} else {
+				s.paths[d.Path] = i
+			}
 		case KindExec:
 			s.execs[d.Path] = i
 		}
 	}
-	if len(s.paths) > 0 {
+	s.known = map[string]bool{}
+	for _, d := range ds {
+		if d.Kind == KindPath {
+			s.known[d.Path] = true
+		}
+	}
+	if len(s.paths) > 0 || s.other >= 0 {
+		s.getdentsNr, _ = sysno.Number(arch, "getdents64")
 		for _, name := range sysargs.PathSyscalls() {
 			if nr, ok := sysno.Number(arch, name); ok {
 				if pa, ok := sysargs.PathArgOf(name); ok {
@@ -96,6 +135,12 @@ func (s *Supervisor) answer(fd int, n *policy.Notification) policy.Answer {
 	if n.Arch != s.audit {
 		return cont
 	}
+	if n.Nr == s.getdentsNr {
+		if a, ok := s.listDir(fd, n); ok {
+			return a
+		}
+		return cont
+	}
 	name := sysno.Name(s.arch, n.Nr)
 	for _, i := range s.byNr[n.Nr] {
 		d := s.ds[i]
@@ -126,9 +171,16 @@ func (s *Supervisor) answer(fd int, n *policy.Notification) policy.Answer {
 			return answerOf(s.ds[i])
 		}
 	}
-	if i, ok := s.pathDifference(NormalPath(p)); ok {
+	norm := NormalPath(p)
+	if i, ok := s.pathDifference(norm); ok {
 		s.hits[i].Add(1)
 		return answerOf(s.ds[i])
+	}
+	// A path the reference never touched: absent if gVisor lacks it and
+	// no difference switched off covers it.
+	if s.other >= 0 && s.provided != nil && sysargs.SynthesizedPath(p) && !s.coveredOff(norm) && !s.provided(denormal(norm)) {
+		s.otherHit(norm)
+		return answerOf(s.ds[s.other])
 	}
 	return cont
 }
@@ -145,6 +197,18 @@ func (s *Supervisor) pathDifference(p string) (int, bool) {
 		}
 	}
 	return 0, false
+}
+
+// coveredOff reports whether a path difference that is switched off covers
+// p: the experiment wants that path present.
+func (s *Supervisor) coveredOff(p string) bool {
+	for q := p; q != "/" && q != "."; q = path.Dir(q) {
+		if s.known[q] {
+			_, on := s.paths[q]
+			return !on
+		}
+	}
+	return false
 }
 
 func answerOf(d *Difference) policy.Answer {
