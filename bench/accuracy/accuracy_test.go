@@ -17,23 +17,9 @@ import (
 // ("verify cause", "probe cause": it says a failing program fails, but its
 // first cause line does not name the mechanism).
 //
-// The verdict work of issue 9 shrinks this map to empty. A check listed
-// here that becomes right fails the test, so the list cannot go stale:
-// delete the line in the change that fixes it.
-var knownWrong = map[string][]string{
-	// runsc refuses to start it (file capability); verify reports an error.
-	"ping": {"verify", "probe"},
-	// ss exits 0 after "Cannot open netlink socket" (NETLINK_SOCK_DIAG).
-	"ss-tcp": {"verify", "probe"},
-	// "no syscall result differs", although fallocate's EOPNOTSUPP is there.
-	"fallocate-punch-hole": {"verify cause", "probe"},
-	// The FS_IOC_GETFLAGS ioctl is not simulated.
-	"lsattr": {"probe"},
-	// stress-ng exits 0 after "userfaultfd() not supported".
-	"stress-ng-userfaultfd": {"verify", "probe"},
-	// sched_get_priority_max(SCHED_FIFO) returns 0 under gVisor (a stub value).
-	"chrt-fifo": {"verify cause", "probe"},
-}
+// It is empty: every answer on the subset is right. A check listed here
+// that becomes right fails the test, so the list cannot go stale.
+var knownWrong = map[string][]string{}
 
 // The CI subset must stay fast: about ten programs (ci: true in the corpus).
 const maxSubset = 14

@@ -112,6 +112,16 @@ func causeOf(report map[string]any) string {
 		s = string(b)
 	}
 	if s == "" {
+		// run: the experiment of its (only) workload.
+		if ws, ok := report["workloads"].([]any); ok && len(ws) == 1 {
+			if w, ok := ws[0].(map[string]any); ok {
+				if e, ok := w["experiment"].(map[string]any); ok {
+					s, _ = e["cause"].(string)
+				}
+			}
+		}
+	}
+	if s == "" {
 		if req, ok := report["required"].([]any); ok && len(req) > 0 {
 			var parts []string
 			for _, r := range req {

@@ -239,7 +239,8 @@ standard error, or to --output.`,
 	}
 	f.register(cmd, "standard error")
 	pf.register(cmd, true)
-	cmd.Flags().StringVar(&probeMode, "probe", "auto", "experiment after the trace (re-run with gVisor's differences simulated): auto (when there are risky findings), always, never")
+	cmd.Flags().StringVar(&probeMode, "probe", "auto", "experiment after the trace (re-run with gVisor's differences simulated): auto (when there are risky findings), always (also plain --probe), never")
+	cmd.Flags().Lookup("probe").NoOptDefVal = "always"
 	cmd.Flags().BoolVar(&f.simulate, "simulate", false, "simulate gVisor's syscall surface: every syscall gVisor does not support fails with gVisor's errno (see also 'gvcheck probe')")
 	cmd.Flags().BoolVar(&f.progress, "progress", false, "show a live status line on standard error (only when it is a terminal)")
 	cmd.Flags().SetInterspersed(false)
@@ -414,9 +415,9 @@ func simulated(opt trace.Options) int {
 // one.
 func probeWanted(mode string, a *analyze.Result, res *trace.Result) string {
 	switch mode {
-	case "never":
+	case "never", "false":
 		return "--probe=never"
-	case "always":
+	case "always", "true":
 	case "auto", "":
 		if a.Max() < analyze.LevelNeedsOption {
 			return "nothing risky was found"
