@@ -129,7 +129,7 @@ func writeProbeText(bw *bufio.Writer, p *Probe) {
 		}
 		fmt.Fprintf(bw, "  %-12s %s → %s (%s)\n", d.Status, d.Title, d.Answer(), calls)
 		if d.Evidence != "" {
-			fmt.Fprintf(bw, "               without it: %s\n", d.Evidence)
+			fmt.Fprintf(bw, "               simulated, it: %s\n", d.Evidence)
 		}
 		if d.NeedsFlag != "" {
 			fmt.Fprintf(bw, "               works with runsc %s\n", d.NeedsFlag)

@@ -98,7 +98,9 @@ var selectors = [numCategories]selector{
 		// include/uapi/asm-generic/ioctls.h; x/sys/unix names FIONREAD TIOCINQ.
 		extra: []nameValue{{"FIONREAD", 0x541b}, {"FIONBIO", 0x5421}, {"FIONCLEX", 0x5450},
 			{"FIOCLEX", 0x5451}, {"FIOASYNC", 0x5452}, {"FIOQSIZE", 0x5460}, {"TIOCSERGETLSR", 0x5459},
-			{"FIGETBSZ", 0x2}, {"FIBMAP", 0x1}}},
+			{"FIGETBSZ", 0x2}, {"FIBMAP", 0x1},
+			// include/uapi/linux/fs.h: _IOWR('f', 11, struct fiemap), not in x/sys/unix.
+			{"FS_IOC_FIEMAP", 0xc020660b}}},
 	catAF: {prefix: "AF_", exclude: `^AF_MAX$`,
 		prefer: []string{"AF_UNIX", "AF_NETLINK"}},
 	catSockType: {prefix: "SOCK_", max: 10,

@@ -59,7 +59,7 @@ func chooseCause(res *Result, gvCalls []profile.Call) {
 			continue
 		}
 		if src := dataSource(gvCalls, ev.Text); src != "" {
-			res.Cause = fmt.Sprintf("gVisor answered %s with %s, which no Linux call returned: the program printed %q", src, ev.Errno, trim(ev.Text, 100))
+			res.Cause = fmt.Sprintf("the program's error (%s) came from gVisor's answer to %s, not from a call: it printed %q", ev.Errno, src, trim(ev.Text, 100))
 			res.Because = "the error came in data the program read, not as a call's result"
 			return
 		}
