@@ -74,6 +74,10 @@ type probe struct {
 // load loads the program for cfg and attaches it. Until Close, every
 // syscall of the machine runs it.
 func load(cfg config) (*probe, error) {
+	// Decoding the kernel's BTF takes about 10 ms: start it while the
+	// object is parsed and the maps are created.
+	cache := btf.NewCache()
+	go func() { _, _ = cache.Kernel() }()
 	arch := sysno.Host()
 	sp, err := specs(arch)
 	if err != nil {
@@ -129,7 +133,7 @@ func load(cfg config) (*probe, error) {
 	// Kernels before 5.11 charge BPF memory to RLIMIT_MEMLOCK.
 	_ = rlimit.RemoveMemlock()
 	p := &probe{arch: arch, specs: sp, ncpu: ncpu, rows: rows}
-	if err := p.loadObjects(spec); err != nil {
+	if err := p.loadObjects(spec, cache); err != nil {
 		var ve *ebpf.VerifierError
 		if errors.As(err, &ve) {
 			return nil, fmt.Errorf("%w: the kernel rejected the program: %w", ErrUnavailable, ve)
@@ -151,8 +155,7 @@ func load(cfg config) (*probe, error) {
 // loadObjects creates the maps, then verifies the programs in parallel:
 // the kernel checks each one on its own, which is most of the time a load
 // takes. The kernel's BTF is decoded once, in a shared cache.
-func (p *probe) loadObjects(spec *ebpf.CollectionSpec) error {
-	cache := btf.NewCache()
+func (p *probe) loadObjects(spec *ebpf.CollectionSpec, cache *btf.Cache) error {
 	mapsOnly := spec.Copy()
 	mapsOnly.Programs = nil
 	shared, err := ebpf.NewCollectionWithOptions(mapsOnly, ebpf.CollectionOptions{Cache: cache})
