@@ -19,6 +19,7 @@ import (
 
 	"github.com/gvcheck/gvcheck/internal/policy"
 	"github.com/gvcheck/gvcheck/internal/profile"
+	"github.com/gvcheck/gvcheck/internal/sigstate"
 )
 
 // Run starts argv under the tracer and follows it and all its descendants
@@ -138,57 +139,59 @@ func (t *tracer) filter() ([]unix.SockFilter, error) {
 func (t *tracer) full() bool { return t.opt.Policy == nil || t.opt.Full }
 
 func (t *tracer) run(ctx context.Context, path string, argv, env []string, filter []unix.SockFilter, mainPid *atomic.Int64) (*Result, error) {
-	shim := policy.Shim{Filter: filter, Stop: true, Listener: t.useNotify}
-	exe, args, shimEnv, err := shim.Args(path, argv, env)
-	if err != nil {
-		return nil, fmt.Errorf("run: %w", err)
+	spec := &policy.Spec{Path: path, Argv: argv, Env: env, Filter: filter, Listener: t.useNotify, Handshake: true}
+	if t.opt.Signals != nil {
+		spec.Signals = t.opt.Signals
+	} else {
+		st := sigstate.Inherited()
+		spec.Signals = &policy.Signals{Ignored: st.Ignored, Blocked: st.Blocked, KeepMask: !st.Exact}
 	}
 	files := []*os.File{or(t.opt.Stdin, os.Stdin), or(t.opt.Stdout, os.Stdout), or(t.opt.Stderr, os.Stderr)}
-	proc, err := os.StartProcess(exe, args, &os.ProcAttr{
-		Dir:   t.opt.Dir,
-		Env:   shimEnv,
-		Files: files,
-		// Until the tracer holds the child (then PTRACE_O_EXITKILL does).
-		Sys: &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL},
-	})
-	if err != nil {
+	// Until the tracer holds the child (then PTRACE_O_EXITKILL does).
+	sh, err := policy.Start(spec, policy.StartAttr{Dir: t.opt.Dir, Files: files, Pdeathsig: syscall.SIGKILL})
+	if sh == nil {
 		return nil, fmt.Errorf("run: start %s: %w", argv[0], err)
 	}
-	pid := proc.Pid
-	_ = proc.Release()
+	pid := sh.Pid
 	t.mainPid = pid
-
-	// The shim stops itself; seize all its threads while it is stopped.
-	var ws unix.WaitStatus
-	for {
-		_, err = unix.Wait4(pid, &ws, unix.WSTOPPED|unix.WALL, nil)
-		if err != unix.EINTR {
-			break
+	fail := func(err error) (*Result, error) {
+		sh.Close()
+		_ = unix.Kill(pid, unix.SIGKILL)
+		var ws unix.WaitStatus
+		for {
+			if _, e := unix.Wait4(pid, &ws, 0, nil); e != unix.EINTR {
+				break
+			}
 		}
+		return nil, err
 	}
 	if err != nil {
-		_ = unix.Kill(pid, unix.SIGKILL)
-		return nil, fmt.Errorf("run: wait for %s to start: %w", argv[0], err)
+		return fail(fmt.Errorf("run: start %s: %w", argv[0], err))
 	}
-	if !ws.Stopped() {
+	// The shim names the thread that will exec and waits: seize it before
+	// it goes on, so that nothing is filtered or exec'd untraced.
+	tid, err := sh.Ready()
+	if err != nil {
+		var ws unix.WaitStatus
+		for {
+			if _, e := unix.Wait4(pid, &ws, 0, nil); e != unix.EINTR {
+				break
+			}
+		}
+		sh.Close()
+		if ws.Exited() && ws.ExitStatus() != 0 {
+			return nil, fmt.Errorf("run: %s could not be started (status %d)", argv[0], ws.ExitStatus())
+		}
 		return nil, fmt.Errorf("run: %s ended before it could be traced (status %#x)", argv[0], uint32(ws))
 	}
-	tids, err := listTasks(pid)
-	if err != nil {
-		_ = unix.Kill(pid, unix.SIGKILL)
-		return nil, fmt.Errorf("run: %w", err)
+	p := t.addProcess(pid, "", true)
+	if err := seize(tid, traceOpts|unix.PTRACE_O_EXITKILL|unix.PTRACE_O_TRACESECCOMP); err != nil {
+		return fail(fmt.Errorf("run: trace %s: %w%s", argv[0], err, permissionHint(err)))
 	}
-	p := t.addProcess(pid, exe, true)
-	for _, tid := range tids {
-		if err := seize(tid, traceOpts|unix.PTRACE_O_EXITKILL|unix.PTRACE_O_TRACESECCOMP); err != nil {
-			_ = unix.Kill(pid, unix.SIGKILL)
-			return nil, fmt.Errorf("run: trace %s: %w%s", argv[0], err, permissionHint(err))
-		}
-		t.addThread(tid, p)
-	}
+	t.addThread(tid, p)
 	mainPid.Store(int64(pid))
-	if err := unix.Kill(pid, unix.SIGCONT); err != nil {
-		return nil, fmt.Errorf("run: continue %s: %w", argv[0], err)
+	if err := sh.Release(); err != nil {
+		return fail(fmt.Errorf("run: %w", err))
 	}
 
 	stop := make(chan struct{})
@@ -206,7 +209,17 @@ func (t *tracer) run(ctx context.Context, path string, argv, env []string, filte
 		go t.huntListener(p, stop)
 	}
 
+	// Until every tracee has gone: wait4(-1) also waits for children this
+	// thread forked before it became the tracer, which must neither keep
+	// the trace going nor end it.
+	var ws unix.WaitStatus
 	for {
+		t.state.Lock()
+		done := len(t.threads) == 0 && t.mainDone
+		t.state.Unlock()
+		if done {
+			break
+		}
 		wpid, err := wait(&ws)
 		if err == unix.EINTR {
 			continue
@@ -255,8 +268,20 @@ func or(f, def *os.File) *os.File {
 	return def
 }
 
+// StartError is why Run could not start a program, with the status a shell
+// gives for it: 127 when there is no such command, 126 when it cannot be
+// executed.
+type StartError struct {
+	Status int
+	Msg    string
+}
+
+func (e *StartError) Error() string { return "run: " + e.Msg }
+
 // lookPath resolves name like execvp, with PATH from env and relative
-// paths against dir.
+// paths against dir: a name with a slash is used as is; otherwise the first
+// executable file of that name in PATH, and if there is none but a file
+// that cannot be executed, that failure (a shell's 126, not 127).
 func lookPath(name string, env []string, dir string) (string, error) {
 	check := func(p string) error {
 		full := p
@@ -265,16 +290,26 @@ func lookPath(name string, env []string, dir string) (string, error) {
 		}
 		fi, err := os.Stat(full)
 		if err != nil {
-			return err
+			msg := "no such file or directory"
+			if !errors.Is(err, os.ErrNotExist) {
+				msg = unwrapAll(err).Error()
+			}
+			return &StartError{127, p + ": " + msg}
 		}
-		if fi.IsDir() || fi.Mode()&0o111 == 0 {
-			return fmt.Errorf("%s: %w", p, unix.EACCES)
+		if fi.IsDir() {
+			return &StartError{126, p + ": is a directory"}
+		}
+		if unix.Access(full, unix.X_OK) != nil {
+			return &StartError{126, p + ": permission denied"}
 		}
 		return nil
 	}
+	if name == "" {
+		return "", &StartError{127, "empty command name"}
+	}
 	if strings.Contains(name, "/") {
 		if err := check(name); err != nil {
-			return "", fmt.Errorf("run: %w", err)
+			return "", err
 		}
 		return name, nil
 	}
@@ -284,12 +319,14 @@ func lookPath(name string, env []string, dir string) (string, error) {
 			pathEnv = v
 		}
 	}
+	var denied error
 	for _, d := range filepath.SplitList(pathEnv) {
 		if d == "" {
 			d = "."
 		}
 		p := filepath.Join(d, name)
-		if check(p) == nil {
+		err := check(p)
+		if err == nil {
 			if !filepath.IsAbs(p) && dir == "" {
 				if abs, err := filepath.Abs(p); err == nil {
 					p = abs
@@ -297,8 +334,24 @@ func lookPath(name string, env []string, dir string) (string, error) {
 			}
 			return p, nil
 		}
+		if se, ok := err.(*StartError); ok && se.Status == 126 && denied == nil {
+			denied = err
+		}
 	}
-	return "", fmt.Errorf("run: %s: command not found", name)
+	if denied != nil {
+		return "", denied
+	}
+	return "", &StartError{127, name + ": command not found"}
+}
+
+func unwrapAll(err error) error {
+	for {
+		u := errors.Unwrap(err)
+		if u == nil {
+			return err
+		}
+		err = u
+	}
 }
 
 // permissionHint explains how to get the right to trace.

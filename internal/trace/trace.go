@@ -40,6 +40,10 @@ type Options struct {
 	// Dir and Env of the program; empty means gvcheck's own.
 	Dir string
 	Env []string
+	// Signals are the program's initial signal dispositions and mask; nil
+	// means those gvcheck was started with, as the program would inherit
+	// them from the shell (see package sigstate).
+	Signals *policy.Signals
 	// OnCall is called with every observed syscall, in order per thread,
 	// from the tracing goroutines, never concurrently.
 	OnCall func(*profile.Call)
