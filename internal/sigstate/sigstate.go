@@ -18,6 +18,7 @@
 package sigstate
 
 import (
+	"bytes"
 	"debug/elf"
 	"encoding/binary"
 	"errors"
@@ -89,46 +90,36 @@ const (
 // between link-time and run-time addresses (non-zero for a PIE build).
 func anchor() {}
 
+// sym is what read needs of an ELF symbol.
+type sym struct{ value, size uint64 }
+
 func read() (State, error) {
 	f, err := elf.Open("/proc/self/exe")
 	if err != nil {
 		return State{}, fmt.Errorf("read own executable: %w", err)
 	}
 	defer f.Close()
-	syms, err := f.Symbols()
-	if err != nil {
-		return State{}, fmt.Errorf("own executable has no symbol table (built with -s?): %w", err)
-	}
 	const anchorName = "github.com/gvcheck/gvcheck/internal/sigstate.anchor"
-	var fwd, mask, anc *elf.Symbol
-	for i := range syms {
-		switch syms[i].Name {
-		case "runtime.fwdSig":
-			fwd = &syms[i]
-		case "runtime.initSigmask":
-			mask = &syms[i]
-		case anchorName:
-			anc = &syms[i]
-		}
+	found, err := lookup(f, "runtime.fwdSig", "runtime.initSigmask", anchorName)
+	if err != nil {
+		return State{}, err
 	}
-	if fwd == nil || mask == nil || anc == nil {
-		return State{}, errors.New("own executable lacks the runtime's signal symbols")
+	fwd, mask, anc := found[0], found[1], found[2]
+	if fwd.size != nsig*8 || mask.size != 8 {
+		return State{}, fmt.Errorf("runtime signal tables have unexpected sizes %d and %d", fwd.size, mask.size)
 	}
-	if fwd.Size != nsig*8 || mask.Size != 8 {
-		return State{}, fmt.Errorf("runtime signal tables have unexpected sizes %d and %d", fwd.Size, mask.Size)
-	}
-	bias := uint64(reflect.ValueOf(anchor).Pointer()) - anc.Value
+	bias := uint64(reflect.ValueOf(anchor).Pointer()) - anc.value
 	mem, err := os.Open("/proc/self/mem")
 	if err != nil {
 		return State{}, fmt.Errorf("read own memory: %w", err)
 	}
 	defer mem.Close()
-	fb := make([]byte, fwd.Size)
-	if _, err := mem.ReadAt(fb, int64(fwd.Value+bias)); err != nil {
+	fb := make([]byte, fwd.size)
+	if _, err := mem.ReadAt(fb, int64(fwd.value+bias)); err != nil {
 		return State{}, fmt.Errorf("read runtime.fwdSig: %w", err)
 	}
 	mb := make([]byte, 8)
-	if _, err := mem.ReadAt(mb, int64(mask.Value+bias)); err != nil {
+	if _, err := mem.ReadAt(mb, int64(mask.value+bias)); err != nil {
 		return State{}, fmt.Errorf("read runtime.initSigmask: %w", err)
 	}
 	var st State
@@ -149,4 +140,49 @@ func read() (State, error) {
 	}
 	st.Exact = true
 	return st, nil
+}
+
+// lookup finds the named symbols in f's symbol table. It scans the raw
+// table rather than decoding every symbol (debug/elf's Symbols), which
+// costs milliseconds on every gvcheck run.
+func lookup(f *elf.File, names ...string) ([]sym, error) {
+	if f.Class != elf.ELFCLASS64 {
+		return nil, errors.New("own executable is not a 64-bit ELF file")
+	}
+	symtab := f.Section(".symtab")
+	if symtab == nil || symtab.Link == 0 || int(symtab.Link) >= len(f.Sections) {
+		return nil, errors.New("own executable has no symbol table (built with -s, or by go run or go test)")
+	}
+	tab, err := symtab.Data()
+	if err != nil {
+		return nil, fmt.Errorf("read symbol table: %w", err)
+	}
+	strs, err := f.Sections[symtab.Link].Data()
+	if err != nil {
+		return nil, fmt.Errorf("read symbol names: %w", err)
+	}
+	out := make([]sym, len(names))
+	left := len(names)
+	const entSize = 24 // Elf64_Sym: name u32, info, other, shndx u16, value, size u64
+	for off := 0; off+entSize <= len(tab) && left > 0; off += entSize {
+		e := tab[off : off+entSize]
+		n := binary.LittleEndian.Uint32(e)
+		if int(n) >= len(strs) {
+			continue
+		}
+		name := strs[n:]
+		if i := bytes.IndexByte(name, 0); i >= 0 {
+			name = name[:i]
+		}
+		for k, want := range names {
+			if out[k].size == 0 && out[k].value == 0 && string(name) == want {
+				out[k] = sym{value: binary.LittleEndian.Uint64(e[8:]), size: binary.LittleEndian.Uint64(e[16:])}
+				left--
+			}
+		}
+	}
+	if left > 0 {
+		return nil, errors.New("own executable lacks the runtime's signal symbols")
+	}
+	return out, nil
 }

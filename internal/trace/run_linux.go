@@ -40,7 +40,7 @@ func Run(ctx context.Context, argv []string, opt Options) (*Result, error) {
 	if env == nil {
 		env = os.Environ()
 	}
-	path, err := lookPath(argv[0], env, opt.Dir)
+	path, err := LookPath(argv[0], env, opt.Dir)
 	if err != nil {
 		return nil, err
 	}
@@ -139,13 +139,8 @@ func (t *tracer) filter() ([]unix.SockFilter, error) {
 func (t *tracer) full() bool { return t.opt.Policy == nil || t.opt.Full }
 
 func (t *tracer) run(ctx context.Context, path string, argv, env []string, filter []unix.SockFilter, mainPid *atomic.Int64) (*Result, error) {
-	spec := &policy.Spec{Path: path, Argv: argv, Env: env, Filter: filter, Listener: t.useNotify, Handshake: true}
-	if t.opt.Signals != nil {
-		spec.Signals = t.opt.Signals
-	} else {
-		st := sigstate.Inherited()
-		spec.Signals = &policy.Signals{Ignored: st.Ignored, Blocked: st.Blocked, KeepMask: !st.Exact}
-	}
+	spec := &policy.Spec{Path: path, Argv: argv, Env: env, Filter: filter, Listener: t.useNotify, Handshake: true,
+		Signals: ProgramSignals(t.opt)}
 	files := []*os.File{or(t.opt.Stdin, os.Stdin), or(t.opt.Stdout, os.Stdout), or(t.opt.Stderr, os.Stderr)}
 	// Until the tracer holds the child (then PTRACE_O_EXITKILL does).
 	sh, err := policy.Start(spec, policy.StartAttr{Dir: t.opt.Dir, Files: files, Pdeathsig: syscall.SIGKILL})
@@ -261,6 +256,17 @@ func (t *tracer) run(ctx context.Context, path string, argv, env []string, filte
 	return res, nil
 }
 
+// ProgramSignals is the signal state a program started with opt begins
+// with: opt.Signals, or else the one gvcheck itself started with, which the
+// program would have inherited from the shell.
+func ProgramSignals(opt Options) *policy.Signals {
+	if opt.Signals != nil {
+		return opt.Signals
+	}
+	st := sigstate.Inherited()
+	return &policy.Signals{Ignored: st.Ignored, Blocked: st.Blocked, KeepMask: !st.Exact}
+}
+
 func or(f, def *os.File) *os.File {
 	if f != nil {
 		return f
@@ -278,11 +284,11 @@ type StartError struct {
 
 func (e *StartError) Error() string { return "run: " + e.Msg }
 
-// lookPath resolves name like execvp, with PATH from env and relative
+// LookPath resolves name like execvp, with PATH from env and relative
 // paths against dir: a name with a slash is used as is; otherwise the first
 // executable file of that name in PATH, and if there is none but a file
 // that cannot be executed, that failure (a shell's 126, not 127).
-func lookPath(name string, env []string, dir string) (string, error) {
+func LookPath(name string, env []string, dir string) (string, error) {
 	check := func(p string) error {
 		full := p
 		if dir != "" && !filepath.IsAbs(p) {

@@ -239,8 +239,8 @@ func TestInheritedSignalState(t *testing.T) {
 	requireRoot(t)
 	py := lookTool(t, "python3")
 	gocmd := lookTool(t, "go")
-	tracerun := build(t, "tracerun", func(out string) *exec.Cmd {
-		return exec.Command(gocmd, "build", "-o", out, "../../bench/trace/tracerun")
+	tracer := build(t, "tracer", func(out string) *exec.Cmd {
+		return exec.Command(gocmd, "build", "-o", out, "./testdata/tracer")
 	})
 	prog := `
 import os, signal, subprocess, sys
@@ -252,7 +252,7 @@ for argv in (cmd, [sys.argv[1]] + cmd, [sys.argv[1], "-full"] + cmd):
     out = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, restore_signals=False, check=True).stdout
     print(" ".join(out.decode().split()))
 `
-	out, err := exec.Command(py, "-c", prog, tracerun).Output()
+	out, err := exec.Command(py, "-c", prog, tracer).Output()
 	if err != nil {
 		t.Fatalf("%v: %s", err, out)
 	}
