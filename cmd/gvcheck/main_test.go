@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"syscall"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -21,9 +22,21 @@ func TestMain(m *testing.M) {
 	if policy.ShimMain() {
 		return
 	}
-	testscript.Main(m, map[string]func(){
+	testscript.Main(cleanup{m}, map[string]func(){
 		"gvcheck": func() { os.Exit(cli.Main(context.Background(), os.Args[1:])) },
 	})
+}
+
+// cleanup removes what the tests left for all of them (the gvcheck binary
+// they build) once they have run.
+type cleanup struct{ m *testing.M }
+
+func (c cleanup) Run() int {
+	code := c.m.Run()
+	if gvcheckBin.dir != "" {
+		os.RemoveAll(gvcheckBin.dir)
+	}
+	return code
 }
 
 // TestScript runs the end-to-end CLI scripts in testdata/script.
@@ -49,7 +62,8 @@ func TestScript(t *testing.T) {
 	})
 }
 
-// cmdStatus runs a command and checks its exact exit status:
+// cmdStatus runs a command and checks its exact exit status, 128+N for a
+// death by signal N:
 // status 3 gvcheck check FILE
 func cmdStatus(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) < 2 {
@@ -66,6 +80,9 @@ func cmdStatus(ts *testscript.TestScript, neg bool, args []string) {
 			ts.Fatalf("status: %v", err)
 		}
 		got = ee.ExitCode()
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			got = 128 + int(ws.Signal()) // as a shell reports a death by signal
+		}
 	}
 	if got != want {
 		ts.Fatalf("exit status %d, want %d", got, want)

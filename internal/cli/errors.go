@@ -3,8 +3,10 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"syscall"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/sys/unix"
 )
 
 // Exit statuses shared by every subcommand.
@@ -30,6 +32,22 @@ func usagef(format string, args ...any) error {
 type exitError struct{ code int }
 
 func (e *exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
+// signalExit is the traced program's death by a signal: Main dies of the
+// same signal, as a shell expects (Run returns 128+signal).
+type signalExit struct{ sig syscall.Signal }
+
+func (e *signalExit) Error() string { return "killed by " + unix.SignalName(e.sig) }
+
+// statusError is an error reported with a status of its own, such as a
+// shell's 127 for a command that does not exist.
+type statusError struct {
+	err  error
+	code int
+}
+
+func (e *statusError) Error() string { return e.err.Error() }
+func (e *statusError) Unwrap() error { return e.err }
 
 // hintError adds a line telling the user what to do.
 type hintError struct {
@@ -58,11 +76,17 @@ func needsCommand(cmd *cobra.Command, args []string) error {
 func exitCode(err error) int {
 	var ee *exitError
 	var ue *usageError
+	var se *signalExit
+	var st *statusError
 	switch {
 	case err == nil:
 		return ExitOK
+	case errors.As(err, &st):
+		return st.code
 	case errors.As(err, &ee):
 		return ee.code
+	case errors.As(err, &se):
+		return 128 + int(se.sig)
 	case errors.As(err, &ue):
 		return ExitUsage
 	}

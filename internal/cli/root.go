@@ -9,8 +9,11 @@ import (
 	"io"
 	"os"
 	"strings"
+	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/gvcheck/gvcheck/internal/sigstate"
 )
 
 // Version is gvcheck's version, set at build time with -ldflags.
@@ -25,25 +28,40 @@ type env struct {
 
 // Main runs gvcheck with args (without the program name) on the process's
 // standard streams and returns the process exit status.
+//
+// When the traced program died of a signal, Main dies of the same signal
+// (as strace does) so that a shell sees it: Ctrl-C then stops a script,
+// and SIGQUIT's "Quit" is printed.
 func Main(ctx context.Context, args []string) int {
-	return Run(ctx, args, os.Stdin, os.Stdout, os.Stderr)
+	code, sig := run(ctx, args, os.Stdin, os.Stdout, os.Stderr)
+	if sig != 0 {
+		sigstate.Reraise(sig)
+	}
+	return code
 }
 
-// Run is Main with explicit streams.
+// Run is Main with explicit streams; it returns 128+signal where Main
+// would die of the signal.
 func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	code, _ := run(ctx, args, stdin, stdout, stderr)
+	return code
+}
+
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) (int, syscall.Signal) {
 	e := &env{stdin: stdin, stdout: stdout, stderr: stderr}
 	root := newRoot(e)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	if err == nil {
-		return ExitOK
+		return ExitOK, 0
 	}
 	if strings.HasPrefix(err.Error(), "unknown command") {
 		// cobra reports unknown subcommands as plain errors.
 		err = &usageError{err}
 	}
 	var ee *exitError
-	if !errors.As(err, &ee) {
+	var se *signalExit
+	if !errors.As(err, &ee) && !errors.As(err, &se) {
 		fmt.Fprintf(e.stderr, "gvcheck: error: %s\n", oneLine(err.Error()))
 		var he *hintError
 		if errors.As(err, &he) {
@@ -54,7 +72,10 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			fmt.Fprintf(e.stderr, "run 'gvcheck %s --help' for usage\n", commandPath(root, args))
 		}
 	}
-	return exitCode(err)
+	if se != nil {
+		return exitCode(err), se.sig
+	}
+	return exitCode(err), 0
 }
 
 func oneLine(s string) string {

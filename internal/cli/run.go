@@ -190,17 +190,14 @@ standard error, or to --output.`,
 			res, err := runTrace(ctx, be, pre, args, opt)
 			stop()
 			if err != nil {
-				return err
+				return startError(err)
 			}
 			if f.simulate {
 				// Calls failed by the filter never stop the program, so there
 				// is nothing to report beyond the program's own outcome.
 				fmt.Fprintf(e.stderr, "gvcheck: %s ran under gVisor %s's simulated syscall surface (%s failed as gVisor fails them): %s\n",
 					args[0], tg.report.GVisor, report.Plural(simulated(opt), "syscall"), res.Exit)
-				if res.Exit.Code != 0 {
-					return &exitError{res.Exit.Code}
-				}
-				return nil
+				return programExit(res.Exit)
 			}
 			var exp *probe.Result
 			analysis := tg.analyze(res.Profile)
@@ -229,7 +226,7 @@ standard error, or to --output.`,
 				return err
 			}
 			if res.Exit.Code != 0 {
-				return &exitError{res.Exit.Code}
+				return programExit(res.Exit)
 			}
 			if failed {
 				return &exitError{ExitFindings}
@@ -396,6 +393,30 @@ func statusLine(w io.Writer) (func(trace.Stats), func()) {
 		}
 	}
 	return update, clear
+}
+
+// startError gives a program that could not be started a shell's status:
+// 127 when it does not exist, 126 when it cannot be executed.
+func startError(err error) error {
+	var se *trace.StartError
+	if errors.As(err, &se) {
+		return &statusError{err, se.Status}
+	}
+	return err
+}
+
+// programExit is gvcheck run's own exit for the traced program's: its
+// status, or death by the same signal.
+func programExit(e profile.Exit) error {
+	if e.Code == 0 && e.Signal == "" {
+		return nil
+	}
+	if e.Signal != "" {
+		if sig := unix.SignalNum(e.Signal); sig != 0 {
+			return &signalExit{sig}
+		}
+	}
+	return &exitError{e.Code}
 }
 
 // simulated counts the syscalls a policy fails with an errno.

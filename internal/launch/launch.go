@@ -21,7 +21,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -32,6 +31,7 @@ import (
 	"github.com/gvcheck/gvcheck/internal/outcome"
 	"github.com/gvcheck/gvcheck/internal/policy"
 	"github.com/gvcheck/gvcheck/internal/profile"
+	"github.com/gvcheck/gvcheck/internal/trace"
 )
 
 // Config describes one run.
@@ -131,23 +131,18 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	defer stdin.Close()
 
-	shim := policy.Shim{Filter: cfg.Filter, KeepParentDeath: true}
-	var sock [2]int
+	spec := &policy.Spec{Path: path, Argv: cfg.Argv, Env: env, Filter: cfg.Filter, KeepParentDeath: true,
+		Signals: trace.ProgramSignals(trace.Options{})}
 	if cfg.Supervise != nil {
 		if len(cfg.Filter) == 0 {
 			return nil, errors.New("launch: a supervisor needs a filter")
 		}
-		shim.SendListener = true
-		sock, err = unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
-		if err != nil {
-			return nil, fmt.Errorf("launch: %w", err)
-		}
-		defer unix.Close(sock[0])
+		spec.SendListener = true
 	}
-	attr := &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	attr := policy.StartAttr{Dir: startDir(cfg.Isolate, dir), Pdeathsig: syscall.SIGKILL}
 	if cfg.Isolate {
-		shim.Isolate = &isolate.Spec{Dir: dir, Loopback: cfg.Network == "none", DiskUpper: isolate.Scratch(dir)}
-		if up := shim.Isolate.DiskUpper; up != "" {
+		spec.Isolate = &isolate.Spec{Dir: dir, Loopback: cfg.Network == "none", DiskUpper: isolate.Scratch(dir)}
+		if up := spec.Isolate.DiskUpper; up != "" {
 			defer os.RemoveAll(up)
 		}
 		attr.Cloneflags = unix.CLONE_NEWPID | unix.CLONE_NEWNS
@@ -164,10 +159,6 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	} else {
 		attr.Setpgid = true
 	}
-	exe, args, shimEnv, err := shim.Args(path, cfg.Argv, env)
-	if err != nil {
-		return nil, fmt.Errorf("launch: %w", err)
-	}
 	stdout, outDone, err := capture(cfg.OutputLimit)
 	if err != nil {
 		return nil, err
@@ -178,41 +169,32 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		<-outDone
 		return nil, err
 	}
-	files := []*os.File{stdin, stdout, stderr}
-	var child *os.File
-	if cfg.Supervise != nil {
-		child = os.NewFile(uintptr(sock[1]), "listener")
-		files = append(files, child)
-	}
+	attr.Files = []*os.File{stdin, stdout, stderr}
 
 	// The parent-death signal fires when the thread that started the child
 	// ends. Go ends a thread only when a goroutine locked to it returns
 	// without unlocking; none here does, and this one keeps its thread to
 	// itself until the child is gone.
 	type started struct {
-		proc *os.Process
-		err  error
+		sh  *policy.Started
+		err error
 	}
 	startc := make(chan started, 1)
-	waitc := make(chan *os.ProcessState, 1)
+	waitc := make(chan *exitStatus, 1)
 	go func() {
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
-		proc, err := os.StartProcess(exe, args, &os.ProcAttr{Dir: startDir(cfg.Isolate, dir), Env: shimEnv, Files: files, Sys: attr})
-		startc <- started{proc, err}
-		if err != nil {
+		sh, err := policy.Start(spec, attr)
+		startc <- started{sh, err}
+		if sh == nil {
 			return
 		}
-		st, _ := proc.Wait()
-		waitc <- st
+		waitc <- wait(sh.Pid)
 	}()
 	s := <-startc
 	stdout.Close()
 	stderr.Close()
-	if child != nil {
-		child.Close()
-	}
-	if s.err != nil {
+	if s.sh == nil {
 		<-outDone
 		<-errDone
 		if errors.Is(s.err, unix.EPERM) || errors.Is(s.err, unix.EINVAL) || errors.Is(s.err, unix.ENOSPC) || errors.Is(s.err, unix.EUSERS) {
@@ -221,7 +203,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, fmt.Errorf("launch: start %s: %w", cfg.Argv[0], s.err)
 	}
 	start := time.Now()
-	pid := s.proc.Pid
+	pid := s.sh.Pid
 
 	var stop atomic.Bool
 	var superDone chan struct{}
@@ -229,7 +211,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		superDone = make(chan struct{})
 		go func() {
 			defer close(superDone)
-			fd, err := policy.ReceiveListener(sock[0])
+			fd, err := s.sh.Listener()
 			if err != nil {
 				return // the shim failed before it sent one: it reports why
 			}
@@ -250,10 +232,10 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	defer cancel()
 
 	res := &Result{}
-	var st *os.ProcessState
+	var st *exitStatus
 	if cfg.Test != "" {
 		ended := make(chan struct{})
-		var exited *os.ProcessState
+		var exited *exitStatus
 		go func() { exited = <-waitc; close(ended) }()
 		res.Test = TestServer(runCtx, cfg, dir, pid, start, ended)
 		select {
@@ -285,7 +267,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	stop.Store(true)
 	if superDone != nil {
-		unix.Shutdown(sock[0], unix.SHUT_RDWR)
+		s.sh.Close()
 		<-superDone
 	}
 	out, errOut := <-outDone, <-errDone
@@ -307,15 +289,31 @@ func startDir(isolated bool, dir string) string {
 	return dir
 }
 
-func exitOf(st *os.ProcessState) profile.Exit {
-	if st == nil {
+// exitStatus is how a started process ended.
+type exitStatus struct{ ws unix.WaitStatus }
+
+// wait reaps process pid.
+func wait(pid int) *exitStatus {
+	var ws unix.WaitStatus
+	for {
+		_, err := unix.Wait4(pid, &ws, 0, nil)
+		if err != unix.EINTR {
+			if err != nil {
+				return nil
+			}
+			return &exitStatus{ws}
+		}
+	}
+}
+
+func exitOf(st *exitStatus) profile.Exit {
+	switch {
+	case st == nil:
 		return profile.Exit{Code: -1}
+	case st.ws.Signaled():
+		return profile.Exit{Code: 128 + int(st.ws.Signal()), Signal: unix.SignalName(st.ws.Signal())}
 	}
-	ws, ok := st.Sys().(syscall.WaitStatus)
-	if ok && ws.Signaled() {
-		return profile.Exit{Code: 128 + int(ws.Signal()), Signal: unix.SignalName(ws.Signal())}
-	}
-	return profile.Exit{Code: st.ExitCode()}
+	return profile.Exit{Code: st.ws.ExitStatus()}
 }
 
 // TestServer waits until the program started as pid is ready (cfg.Ready),
@@ -426,47 +424,62 @@ func socketIn(pid int) (int, error) {
 // runTest runs the test command in its own process group, killed with
 // gvcheck, in the program's namespaces when it is isolated.
 func runTest(ctx context.Context, cfg Config, dir string, pid int) (profile.Exit, string) {
-	argv := []string{"/bin/sh", "-c", cfg.Test}
-	var out tail
-	cmd := &exec.Cmd{Path: "/bin/sh", Args: argv, Dir: dir, Env: cfg.Env, Stdout: &out, Stderr: &out}
+	spec := &policy.Spec{Path: "/bin/sh", Argv: []string{"sh", "-c", cfg.Test}, Env: envOr(cfg.Env), KeepParentDeath: true}
+	attr := policy.StartAttr{Dir: dir, Pdeathsig: syscall.SIGKILL, Setpgid: true}
 	if cfg.Isolate {
-		shim := policy.Shim{Isolate: &isolate.Spec{Dir: dir, Join: pid}, KeepParentDeath: true}
-		exe, args, env, err := shim.Args("/bin/sh", argv, envOr(cfg.Env))
-		if err != nil {
-			return profile.Exit{Code: 127}, err.Error()
-		}
-		cmd.Path, cmd.Args, cmd.Env, cmd.Dir = exe, args, env, "/"
+		spec.Isolate = &isolate.Spec{Dir: dir, Join: pid}
+		attr.Dir = "/"
 	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	done := make(chan error, 1)
+	devnull, err := os.Open(os.DevNull)
+	if err != nil {
+		return profile.Exit{Code: 127}, err.Error()
+	}
+	defer devnull.Close()
+	out, done, err := capture(8192)
+	if err != nil {
+		return profile.Exit{Code: 127}, err.Error()
+	}
+	attr.Files = []*os.File{devnull, out, out}
+	type result struct {
+		st  *exitStatus
+		err error
+	}
+	resc := make(chan result, 1)
 	go func() {
 		// The parent-death signal follows this thread: keep it to this
 		// goroutine until the test has ended.
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
-		if err := cmd.Start(); err != nil {
-			done <- err
+		sh, err := policy.Start(spec, attr)
+		out.Close()
+		if sh == nil {
+			resc <- result{nil, err}
 			return
 		}
-		stop := context.AfterFunc(ctx, func() { _ = unix.Kill(-cmd.Process.Pid, unix.SIGKILL) })
-		err := cmd.Wait()
+		stop := context.AfterFunc(ctx, func() { _ = unix.Kill(-sh.Pid, unix.SIGKILL) })
+		st := wait(sh.Pid)
 		stop()
 		// Whatever the test left behind in its group goes too.
-		_ = unix.Kill(-cmd.Process.Pid, unix.SIGKILL)
-		done <- err
+		_ = unix.Kill(-sh.Pid, unix.SIGKILL)
+		resc <- result{st, nil}
 	}()
-	err := <-done
-	var ee *exec.ExitError
-	switch {
-	case err == nil:
-		return profile.Exit{}, out.String()
-	case errors.As(err, &ee):
-		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			return profile.Exit{Code: 128 + int(ws.Signal()), Signal: unix.SignalName(ws.Signal())}, out.String()
+	r := <-resc
+	c := <-done
+	if r.st == nil {
+		msg := "cannot start the test"
+		if r.err != nil {
+			msg = r.err.Error()
 		}
-		return profile.Exit{Code: ee.ExitCode()}, out.String()
+		return profile.Exit{Code: 127}, string(c.data) + msg
 	}
-	return profile.Exit{Code: 127}, out.String() + err.Error()
+	return exitOf(r.st), lastBytes(c.data, 8192)
+}
+
+func lastBytes(b []byte, n int) string {
+	if len(b) > n {
+		b = b[len(b)-n:]
+	}
+	return string(b)
 }
 
 func envOr(env []string) []string {
@@ -512,28 +525,6 @@ func cutPrefix(s, p string) (string, bool) {
 		return s[len(p):], true
 	}
 	return "", false
-}
-
-// tail keeps the last bytes written.
-type tail struct {
-	mu  sync.Mutex
-	buf []byte
-}
-
-func (t *tail) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.buf = append(t.buf, p...)
-	if len(t.buf) > 8192 {
-		t.buf = append([]byte(nil), t.buf[len(t.buf)-8192:]...)
-	}
-	return len(p), nil
-}
-
-func (t *tail) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return string(t.buf)
 }
 
 type captured struct {

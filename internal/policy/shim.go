@@ -1,59 +1,93 @@
 package policy
 
 import (
-	"encoding/base64"
+	"bytes"
 	"encoding/binary"
+	"encoding/gob"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"runtime"
 	"slices"
 	"strconv"
-	"strings"
+	"syscall"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/gvcheck/gvcheck/internal/isolate"
+	"github.com/gvcheck/gvcheck/internal/sigstate"
 )
 
-// The shim is gvcheck re-executed with argv[0] set to shimArg0 and the
-// filter in shimEnv; argv[1] is the program's path, argv[2:] its argv. The
-// environment variable is removed before the program starts, so the program
-// sees exactly the environment it was given.
+// The shim is gvcheck re-executed through /proc/self/exe (so always the very
+// binary that is running) with argv[0] set to shimArg0 and no other argument
+// and no environment. Everything else, the program's path, argv and
+// environment, its filter and signal state, arrives as a Spec on descriptor
+// 3, one end of a socket pair whose other end the starting gvcheck holds.
+// So:
+//   - the program's exec has exactly the argument space it has natively
+//     (nothing of gvcheck's rides in its argv or environment);
+//   - no argument or environment variable makes gvcheck act as a shim: it
+//     acts only on a spec from its parent process running this same
+//     executable, over a socket that parent created;
+//   - that check is not a security boundary by itself (a user can start
+//     gvcheck that way from a program of their own), so where the shim's
+//     own exec gained privileges (AT_SECURE: a setuid bit or file
+//     capabilities) it sets no_new_privs before anything else. A program it
+//     starts can then never hold more privilege than whoever started
+//     gvcheck, whatever the spec says.
 const (
-	shimArg0 = "gvcheck-seccomp-shim"
-	shimEnv  = "GVCHECK_SECCOMP_SHIM"
-	shimVer  = "1"
+	shimArg0  = "gvcheck-seccomp-shim"
+	shimFd    = 3
+	shimMagic = "gvcheck-shim/2\n"
+	maxSpec   = 64 << 20 // argv and environment are bounded by ARG_MAX, far below
 )
 
-// Shim describes how the re-exec shim starts a program.
-type Shim struct {
+// Spec describes how the shim starts a program. It travels gob-encoded, so
+// a field can be added freely: the shim and its starter are one binary.
+type Spec struct {
+	// Path is executed with Argv and Env, like execve.
+	Path string
+	Argv []string
+	Env  []string
 	// Filter is installed just before exec; empty installs none.
 	Filter []unix.SockFilter
-	// Stop makes the shim stop itself (SIGSTOP) before installing the
-	// filter, so that a tracer can PTRACE_SEIZE it, then SIGCONT it.
-	Stop bool
 	// Listener installs the filter with a user-notification listener (for
 	// Notify rules). The listener is a close-on-exec descriptor of the
-	// shim, which its supervisor takes with pidfd_getfd before answering
-	// the shim's first notified call; see FindListener.
+	// shim, which its supervisor takes with pidfd_getfd; see FindListener.
 	Listener bool
-	// SendListener hands the listener to the supervisor instead: the shim
-	// sends it over descriptor 3, a Unix socket it inherits, and closes
-	// that socket before exec. No ptrace access is needed.
+	// Handshake makes the shim report the thread that will exec and wait
+	// until its starter says go (Started.Ready, Started.Release), so that a
+	// tracer can seize that thread before anything is filtered or exec'd.
+	Handshake bool
+	// Signals, if set, are the dispositions and blocked mask the program
+	// starts with (those gvcheck itself was started with, normally); nil
+	// leaves what the shim inherited.
+	Signals *Signals
+	// SendListener hands the filter's user-notification listener to the
+	// starter (Started.Listener) over the specification's socket instead
+	// of leaving it for pidfd_getfd: a supervisor needs no ptrace access.
 	SendListener bool
 	// Isolate, if set, gives the program a private copy of the machine's
-	// files before the filter is installed (see package isolate).
+	// files, entered after the handshake and before the filter (package
+	// isolate).
 	Isolate *isolate.Spec
-	// KeepParentDeath keeps the parent-death signal the starter set, so the
-	// program dies with gvcheck (runs that only decide a verdict).
+	// KeepParentDeath keeps the parent-death signal the starter set, so
+	// that the program dies with gvcheck (runs that only decide a verdict).
 	KeepParentDeath bool
 }
 
-// ListenerFD is the descriptor over which the shim sends its listener.
-const ListenerFD = 3
+// Signals is a signal state for the program.
+type Signals struct {
+	Ignored sigstate.Set // SIG_IGN; every other signal starts SIG_DFL
+	Blocked sigstate.Set
+	// KeepMask leaves the mask the shim inherited (its starter's initial
+	// mask less the signals the Go runtime unblocks) where Blocked is not
+	// known.
+	KeepMask bool
+}
 
 // EncodeFilter serialises a program as struct sock_filter array bytes.
 func EncodeFilter(prog []unix.SockFilter) []byte {
@@ -87,189 +121,393 @@ func DecodeFilter(b []byte) ([]unix.SockFilter, error) {
 	return prog, nil
 }
 
-// Args returns what to pass to os.StartProcess (or exec.Cmd) to run the
-// program at path with argv and environment env through the shim: the
-// executable (gvcheck itself), its argv and its environment.
-func (s *Shim) Args(path string, argv, env []string) (exe string, args, outEnv []string, err error) {
-	if len(argv) == 0 {
-		return "", nil, nil, errors.New("shim: empty argv")
+func (s *Spec) check() error {
+	if s.Path == "" || len(s.Argv) == 0 {
+		return errors.New("shim: no program")
 	}
 	if len(s.Filter) > BPFMaxInsns {
-		return "", nil, nil, fmt.Errorf("shim: filter has %d instructions, the kernel allows %d", len(s.Filter), BPFMaxInsns)
+		return fmt.Errorf("shim: filter has %d instructions, the kernel allows %d", len(s.Filter), BPFMaxInsns)
 	}
-	exe, err = os.Executable()
-	if err != nil {
-		return "", nil, nil, fmt.Errorf("shim: find own executable: %w", err)
-	}
-	flags := ""
-	if s.Stop {
-		flags += "s"
-	}
-	if s.Listener {
-		flags += "l"
-	}
-	if s.SendListener {
-		flags += "L"
-	}
-	if s.KeepParentDeath {
-		flags += "k"
-	}
-	var iso []byte
-	if s.Isolate != nil {
-		if iso, err = s.Isolate.Encode(); err != nil {
-			return "", nil, nil, fmt.Errorf("shim: %w", err)
-		}
-	}
-	spec := shimVer + ":" + flags + ":" + base64.StdEncoding.EncodeToString(EncodeFilter(s.Filter)) + ":" + base64.StdEncoding.EncodeToString(iso)
-	args = append([]string{shimArg0, path}, argv...)
-	outEnv = make([]string, 0, len(env)+1)
-	for _, kv := range env {
-		if !strings.HasPrefix(kv, shimEnv+"=") {
-			outEnv = append(outEnv, kv)
-		}
-	}
-	outEnv = append(outEnv, shimEnv+"="+spec)
-	return exe, args, outEnv, nil
+	return nil
 }
 
-// Command returns an unstarted command running path with argv under the
-// shim, with gvcheck's own environment; set Stdin/Stdout/Stderr/Dir on it.
-func (s *Shim) Command(path string, argv []string) (*exec.Cmd, error) {
-	exe, args, env, err := s.Args(path, argv, os.Environ())
+func (s *Spec) encode() ([]byte, error) {
+	var body bytes.Buffer
+	if err := gob.NewEncoder(&body).Encode(s); err != nil {
+		return nil, fmt.Errorf("shim: encode: %w", err)
+	}
+	if body.Len() > maxSpec {
+		return nil, fmt.Errorf("shim: specification of %d bytes is too large", body.Len())
+	}
+	msg := make([]byte, 0, len(shimMagic)+4+body.Len())
+	msg = append(msg, shimMagic...)
+	msg = binary.LittleEndian.AppendUint32(msg, uint32(body.Len()))
+	return append(msg, body.Bytes()...), nil
+}
+
+func decodeSpec(r io.Reader) (*Spec, error) {
+	head := make([]byte, len(shimMagic)+4)
+	if _, err := io.ReadFull(r, head); err != nil {
+		return nil, fmt.Errorf("read specification: %w", err)
+	}
+	if string(head[:len(shimMagic)]) != shimMagic {
+		return nil, errors.New("not a gvcheck shim specification")
+	}
+	n := binary.LittleEndian.Uint32(head[len(shimMagic):])
+	if n > maxSpec {
+		return nil, fmt.Errorf("specification of %d bytes is too large", n)
+	}
+	body := make([]byte, n)
+	if _, err := io.ReadFull(r, body); err != nil {
+		return nil, fmt.Errorf("read specification: %w", err)
+	}
+	var s Spec
+	if err := gob.NewDecoder(bytes.NewReader(body)).Decode(&s); err != nil {
+		return nil, fmt.Errorf("decode specification: %w", err)
+	}
+	if err := s.check(); err != nil {
+		return nil, err
+	}
+	return &s, nil
+}
+
+// StartAttr is how Start starts the shim.
+type StartAttr struct {
+	Dir       string     // working directory; "" keeps gvcheck's
+	Files     []*os.File // the program's descriptors 0, 1, 2
+	Pdeathsig syscall.Signal
+	// Cloneflags are namespaces the shim starts in (CLONE_NEWPID,
+	// CLONE_NEWNS, ...), with the id mappings of a new user namespace.
+	Cloneflags               uintptr
+	UidMappings, GidMappings []syscall.SysProcIDMap
+	// Setpgid puts the shim (and the program) in a process group of its
+	// own, so that a run's whole group can be killed.
+	Setpgid bool
+}
+
+// Started is a running shim.
+type Started struct {
+	Pid  int
+	conn *os.File
+}
+
+// Start starts the shim for spec. With spec.Handshake the caller must then
+// call Ready and Release (or Close to abandon it).
+func Start(spec *Spec, attr StartAttr) (*Started, error) {
+	if err := spec.check(); err != nil {
+		return nil, err
+	}
+	msg, err := spec.encode()
 	if err != nil {
 		return nil, err
 	}
-	return &exec.Cmd{Path: exe, Args: args, Env: env}, nil
+	mine, theirs, err := socketPair()
+	if err != nil {
+		return nil, err
+	}
+	defer theirs.Close()
+	files := append(slices.Clone(attr.Files), theirs)
+	if len(files) != shimFd+1 {
+		mine.Close()
+		return nil, errors.New("shim: need exactly the program's descriptors 0, 1 and 2")
+	}
+	proc, err := os.StartProcess("/proc/self/exe", []string{shimArg0}, &os.ProcAttr{
+		Dir:   attr.Dir,
+		Env:   []string{},
+		Files: files,
+		Sys: &syscall.SysProcAttr{Pdeathsig: attr.Pdeathsig, Cloneflags: attr.Cloneflags,
+			UidMappings: attr.UidMappings, GidMappings: attr.GidMappings, Setpgid: attr.Setpgid},
+	})
+	if err != nil {
+		mine.Close()
+		return nil, fmt.Errorf("shim: start: %w", err)
+	}
+	s := &Started{Pid: proc.Pid, conn: mine}
+	_ = proc.Release()
+	theirs.Close()
+	if _, err := mine.Write(msg); err != nil {
+		// The shim died at once; its exit status tells why.
+		mine.Close()
+		return s, fmt.Errorf("shim: send specification: %w", err)
+	}
+	if !spec.Handshake && !spec.SendListener {
+		mine.Close()
+		s.conn = nil
+	}
+	return s, nil
 }
 
-// IsShim reports whether this process was started as the shim.
-func IsShim() bool {
-	if len(os.Args) < 3 || os.Args[0] != shimArg0 {
-		return false
+// Listener receives the listener a shim started with SendListener sends
+// once it has installed its filter; an error means the shim ended first
+// (its exit status says why).
+func (s *Started) Listener() (int, error) {
+	if s.conn == nil {
+		return -1, errors.New("shim: no listener to receive")
 	}
-	_, ok := os.LookupEnv(shimEnv)
-	return ok
+	defer s.Close()
+	raw, err := s.conn.SyscallConn()
+	if err != nil {
+		return -1, err
+	}
+	fd := -1
+	var rerr error
+	if err := raw.Read(func(c uintptr) bool {
+		fd, rerr = ReceiveListener(int(c))
+		return !errors.Is(rerr, unix.EAGAIN)
+	}); err != nil {
+		return -1, err
+	}
+	return fd, rerr
+}
+
+func socketPair() (mine, theirs *os.File, err error) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, fmt.Errorf("shim: socket pair: %w", err)
+	}
+	return os.NewFile(uintptr(fds[0]), "shim"), os.NewFile(uintptr(fds[1]), "shim"), nil
+}
+
+// Ready waits until the shim reports the thread that will exec the program
+// and returns its id. That thread then waits for Release; nothing is
+// filtered or exec'd before. An error means the shim ended (its exit
+// status says why).
+func (s *Started) Ready() (int, error) {
+	if s.conn == nil {
+		return 0, errors.New("shim: no handshake")
+	}
+	var b [5]byte
+	if _, err := io.ReadFull(s.conn, b[:]); err != nil || b[0] != 'R' {
+		return 0, fmt.Errorf("shim ended before it was ready")
+	}
+	return int(binary.LittleEndian.Uint32(b[1:])), nil
+}
+
+// Release lets the shim go on: install the filter and exec.
+func (s *Started) Release() error {
+	if s.conn == nil {
+		return errors.New("shim: no handshake")
+	}
+	_, err := s.conn.Write([]byte{'G'})
+	s.Close()
+	if err != nil {
+		return fmt.Errorf("shim: release: %w", err)
+	}
+	return nil
+}
+
+// Close abandons the handshake: a shim waiting for Release then exits.
+func (s *Started) Close() {
+	if s.conn != nil {
+		s.conn.Close()
+		s.conn = nil
+	}
+}
+
+// Command returns an unstarted command that runs spec through the shim
+// without a handshake, for tests and callers that need no tracer; set
+// Stdin/Stdout/Stderr/Dir on it. The specification is written from a
+// goroutine; close ExtraFiles[0] after the command has started.
+func (s *Spec) Command() (*exec.Cmd, error) {
+	if s.Handshake {
+		return nil, errors.New("shim: Command cannot do a handshake; use Start")
+	}
+	if err := s.check(); err != nil {
+		return nil, err
+	}
+	msg, err := s.encode()
+	if err != nil {
+		return nil, err
+	}
+	mine, theirs, err := socketPair()
+	if err != nil {
+		return nil, err
+	}
+	go func() {
+		_, _ = mine.Write(msg)
+		mine.Close()
+	}()
+	return &exec.Cmd{Path: "/proc/self/exe", Args: []string{shimArg0}, Env: []string{}, ExtraFiles: []*os.File{theirs}}, nil
 }
 
 // ShimMain must be called first thing in main (and in TestMain of tests
 // that start traced programs). In the shim it installs the filter it was
-// given and execs the program, never returning; it exits with status 127
-// (126 for a permission problem) and a message on stderr when that fails,
-// like a shell. Elsewhere it returns false at once.
+// given and execs the program, never returning; when that fails it exits
+// like a shell: 127 when the program does not exist, 126 when it cannot be
+// executed, with a message on stderr. Elsewhere it returns false at once.
 func ShimMain() bool {
-	if !IsShim() {
+	if len(os.Args) != 1 || os.Args[0] != shimArg0 {
 		return false
 	}
-	err := shim()
-	code := 127
-	if errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM) {
-		code = 126
-	}
+	code, err := shim()
 	fmt.Fprintf(os.Stderr, "gvcheck: %v\n", err)
 	os.Exit(code)
 	return true
 }
 
-func shim() error {
+func shim() (int, error) {
 	// seccomp filters are per thread and the exec must come from the thread
-	// that has one (and that the tracer watches).
+	// that has one (and that the tracer holds).
 	runtime.LockOSThread()
-	spec := os.Getenv(shimEnv)
-	if err := os.Unsetenv(shimEnv); err != nil {
-		return fmt.Errorf("shim: %w", err)
-	}
-	ver, rest, ok := strings.Cut(spec, ":")
-	if !ok || ver != shimVer {
-		return fmt.Errorf("shim: unsupported protocol %q (gvcheck binary changed while running?)", ver)
-	}
-	flags, rest, ok := strings.Cut(rest, ":")
-	enc, isoEnc, ok2 := strings.Cut(rest, ":")
-	if !ok || !ok2 {
-		return errors.New("shim: malformed filter specification")
-	}
-	var iso *isolate.Spec
-	if isoEnc != "" {
-		b, err := base64.StdEncoding.DecodeString(isoEnc)
-		if err != nil {
-			return fmt.Errorf("shim: decode isolation: %w", err)
-		}
-		if iso, err = isolate.Decode(b); err != nil {
-			return fmt.Errorf("shim: %w", err)
+	if secure() {
+		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+			return 126, fmt.Errorf("shim: set no_new_privs: %w", err)
 		}
 	}
-	raw, err := base64.StdEncoding.DecodeString(enc)
+	if err := trustStarter(); err != nil {
+		return 126, fmt.Errorf("the seccomp shim runs only when gvcheck starts it: %w", err)
+	}
+	conn := os.NewFile(shimFd, "shim")
+	spec, err := decodeSpec(conn)
 	if err != nil {
-		return fmt.Errorf("shim: decode filter: %w", err)
+		return 126, fmt.Errorf("shim: %w", err)
 	}
-	prog, err := DecodeFilter(raw)
-	if err != nil {
-		return fmt.Errorf("shim: %w", err)
-	}
-	if strings.Contains(flags, "s") {
-		if err := unix.Kill(unix.Getpid(), unix.SIGSTOP); err != nil {
-			return fmt.Errorf("shim: stop for tracer: %w", err)
+	if spec.Handshake {
+		var b [5]byte
+		b[0] = 'R'
+		binary.LittleEndian.PutUint32(b[1:], uint32(unix.Gettid()))
+		if _, err := conn.Write(b[:]); err != nil {
+			return 127, fmt.Errorf("shim: handshake: %w", err)
+		}
+		if _, err := io.ReadFull(conn, b[:1]); err != nil || b[0] != 'G' {
+			return 127, errors.New("shim: gvcheck went away before starting the program")
 		}
 	}
+	if !spec.SendListener {
+		conn.Close()
+	}
+	// Steps that need the tracer's hold and must precede the filter go
+	// here, before the signal state is set.
+
 	// The starter may have set a parent-death signal to cover the moment
 	// before a tracer holds us; a natively started program has none.
-	if !strings.Contains(flags, "k") {
+	if !spec.KeepParentDeath {
 		if err := unix.Prctl(unix.PR_SET_PDEATHSIG, 0, 0, 0, 0); err != nil {
-			return fmt.Errorf("shim: clear parent-death signal: %w", err)
+			return 126, fmt.Errorf("shim: clear parent-death signal: %w", err)
 		}
 	}
-	if iso != nil {
-		if err := isolate.Enter(iso); err != nil {
-			return fmt.Errorf("shim: %w", err)
+	if spec.Isolate != nil {
+		if err := isolate.Enter(spec.Isolate); err != nil {
+			return 126, fmt.Errorf("shim: %w", err)
 		}
 	}
-	if len(prog) > 0 {
+	if s := spec.Signals; s != nil {
+		if err := applySignals(s); err != nil {
+			return 126, fmt.Errorf("shim: signals: %w", err)
+		}
+	}
+	if len(spec.Filter) > 0 {
 		var err error
-		if strings.Contains(flags, "L") {
-			err = installAndSend(prog)
-		} else if strings.Contains(flags, "l") {
-			if err = InstallWithListener(prog); err != nil {
+		switch {
+		case spec.SendListener:
+			err = installAndSend(spec.Filter, conn)
+			conn.Close()
+		case spec.Listener:
+			if err = InstallWithListener(spec.Filter); err != nil {
 				// No listener here (old kernel, a container's own seccomp
 				// policy): let the tracer see those calls as Trace stops.
-				err = Install(NotifyToTrace(prog))
+				err = Install(NotifyToTrace(spec.Filter))
 			}
-		} else {
-			err = Install(prog)
+		default:
+			err = Install(spec.Filter)
 		}
 		if err != nil {
-			return err
+			return 126, err
+		}
+	} else if spec.SendListener {
+		conn.Close()
+	}
+	err = unix.Exec(spec.Path, spec.Argv, spec.Env)
+	if errors.Is(err, unix.ENOEXEC) {
+		// A file the kernel cannot execute (a script without "#!") is run
+		// by the shell, as execvp, env and shells do.
+		argv := append([]string{"/bin/sh", spec.Path}, spec.Argv[1:]...)
+		if e := unix.Exec("/bin/sh", argv, spec.Env); !errors.Is(e, unix.ENOENT) {
+			err = e
 		}
 	}
-	path, argv := os.Args[1], os.Args[2:]
-	if err := unix.Exec(path, argv, os.Environ()); err != nil {
-		return fmt.Errorf("exec %s: %w", path, err)
+	code := 126
+	if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ENOTDIR) {
+		code = 127
+	}
+	return code, fmt.Errorf("exec %s: %w", spec.Path, err)
+}
+
+// applySignals sets every catchable signal to SIG_IGN or SIG_DFL, then the
+// mask; the Go runtime's handlers are never the program's (exec resets a
+// caught signal to SIG_DFL anyway).
+func applySignals(s *Signals) error {
+	for sig := syscall.Signal(1); sig <= 64; sig++ {
+		if sig == syscall.SIGKILL || sig == syscall.SIGSTOP {
+			continue
+		}
+		if err := sigstate.SetAction(sig, s.Ignored.Has(sig)); err != nil && err != unix.EINVAL {
+			return fmt.Errorf("%v: %w", sig, err)
+		}
+	}
+	if s.KeepMask {
+		return nil
+	}
+	return sigstate.SetMask(s.Blocked)
+}
+
+// trustStarter checks that descriptor 3 is an AF_UNIX stream socket created
+// by the parent process, and that the parent runs this same executable.
+func trustStarter() error {
+	if dom, err := unix.GetsockoptInt(shimFd, unix.SOL_SOCKET, unix.SO_DOMAIN); err != nil || dom != unix.AF_UNIX {
+		return errors.New("descriptor 3 is not gvcheck's socket")
+	}
+	if typ, err := unix.GetsockoptInt(shimFd, unix.SOL_SOCKET, unix.SO_TYPE); err != nil || typ != unix.SOCK_STREAM {
+		return errors.New("descriptor 3 is not gvcheck's socket")
+	}
+	// Never leak it into the program.
+	unix.CloseOnExec(shimFd)
+	cred, err := unix.GetsockoptUcred(shimFd, unix.SOL_SOCKET, unix.SO_PEERCRED)
+	ppid := unix.Getppid()
+	if err != nil || int(cred.Pid) != ppid {
+		return errors.New("the socket is not the parent process's")
+	}
+	var self, parent unix.Stat_t
+	if err := unix.Stat("/proc/self/exe", &self); err != nil {
+		return fmt.Errorf("own executable: %w", err)
+	}
+	if err := unix.Stat("/proc/"+strconv.Itoa(ppid)+"/exe", &parent); err != nil {
+		// A gvcheck that gained privileges from its exec cannot look at its
+		// privileged parent; no_new_privs is set already, so the shim can
+		// give away nothing its user does not have.
+		return nil
+	}
+	if self.Dev != parent.Dev || self.Ino != parent.Ino {
+		return errors.New("the parent process is not gvcheck")
 	}
 	return nil
 }
 
-// installAndSend installs prog with a listener and sends the listener over
-// ListenerFD. Between the two the thread makes no call but sendmsg and
-// close, which no simulation of gVisor fails, so nothing can wait for a
-// supervisor that does not have the listener yet.
-func installAndSend(prog []unix.SockFilter) error {
-	fd, err := installListener(prog)
+// secure reports AT_SECURE: this exec gained privileges (setuid, setgid,
+// file capabilities).
+func secure() bool {
+	b, err := os.ReadFile("/proc/self/auxv")
 	if err != nil {
-		return err
+		return true // assume the worst
 	}
-	err = unix.Sendmsg(ListenerFD, []byte{0}, unix.UnixRights(fd), nil, 0)
-	unix.Close(ListenerFD)
-	unix.Close(fd)
-	if err != nil {
-		return fmt.Errorf("send listener: %w", err)
+	const atSecure = 23
+	for i := 0; i+16 <= len(b); i += 16 {
+		k, v := binary.LittleEndian.Uint64(b[i:]), binary.LittleEndian.Uint64(b[i+8:])
+		if k == 0 {
+			break
+		}
+		if k == atSecure {
+			return v != 0
+		}
 	}
-	return nil
+	return false
 }
 
 // Install installs prog as a seccomp filter on the calling thread. It sets
 // no_new_privs only when the kernel requires it (without CAP_SYS_ADMIN), so
 // that setuid programs keep working when gvcheck runs as root.
 func Install(prog []unix.SockFilter) error {
-	_, err := install(prog, 0)
-	return err
+	return install(prog, 0)
 }
 
 // InstallWithListener is Install with a user-notification listener; the
@@ -284,16 +522,38 @@ func InstallWithListener(prog []unix.SockFilter) error {
 
 // installListener is InstallWithListener returning the listener.
 func installListener(prog []unix.SockFilter) (int, error) {
-	fd, err := install(prog, unix.SECCOMP_FILTER_FLAG_NEW_LISTENER|unix.SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV)
+	fd, err := installFd(prog, unix.SECCOMP_FILTER_FLAG_NEW_LISTENER|unix.SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV)
 	if errors.Is(err, unix.EINVAL) { // before Linux 5.19
-		fd, err = install(prog, unix.SECCOMP_FILTER_FLAG_NEW_LISTENER)
+		fd, err = installFd(prog, unix.SECCOMP_FILTER_FLAG_NEW_LISTENER)
 	}
 	return fd, err
 }
 
-// install installs prog and returns what seccomp(2) returned: the
+// installAndSend installs prog with a listener and sends the listener to
+// the starter over conn. Between the two the thread makes no call but
+// sendmsg and close, which no simulation of gVisor fails, so nothing waits
+// for a supervisor that does not have the listener yet.
+func installAndSend(prog []unix.SockFilter, conn *os.File) error {
+	fd, err := installListener(prog)
+	if err != nil {
+		return err
+	}
+	err = unix.Sendmsg(int(conn.Fd()), []byte{'L'}, unix.UnixRights(fd), nil, 0)
+	unix.Close(fd)
+	if err != nil {
+		return fmt.Errorf("send listener: %w", err)
+	}
+	return nil
+}
+
+func install(prog []unix.SockFilter, flags uintptr) error {
+	_, err := installFd(prog, flags)
+	return err
+}
+
+// installFd installs prog and returns what seccomp(2) returned: the
 // listener's descriptor when flags ask for one.
-func install(prog []unix.SockFilter, flags uintptr) (int, error) {
+func installFd(prog []unix.SockFilter, flags uintptr) (int, error) {
 	if len(prog) == 0 {
 		return -1, errors.New("install filter: empty program")
 	}

@@ -88,6 +88,11 @@ func (t *tracer) attach(ctx context.Context, pids []int) (*Result, error) {
 			}
 			t.handle(wpid, ws)
 		}
+		// Every tracee gone ends the trace; wait4 would not say so while
+		// this thread has children of its own from before it attached.
+		if len(t.threads) == 0 {
+			ended = true
+		}
 		if ended || ctx.Err() != nil {
 			break
 		}

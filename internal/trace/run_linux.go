@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -20,6 +21,7 @@ import (
 	"github.com/gvcheck/gvcheck/internal/isolate"
 	"github.com/gvcheck/gvcheck/internal/policy"
 	"github.com/gvcheck/gvcheck/internal/profile"
+	"github.com/gvcheck/gvcheck/internal/sigstate"
 )
 
 // Run starts argv under the tracer and follows it and all its descendants
@@ -40,7 +42,7 @@ func Run(ctx context.Context, argv []string, opt Options) (*Result, error) {
 	if env == nil {
 		env = os.Environ()
 	}
-	path, err := lookPath(argv[0], env, opt.Dir)
+	path, err := LookPath(argv[0], env, opt.Dir)
 	if err != nil {
 		return nil, err
 	}
@@ -139,75 +141,74 @@ func (t *tracer) filter() ([]unix.SockFilter, error) {
 func (t *tracer) full() bool { return t.opt.Policy == nil || t.opt.Full }
 
 func (t *tracer) run(ctx context.Context, path string, argv, env []string, filter []unix.SockFilter, mainPid *atomic.Int64) (*Result, error) {
-	shim := policy.Shim{Filter: filter, Stop: true, Listener: t.useNotify}
-	sys := &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	dir := t.opt.Dir
+	spec := &policy.Spec{Path: path, Argv: argv, Env: env, Filter: filter, Listener: t.useNotify, Handshake: true,
+		Signals: ProgramSignals(t.opt)}
+	files := []*os.File{or(t.opt.Stdin, os.Stdin), or(t.opt.Stdout, os.Stdout), or(t.opt.Stderr, os.Stderr)}
+	// Until the tracer holds the child (then PTRACE_O_EXITKILL does).
+	attr := policy.StartAttr{Dir: t.opt.Dir, Files: files, Pdeathsig: syscall.SIGKILL}
 	if t.opt.Isolate {
-		abs, err := filepath.Abs(or2(dir, "."))
+		dir, err := filepath.Abs(or2(t.opt.Dir, "."))
 		if err != nil {
 			return nil, fmt.Errorf("run: %w", err)
 		}
-		shim.Isolate = &isolate.Spec{Dir: abs, Loopback: t.opt.Network == "none", DiskUpper: isolate.Scratch(abs)}
-		if up := shim.Isolate.DiskUpper; up != "" {
+		spec.Isolate = &isolate.Spec{Dir: dir, Loopback: t.opt.Network == "none", DiskUpper: isolate.Scratch(dir)}
+		if up := spec.Isolate.DiskUpper; up != "" {
 			defer os.RemoveAll(up)
 		}
-		sys.Cloneflags = unix.CLONE_NEWNS
+		attr.Dir = "/"
+		attr.Cloneflags = unix.CLONE_NEWPID | unix.CLONE_NEWNS
 		if t.opt.Network == "none" {
-			sys.Cloneflags |= unix.CLONE_NEWNET
+			attr.Cloneflags |= unix.CLONE_NEWNET
 		}
-		dir = "/"
 	}
-	exe, args, shimEnv, err := shim.Args(path, argv, env)
-	if err != nil {
-		return nil, fmt.Errorf("run: %w", err)
-	}
-	files := []*os.File{or(t.opt.Stdin, os.Stdin), or(t.opt.Stdout, os.Stdout), or(t.opt.Stderr, os.Stderr)}
-	proc, err := os.StartProcess(exe, args, &os.ProcAttr{
-		Dir:   dir,
-		Env:   shimEnv,
-		Files: files,
-		// Pdeathsig: until the tracer holds the child (then
-		// PTRACE_O_EXITKILL does).
-		Sys: sys,
-	})
-	if err != nil {
+	sh, err := policy.Start(spec, attr)
+	if sh == nil {
 		return nil, fmt.Errorf("run: start %s: %w", argv[0], err)
 	}
-	pid := proc.Pid
-	_ = proc.Release()
+	pid := sh.Pid
 	t.mainPid = pid
-
-	// The shim stops itself; seize all its threads while it is stopped.
-	var ws unix.WaitStatus
-	for {
-		_, err = unix.Wait4(pid, &ws, unix.WSTOPPED|unix.WALL, nil)
-		if err != unix.EINTR {
-			break
+	fail := func(err error) (*Result, error) {
+		sh.Close()
+		_ = unix.Kill(pid, unix.SIGKILL)
+		var ws unix.WaitStatus
+		for {
+			if _, e := unix.Wait4(pid, &ws, 0, nil); e != unix.EINTR {
+				break
+			}
 		}
+		return nil, err
 	}
 	if err != nil {
-		_ = unix.Kill(pid, unix.SIGKILL)
-		return nil, fmt.Errorf("run: wait for %s to start: %w", argv[0], err)
+		return fail(fmt.Errorf("run: start %s: %w", argv[0], err))
 	}
-	if !ws.Stopped() {
+	// The shim names the thread that will exec and waits: seize it before
+	// it goes on, so that nothing is filtered or exec'd untraced.
+	tid, err := sh.Ready()
+	if err == nil && t.opt.Isolate {
+		// The shim names its thread in its own PID namespace.
+		tid, err = hostTid(pid, tid)
+	}
+	if err != nil {
+		var ws unix.WaitStatus
+		for {
+			if _, e := unix.Wait4(pid, &ws, 0, nil); e != unix.EINTR {
+				break
+			}
+		}
+		sh.Close()
+		if ws.Exited() && ws.ExitStatus() != 0 {
+			return nil, fmt.Errorf("run: %s could not be started (status %d)", argv[0], ws.ExitStatus())
+		}
 		return nil, fmt.Errorf("run: %s ended before it could be traced (status %#x)", argv[0], uint32(ws))
 	}
-	tids, err := listTasks(pid)
-	if err != nil {
-		_ = unix.Kill(pid, unix.SIGKILL)
-		return nil, fmt.Errorf("run: %w", err)
+	p := t.addProcess(pid, "", true)
+	if err := seize(tid, traceOpts|unix.PTRACE_O_EXITKILL|unix.PTRACE_O_TRACESECCOMP); err != nil {
+		return fail(fmt.Errorf("run: trace %s: %w%s", argv[0], err, permissionHint(err)))
 	}
-	p := t.addProcess(pid, exe, true)
-	for _, tid := range tids {
-		if err := seize(tid, traceOpts|unix.PTRACE_O_EXITKILL|unix.PTRACE_O_TRACESECCOMP); err != nil {
-			_ = unix.Kill(pid, unix.SIGKILL)
-			return nil, fmt.Errorf("run: trace %s: %w%s", argv[0], err, permissionHint(err))
-		}
-		t.addThread(tid, p)
-	}
+	t.addThread(tid, p)
 	mainPid.Store(int64(pid))
-	if err := unix.Kill(pid, unix.SIGCONT); err != nil {
-		return nil, fmt.Errorf("run: continue %s: %w", argv[0], err)
+	if err := sh.Release(); err != nil {
+		return fail(fmt.Errorf("run: %w", err))
 	}
 	if t.opt.Started != nil {
 		t.opt.Started(pid)
@@ -228,7 +229,17 @@ func (t *tracer) run(ctx context.Context, path string, argv, env []string, filte
 		go t.huntListener(p, stop)
 	}
 
+	// Until every tracee has gone: wait4(-1) also waits for children this
+	// thread forked before it became the tracer, which must neither keep
+	// the trace going nor end it.
+	var ws unix.WaitStatus
 	for {
+		t.state.Lock()
+		done := len(t.threads) == 0 && t.mainDone
+		t.state.Unlock()
+		if done {
+			break
+		}
 		wpid, err := wait(&ws)
 		if err == unix.EINTR {
 			continue
@@ -270,6 +281,41 @@ func (t *tracer) run(ctx context.Context, path string, argv, env []string, filte
 	return res, nil
 }
 
+// ProgramSignals is the signal state a program started with opt begins
+// with: opt.Signals, or else the one gvcheck itself started with, which the
+// program would have inherited from the shell.
+func ProgramSignals(opt Options) *policy.Signals {
+	if opt.Signals != nil {
+		return opt.Signals
+	}
+	st := sigstate.Inherited()
+	return &policy.Signals{Ignored: st.Ignored, Blocked: st.Blocked, KeepMask: !st.Exact}
+}
+
+// hostTid finds the thread of process pid that is nsTid in the process's
+// own PID namespace (the NSpid line of its status).
+func hostTid(pid, nsTid int) (int, error) {
+	tids, err := listTasks(pid)
+	if err != nil {
+		return 0, err
+	}
+	for _, tid := range tids {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/status", pid, tid))
+		if err != nil {
+			continue
+		}
+		for line := range strings.Lines(string(b)) {
+			if f, ok := strings.CutPrefix(line, "NSpid:"); ok {
+				ids := strings.Fields(f)
+				if len(ids) > 1 && ids[len(ids)-1] == strconv.Itoa(nsTid) {
+					return tid, nil
+				}
+			}
+		}
+	}
+	return 0, fmt.Errorf("thread %d of process %d not found", nsTid, pid)
+}
+
 func or2(s, def string) string {
 	if s != "" {
 		return s
@@ -284,9 +330,21 @@ func or(f, def *os.File) *os.File {
 	return def
 }
 
-// lookPath resolves name like execvp, with PATH from env and relative
-// paths against dir.
-func lookPath(name string, env []string, dir string) (string, error) {
+// StartError is why Run could not start a program, with the status a shell
+// gives for it: 127 when there is no such command, 126 when it cannot be
+// executed.
+type StartError struct {
+	Status int
+	Msg    string
+}
+
+func (e *StartError) Error() string { return "run: " + e.Msg }
+
+// LookPath resolves name like execvp, with PATH from env and relative
+// paths against dir: a name with a slash is used as is; otherwise the first
+// executable file of that name in PATH, and if there is none but a file
+// that cannot be executed, that failure (a shell's 126, not 127).
+func LookPath(name string, env []string, dir string) (string, error) {
 	check := func(p string) error {
 		full := p
 		if dir != "" && !filepath.IsAbs(p) {
@@ -294,16 +352,26 @@ func lookPath(name string, env []string, dir string) (string, error) {
 		}
 		fi, err := os.Stat(full)
 		if err != nil {
-			return err
+			msg := "no such file or directory"
+			if !errors.Is(err, os.ErrNotExist) {
+				msg = unwrapAll(err).Error()
+			}
+			return &StartError{127, p + ": " + msg}
 		}
-		if fi.IsDir() || fi.Mode()&0o111 == 0 {
-			return fmt.Errorf("%s: %w", p, unix.EACCES)
+		if fi.IsDir() {
+			return &StartError{126, p + ": is a directory"}
+		}
+		if unix.Access(full, unix.X_OK) != nil {
+			return &StartError{126, p + ": permission denied"}
 		}
 		return nil
 	}
+	if name == "" {
+		return "", &StartError{127, "empty command name"}
+	}
 	if strings.Contains(name, "/") {
 		if err := check(name); err != nil {
-			return "", fmt.Errorf("run: %w", err)
+			return "", err
 		}
 		return name, nil
 	}
@@ -313,12 +381,14 @@ func lookPath(name string, env []string, dir string) (string, error) {
 			pathEnv = v
 		}
 	}
+	var denied error
 	for _, d := range filepath.SplitList(pathEnv) {
 		if d == "" {
 			d = "."
 		}
 		p := filepath.Join(d, name)
-		if check(p) == nil {
+		err := check(p)
+		if err == nil {
 			if !filepath.IsAbs(p) && dir == "" {
 				if abs, err := filepath.Abs(p); err == nil {
 					p = abs
@@ -326,8 +396,24 @@ func lookPath(name string, env []string, dir string) (string, error) {
 			}
 			return p, nil
 		}
+		if se, ok := err.(*StartError); ok && se.Status == 126 && denied == nil {
+			denied = err
+		}
 	}
-	return "", fmt.Errorf("run: %s: command not found", name)
+	if denied != nil {
+		return "", denied
+	}
+	return "", &StartError{127, name + ": command not found"}
+}
+
+func unwrapAll(err error) error {
+	for {
+		u := errors.Unwrap(err)
+		if u == nil {
+			return err
+		}
+		err = u
+	}
 }
 
 // permissionHint explains how to get the right to trace.

@@ -40,16 +40,19 @@ type Options struct {
 	// Dir and Env of the program; empty means gvcheck's own.
 	Dir string
 	Env []string
-	// Isolate gives the program a private copy of the machine's files
-	// (package isolate), and with Network "none" a network namespace with
-	// only loopback, as launch does for unobserved runs. Unlike those, a
-	// traced program keeps the host's PID namespace: the shim's stop for
-	// the tracer cannot stop the first process of a namespace.
+	// Isolate runs the program as launch runs unobserved ones: PID 1 of a
+	// PID namespace of its own, over a private copy of the machine's files
+	// (package isolate), and with Network "none" in a network namespace
+	// with only loopback.
 	Isolate bool
 	Network string
-	// Started, if set, is called with the program's pid once it runs
-	// under the tracer.
+	// Started, if set, is called with the program's pid (as gvcheck sees
+	// it) once it runs under the tracer.
 	Started func(pid int)
+	// Signals are the program's initial signal dispositions and mask; nil
+	// means those gvcheck was started with, as the program would inherit
+	// them from the shell (see package sigstate).
+	Signals *policy.Signals
 	// OnCall is called with every observed syscall, in order per thread,
 	// from the tracing goroutines, never concurrently.
 	OnCall func(*profile.Call)

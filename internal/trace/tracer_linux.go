@@ -90,10 +90,13 @@ type tracer struct {
 	start   time.Time
 	mainPid int
 	exit    profile.Exit
-	noInfo  bool // kernel without PTRACE_GET_SYSCALL_INFO (< 5.3): read registers
-	infoBuf [88]byte
-	regBuf  []byte
-	sampled map[sampleKey]uint64
+	// mainDone: the main process's own exit status has been read.
+	mainDone bool
+	gone     map[int]bool // exits seen before the thread was known
+	noInfo   bool         // kernel without PTRACE_GET_SYSCALL_INFO (< 5.3): read registers
+	infoBuf  [88]byte
+	regBuf   []byte
+	sampled  map[sampleKey]uint64
 
 	// useNotify: full mode observes hotSyscalls through a listener served
 	// by another goroutine; state then serialises it with the tracing
@@ -125,6 +128,7 @@ func newTracer(m mode, opt Options) (*tracer, error) {
 		prof:     profile.New(arch),
 		live:     map[int]bool{},
 		sampled:  map[sampleKey]uint64{},
+		gone:     map[int]bool{},
 		regBuf:   make([]byte, regSetSize(arch)),
 		start:    time.Now(),
 		noInfo:   forceRegs,
@@ -264,6 +268,10 @@ func (t *tracer) lookupThread(tid int) *thread {
 // childCreated handles a fork/vfork/clone event of parent.
 func (t *tracer) childCreated(parent *thread, child int, ev int) {
 	if t.threads[child] != nil {
+		return
+	}
+	if t.gone[child] {
+		delete(t.gone, child)
 		return
 	}
 	if ev == unix.PTRACE_EVENT_CLONE {
@@ -503,8 +511,14 @@ func (t *tracer) handle(wpid int, ws unix.WaitStatus) {
 	if ws.Exited() || ws.Signaled() {
 		if th := t.threads[wpid]; th != nil {
 			t.threadGone(th)
+		} else if wpid != t.mainPid {
+			// A child killed before its creator's fork event was handled
+			// (or a child of this thread that is not a tracee): its event
+			// must not bring it back.
+			t.gone[wpid] = true
 		}
 		if wpid == t.mainPid {
+			t.mainDone = true
 			if ws.Exited() {
 				t.exit = profile.Exit{Code: ws.ExitStatus()}
 			} else {

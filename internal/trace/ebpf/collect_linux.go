@@ -76,7 +76,7 @@ func (p *probe) counts() ([]uint64, error) {
 	if _, err := mem.ReadAt(buf, 0); err != nil {
 		return nil, fmt.Errorf("ebpf: counts: %w", err)
 	}
-	stripe := rows * nrMax
+	stripe := p.rows * nrMax
 	sum := make([]uint64, stripe)
 	for cpu := 0; cpu < p.ncpu; cpu++ {
 		for i := range sum {

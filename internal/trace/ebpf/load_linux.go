@@ -39,15 +39,26 @@ type config struct {
 	cgroupLevel uint32 // its depth below the root
 }
 
-// Executables: the first rows of them have a row of counts per CPU (the
-// fast path); all have an id, up to maxExes.
+// Executables: the first ones have a row of counts per CPU (the fast
+// path), as many as fit in countsBudget (at most maxRows); all have an id,
+// up to maxExes, and calls of the others are counted in the calls hash.
 const (
-	rows    = 64
-	maxExes = 4096
+	maxRows      = 64
+	countsBudget = 8 << 20
+	maxExes      = 4096
 )
 
-// mapLimits lets tests shrink the maps to see what a full map loses.
-var mapLimits struct{ calls, paths uint32 }
+// rowsFor is the number of executables with counts rows for ncpu CPUs.
+func rowsFor(ncpu int) int {
+	return min(max(countsBudget/(ncpu*nrMax*8), 1), maxRows)
+}
+
+// mapLimits lets tests shrink the maps to see what a full map loses, and
+// the counts rows to send calls through the calls hash.
+var mapLimits struct {
+	calls, paths uint32
+	noRows       bool
+}
 
 // probe is a loaded and attached BPF program with its maps.
 type probe struct {
@@ -56,12 +67,17 @@ type probe struct {
 	arch  sysno.Arch
 	specs [nrMax]gvcheckSpec
 	ncpu  int
+	rows  int // executables with a row of counts
 	start time.Time
 }
 
 // load loads the program for cfg and attaches it. Until Close, every
 // syscall of the machine runs it.
 func load(cfg config) (*probe, error) {
+	// Decoding the kernel's BTF takes about 10 ms: start it while the
+	// object is parsed and the maps are created.
+	cache := btf.NewCache()
+	go func() { _, _ = cache.Kernel() }()
 	arch := sysno.Host()
 	sp, err := specs(arch)
 	if err != nil {
@@ -70,6 +86,11 @@ func load(cfg config) (*probe, error) {
 	ncpu, err := ebpf.PossibleCPU()
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	rows := rowsFor(ncpu)
+	cfgRows := uint32(rows)
+	if mapLimits.noRows {
+		cfgRows = 0
 	}
 	spec, err := loadGvcheck()
 	if err != nil {
@@ -86,7 +107,7 @@ func load(cfg config) (*probe, error) {
 		"cfg_mode":          cfg.mode,
 		"cfg_cgroup_id":     cfg.cgroupID,
 		"cfg_cgroup_level":  cfg.cgroupLevel,
-		"cfg_rows":          uint32(rows),
+		"cfg_rows":          cfgRows,
 		"cfg_no_exe":        uint32(maxExes),
 		"cfg_max_exes":      uint32(maxExes),
 		"cfg_nr_exit":       nr("exit"),
@@ -111,8 +132,8 @@ func load(cfg config) (*probe, error) {
 
 	// Kernels before 5.11 charge BPF memory to RLIMIT_MEMLOCK.
 	_ = rlimit.RemoveMemlock()
-	p := &probe{arch: arch, specs: sp, ncpu: ncpu}
-	if err := p.loadObjects(spec); err != nil {
+	p := &probe{arch: arch, specs: sp, ncpu: ncpu, rows: rows}
+	if err := p.loadObjects(spec, cache); err != nil {
 		var ve *ebpf.VerifierError
 		if errors.As(err, &ve) {
 			return nil, fmt.Errorf("%w: the kernel rejected the program: %w", ErrUnavailable, ve)
@@ -134,8 +155,7 @@ func load(cfg config) (*probe, error) {
 // loadObjects creates the maps, then verifies the programs in parallel:
 // the kernel checks each one on its own, which is most of the time a load
 // takes. The kernel's BTF is decoded once, in a shared cache.
-func (p *probe) loadObjects(spec *ebpf.CollectionSpec) error {
-	cache := btf.NewCache()
+func (p *probe) loadObjects(spec *ebpf.CollectionSpec, cache *btf.Cache) error {
 	mapsOnly := spec.Copy()
 	mapsOnly.Programs = nil
 	shared, err := ebpf.NewCollectionWithOptions(mapsOnly, ebpf.CollectionOptions{Cache: cache})

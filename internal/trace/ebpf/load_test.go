@@ -2,20 +2,27 @@
 
 package ebpf
 
-import (
-	"testing"
-	"time"
-)
+import "testing"
 
-func TestLoad(t *testing.T) {
-	for i := 0; i < 3; i++ {
-		t0 := time.Now()
-		p, err := load(config{mode: modeSeeds})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t1 := time.Now()
-		p.Close()
-		t.Log("load", t1.Sub(t0), "close", time.Since(t1))
+// TestLoadClose loads and attaches the five programs and closes them:
+// nothing of the backend stays open in this process.
+func TestLoadClose(t *testing.T) {
+	requireRoot(t)
+	p, err := load(config{mode: modeSeeds})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.links) != 5 {
+		t.Errorf("%d programs attached, want 5", len(p.links))
+	}
+	progs, maps, err := bpfIDs()
+	if err != nil || len(progs) < 5 || len(maps) < 10 {
+		t.Errorf("while loaded: %d programs, %d maps (%v)", len(progs), len(maps), err)
+	}
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if progs, maps, err := bpfIDs(); err != nil || len(progs)+len(maps) > 0 {
+		t.Errorf("after Close this process holds programs %v and maps %v (%v)", progs, maps, err)
 	}
 }

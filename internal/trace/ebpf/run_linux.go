@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -85,7 +84,7 @@ func (pl *Preloaded) Run(ctx context.Context, argv []string, opt trace.Options) 
 		env = os.Environ()
 	}
 	loaded := pl.done
-	path, err := lookPath(argv[0], env, opt.Dir)
+	path, err := trace.LookPath(argv[0], env, opt.Dir)
 	if err != nil {
 		<-loaded
 		closeProbe(pl.p)
@@ -94,40 +93,34 @@ func (pl *Preloaded) Run(ctx context.Context, argv []string, opt trace.Options) 
 	// While the program loads, start the command, which stops itself
 	// before its exec.
 
-	shim := policy.Shim{Stop: true}
-	exe, args, shimEnv, err := shim.Args(path, argv, env)
-	if err != nil {
-		<-loaded
-		closeProbe(pl.p)
-		return nil, fmt.Errorf("run: %w", err)
-	}
-	proc, err := os.StartProcess(exe, args, &os.ProcAttr{
-		Dir:   opt.Dir,
-		Env:   shimEnv,
-		Files: []*os.File{or(opt.Stdin, os.Stdin), or(opt.Stdout, os.Stdout), or(opt.Stderr, os.Stderr)},
-		// Until it is traced; the shim clears it before its exec.
-		Sys: &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL},
-	})
-	if err != nil {
+	spec := &policy.Spec{Path: path, Argv: argv, Env: env, Handshake: true, Signals: trace.ProgramSignals(opt)}
+	files := []*os.File{or(opt.Stdin, os.Stdin), or(opt.Stdout, os.Stdout), or(opt.Stderr, os.Stderr)}
+	// Until it is traced; the shim clears it before its exec.
+	sh, err := policy.Start(spec, policy.StartAttr{Dir: opt.Dir, Files: files, Pdeathsig: syscall.SIGKILL})
+	if sh == nil {
 		<-loaded
 		closeProbe(pl.p)
 		return nil, fmt.Errorf("run: start %s: %w", argv[0], err)
 	}
-	pid := proc.Pid
-	_ = proc.Release()
+	pid := sh.Pid
 	kill := func() {
+		sh.Close()
 		_ = unix.Kill(pid, unix.SIGKILL)
 		var ws unix.WaitStatus
 		_, _ = wait4(pid, &ws, 0)
 	}
-	var ws unix.WaitStatus
-	if _, err := wait4(pid, &ws, unix.WUNTRACED); err != nil || !ws.Stopped() {
+	if err != nil {
 		<-loaded
 		closeProbe(pl.p)
-		if err != nil {
-			kill()
-			return nil, fmt.Errorf("run: wait for %s to start: %w", argv[0], err)
-		}
+		kill()
+		return nil, fmt.Errorf("run: start %s: %w", argv[0], err)
+	}
+	// The shim waits before its exec until released.
+	var ws unix.WaitStatus
+	if _, err := sh.Ready(); err != nil {
+		<-loaded
+		closeProbe(pl.p)
+		_, _ = wait4(pid, &ws, 0)
 		return nil, fmt.Errorf("run: %s ended before it could be traced (status %#x)", argv[0], uint32(ws))
 	}
 	<-loaded
@@ -171,7 +164,7 @@ func (pl *Preloaded) Run(ctx context.Context, argv []string, opt trace.Options) 
 	}()
 	go reportProgress(p, opt.Progress, stop)
 
-	if err := unix.Kill(pid, unix.SIGCONT); err != nil {
+	if err := sh.Release(); err != nil {
 		kill()
 		return nil, fmt.Errorf("run: continue %s: %w", argv[0], err)
 	}
@@ -400,52 +393,6 @@ func or(f, def *os.File) *os.File {
 		return f
 	}
 	return def
-}
-
-// lookPath resolves name like execvp, with PATH from env and relative
-// paths against dir.
-func lookPath(name string, env []string, dir string) (string, error) {
-	check := func(p string) error {
-		full := p
-		if dir != "" && !filepath.IsAbs(p) {
-			full = filepath.Join(dir, p)
-		}
-		fi, err := os.Stat(full)
-		if err != nil {
-			return err
-		}
-		if fi.IsDir() || fi.Mode()&0o111 == 0 {
-			return fmt.Errorf("%s: %w", p, unix.EACCES)
-		}
-		return nil
-	}
-	if strings.Contains(name, "/") {
-		if err := check(name); err != nil {
-			return "", fmt.Errorf("run: %w", err)
-		}
-		return name, nil
-	}
-	pathEnv := "/usr/local/bin:/usr/bin:/bin"
-	for _, kv := range env {
-		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
-			pathEnv = v
-		}
-	}
-	for _, d := range filepath.SplitList(pathEnv) {
-		if d == "" {
-			d = "."
-		}
-		p := filepath.Join(d, name)
-		if check(p) == nil {
-			if !filepath.IsAbs(p) && dir == "" {
-				if abs, err := filepath.Abs(p); err == nil {
-					p = abs
-				}
-			}
-			return p, nil
-		}
-	}
-	return "", fmt.Errorf("run: %s: command not found", name)
 }
 
 func readTgid(pid int) (int, error) {
