@@ -121,6 +121,7 @@ func (t *traceFlags) traceOptions(tg *target) (trace.Options, error) {
 		opt.Policy = pol
 	case !t.full:
 		opt.Policy = policy.Observe(table, tg.rules, tg.flags)
+		opt.Execs = true
 		if t.paths {
 			opt.Policy.TracePaths()
 		}

@@ -47,9 +47,10 @@ func conditionCost(arch sysno.Arch, rs []Rule) int {
 func observeRules(t *compat.Table, set *rules.Set, runscFlags []string, nr int) []Rule {
 	e := t.Lookup(nr)
 	name := sysno.Name(t.Arch, nr)
-	// execs are rare and tell which programs ran (and so whose file
-	// capabilities to check).
-	if e.Support == compat.Unimplemented || name == "execve" || name == "execveat" {
+	// execve runs unstopped like any supported call: the tracer learns
+	// which program runs from its exec event, and a shell's search of PATH
+	// (one failing execve per directory) costs nothing.
+	if e.Support == compat.Unimplemented {
 		return []Rule{{Nr: nr, Action: Trace}}
 	}
 	if set == nil {

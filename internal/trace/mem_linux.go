@@ -51,12 +51,13 @@ func peek(tid int, addr uintptr, b []byte) error {
 
 // readString reads a NUL-terminated string of at most max bytes at addr,
 // page by page so that a string ending just before an unmapped page reads.
+// The first read is short: most paths are, and a stop pays for every byte.
 func readString(tid int, addr uintptr, max int) (string, error) {
 	var out []byte
 	for len(out) < max {
-		n := pageSize - int(addr%pageSize)
-		if n > max-len(out) {
-			n = max - len(out)
+		n := min(pageSize-int(addr%pageSize), max-len(out))
+		if out == nil {
+			n = min(n, 256)
 		}
 		buf := make([]byte, n)
 		if err := readMem(tid, addr, buf); err != nil {

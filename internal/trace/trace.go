@@ -34,6 +34,11 @@ type Options struct {
 	// recorded path; the others, and those observed through notifications,
 	// are recorded with NoReturn set.
 	ExactErrors bool
+	// Execs records, in fast mode, every exec that the policy lets run
+	// unstopped, from its exec event, as an execve of the program started:
+	// which programs ran (and so whose file capabilities matter) without a
+	// stop for every execve, failed ones included.
+	Execs bool
 	// The program's stdio; nil means gvcheck's own, so that the program
 	// owns the terminal.
 	Stdin, Stdout, Stderr *os.File

@@ -265,6 +265,34 @@ func TestFastModeRecordsUnsupported(t *testing.T) {
 	}
 }
 
+// TestFastModeExecs: with Execs, fast mode records each successful exec as
+// an execve of the program started, and no stop for the failed ones of a
+// PATH search.
+func TestFastModeExecs(t *testing.T) {
+	requireRoot(t)
+	sh, err := filepath.EvalSymlinks(lookTool(t, "sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	echo, err := filepath.EvalSymlinks(lookTool(t, "echo"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	script := `PATH=` + dir + `/a:` + dir + `/b:$PATH; exec echo hi`
+	got, res := runTraced(t, []string{sh, "-c", script}, Options{Policy: testPolicy(), Execs: true})
+	if string(got.stdout) != "hi\n" || got.exit.Code != 0 {
+		t.Fatalf("stdout %q, exit %+v", got.stdout, got.exit)
+	}
+	e := res.Profile.Syscalls["execve"]
+	if e == nil || e.Count != 2 || e.Exes[sh] != 1 || e.Exes[echo] != 1 || len(e.Errors) != 0 {
+		t.Errorf("execve: %+v, want one exec each of %s and %s, and none of the failed ones", e, sh, echo)
+	}
+	if res.Syscalls-res.Stopped != 2 {
+		t.Errorf("stats %+v: want 2 calls recorded without a stop (the execs)", res.Stats)
+	}
+}
+
 // straceNames runs strace -f on argv and returns the syscall names it saw.
 func straceNames(t *testing.T, argv []string) []string {
 	strace := lookTool(t, "strace")

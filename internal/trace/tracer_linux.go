@@ -98,6 +98,10 @@ type tracer struct {
 	regBuf   []byte
 	sampled  map[sampleKey]uint64
 
+	// execEvents: the fast-mode filter lets execve run, so execs are
+	// recorded from PTRACE_EVENT_EXEC.
+	execEvents bool
+
 	// useNotify: full mode observes hotSyscalls through a listener served
 	// by another goroutine; state then serialises it with the tracing
 	// thread over threads, procs, the profile and OnCall.
@@ -150,6 +154,9 @@ func newTracer(m mode, opt Options) (*tracer, error) {
 				return r.Action, r.Errno
 			}
 			return p.Default, p.DefaultErrno
+		}
+		if action, _ := t.decide(unixExecve(arch), [6]uint64{}); opt.Execs && action != policy.Trace && !t.full() && m == modeRun {
+			t.execEvents = true
 		}
 	}
 	return t, nil
@@ -335,6 +342,11 @@ func (t *tracer) execed(tid int) *thread {
 	p.threads = 1
 	p.exe = readExe(tid)
 	p.shim = false
+	if t.execEvents {
+		// The filter let the exec run unstopped: record it from the event,
+		// as the program it started (whose file capabilities matter).
+		t.emit(&profile.Call{Pid: p.pid, Tid: tid, Nr: unixExecve(t.arch), Name: "execve", Exe: p.exe}, false)
+	}
 	return cur
 }
 

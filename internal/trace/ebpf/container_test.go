@@ -116,7 +116,7 @@ func TestAttachContainer(t *testing.T) {
 		t.Error("an unknown container resolved")
 	}
 
-	actx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	actx, cancel := context.WithTimeout(ctx, 4*time.Second)
 	defer cancel()
 	go func() {
 		time.Sleep(300 * time.Millisecond)

@@ -14,7 +14,6 @@ import (
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/btf"
 	"github.com/cilium/ebpf/link"
-	"github.com/cilium/ebpf/rlimit"
 
 	"github.com/gvcheck/gvcheck/internal/sysno"
 )
@@ -130,8 +129,10 @@ func load(cfg config) (*probe, error) {
 	spec.Maps["exes"].MaxEntries = maxExes
 	spec.Maps["exe_paths"].MaxEntries = maxExes
 
-	// Kernels before 5.11 charge BPF memory to RLIMIT_MEMLOCK.
-	_ = rlimit.RemoveMemlock()
+	// RLIMIT_MEMLOCK is left alone: the program needs task storage (Linux
+	// 5.11), and from 5.11 on BPF memory is charged to the memory cgroup.
+	// (cilium/ebpf's rlimit package would probe for that with a BPF map at
+	// the start of every gvcheck process, shims included: 1 ms each.)
 	p := &probe{arch: arch, specs: sp, ncpu: ncpu, rows: rows}
 	if err := p.loadObjects(spec, cache); err != nil {
 		var ve *ebpf.VerifierError
