@@ -208,14 +208,22 @@ func lastBeforeParting(ds []diverge.Divergence) int {
 			limit = d.Pos
 		}
 	}
+	// Calls that name a missing feature first, then other failures, then
+	// what only gVisor's run did and failures on a descriptor an earlier
+	// failure left invalid (EBADF): consequences, not causes.
+	pass := func(d diverge.Divergence) int {
+		switch {
+		case d.Kind == diverge.KindExtra || d.GVisor.Errno == "EBADF":
+			return 2
+		case d.Kind == diverge.KindFailed || d.Kind == diverge.KindErrno:
+			return 1
+		}
+		return 0
+	}
 	best := -1
-	for pass := range 2 {
+	for p := range 3 {
 		for i, d := range ds {
-			if d.Proc != proc || !d.ProcessFailed || !significant(d) || (limit >= 0 && d.Pos > limit) {
-				continue
-			}
-			// First pass: calls that failed or changed; extras only after.
-			if (d.Kind == diverge.KindExtra) != (pass == 1) {
+			if d.Proc != proc || !d.ProcessFailed || !significant(d) || (limit >= 0 && d.Pos > limit) || pass(d) != p {
 				continue
 			}
 			if best < 0 || d.Pos > ds[best].Pos {
