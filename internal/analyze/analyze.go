@@ -20,9 +20,9 @@ import (
 type Level int
 
 const (
-	// LevelInfo: gVisor implements the syscall partially; the arguments seen
+	// LevelPartial: gVisor implements the syscall partially; the arguments seen
 	// are not known to be affected.
-	LevelInfo Level = iota
+	LevelPartial Level = iota
 	// LevelNeedsOption: supported only when runsc is started with an option.
 	LevelNeedsOption
 	// LevelUnsupportedArg: the syscall exists but not for an argument seen.
@@ -50,7 +50,7 @@ func ParseLevel(s string) (Level, error) {
 	}
 	switch s {
 	case "info":
-		return LevelInfo, nil
+		return LevelPartial, nil
 	case "unsupported-arg", "argument":
 		return LevelUnsupportedArg, nil
 	case "never", "none":
@@ -191,10 +191,6 @@ type Result struct {
 	Rows     []Row     `json:"rows"`
 }
 
-// Analyze judges p against t at the syscall level.
-func Analyze(p *profile.Profile, t Table) *Result {
-	return AnalyzeWith(p, t, Options{})
-}
 
 // AnalyzeWith judges p against t, and its key arguments and paths against
 // opt.Rules.
@@ -259,7 +255,7 @@ func newFinding(s *profile.Syscall, e compat.Entry) Finding {
 	if e.Support == compat.Unimplemented {
 		f.Level = LevelUnimplemented
 	} else {
-		f.Level = LevelInfo
+		f.Level = LevelPartial
 	}
 	for display := range s.Args {
 		f.Args = append(f.Args, display)
@@ -300,11 +296,11 @@ func judgeArgs(s *profile.Syscall, e compat.Entry, opt Options) ([]Finding, bool
 	for _, display := range slices.Sorted(maps.Keys(s.Args)) {
 		use := s.Args[display]
 		v, rule := opt.Rules.Judge(s.Name, use.Values, opt.RunscFlags)
-		if v == rules.Unknown {
+		if v == rules.AnswerUnknown {
 			allSupported = false
 			continue
 		}
-		if v == rules.Supported {
+		if v == rules.AnswerSupported {
 			continue
 		}
 		f := Finding{
@@ -312,12 +308,12 @@ func judgeArgs(s *profile.Syscall, e compat.Entry, opt Options) ([]Finding, bool
 			Count: use.Count, Errors: use.Errors, InTable: e.InTable, Errno: rule.Errno, Note: rule.Note, Source: rule.Source,
 		}
 		switch v {
-		case rules.Unsupported:
+		case rules.AnswerUnsupported:
 			f.Level = LevelUnsupportedArg
-		case rules.NeedsFlag:
+		case rules.AnswerNeedsFlag:
 			f.Level, f.NeedsFlag = LevelNeedsOption, rule.NeedsFlag
-		case rules.Ignored:
-			f.Level = LevelInfo
+		case rules.AnswerIgnored:
+			f.Level = LevelPartial
 			f.Note = strings.TrimSpace("accepted but has no effect under gVisor. " + rule.Note)
 		}
 		f.Exes = sortedKeys(s.Exes)
@@ -333,16 +329,16 @@ func judgeWide(s *profile.Syscall, e compat.Entry, opt Options) (Finding, bool) 
 		return Finding{}, false
 	}
 	v, rule := opt.Rules.Judge(s.Name, nil, opt.RunscFlags)
-	if v != rules.NeedsFlag && v != rules.Unsupported {
+	if v != rules.AnswerNeedsFlag && v != rules.AnswerUnsupported {
 		return Finding{}, false
 	}
 	f := newFinding(s, e)
 	f.Errno, f.Note, f.Source, f.Level = rule.Errno, rule.Note, rule.Source, LevelUnimplemented
-	if v == rules.NeedsFlag {
+	if v == rules.AnswerNeedsFlag {
 		f.Level, f.NeedsFlag = LevelNeedsOption, rule.NeedsFlag
 	}
 	if why, ok := harmlessWithoutFlag[s.Name]; ok {
-		f.Level = LevelInfo
+		f.Level = LevelPartial
 		f.Note = strings.TrimSpace(rule.Note + "; " + why)
 	}
 	return f, true
@@ -416,11 +412,11 @@ func judgeExecs(p *profile.Profile, opt Options) []Finding {
 			f.Level, f.Errno = LevelUnsupportedArg, "EPERM"
 			f.Note = "its file capabilities " + strings.Join(missing, ", ") + " are outside the sandbox's set, so exec fails"
 		} else {
-			f.Level = LevelInfo
+			f.Level = LevelPartial
 			f.Note = "its file capabilities " + strings.Join(missing, ", ") + " are outside the sandbox's set and will not be granted"
 		}
 		// CAP_NET_RAW alone is granted with --net-raw.
-		if len(missing) == 1 && missing[0] == "CAP_NET_RAW" && f.Level > LevelInfo {
+		if len(missing) == 1 && missing[0] == "CAP_NET_RAW" && f.Level > LevelPartial {
 			f.Level, f.NeedsFlag = LevelNeedsOption, "--net-raw"
 		}
 		out = append(out, f)

@@ -43,14 +43,14 @@ func TestAnalyzeFindings(t *testing.T) {
 		s, _ := p.SyscallByName(c.name)
 		s.Record(uint64(c.n), c.errno)
 	}
-	res := Analyze(p, table())
+	res := AnalyzeWith(p, table(), Options{})
 	if res.Verdict != AtRisk {
 		t.Errorf("verdict %s, want at-risk", res.Verdict)
 	}
 	want := []struct {
 		name  string
 		level Level
-	}{{"kcmp", LevelUnimplemented}, {"pkey_alloc", LevelUnimplemented}, {"setns", LevelUnimplemented}, {"ioctl", LevelInfo}}
+	}{{"kcmp", LevelUnimplemented}, {"pkey_alloc", LevelUnimplemented}, {"setns", LevelUnimplemented}, {"ioctl", LevelPartial}}
 	if len(res.Findings) != len(want) {
 		t.Fatalf("findings %+v", res.Findings)
 	}
@@ -65,7 +65,7 @@ func TestAnalyzeFindings(t *testing.T) {
 	if f := res.Findings[2]; f.Cap != "CAP_SYS_ADMIN" || f.Errno != "ENOSYS" {
 		t.Errorf("setns finding %+v", f)
 	}
-	if !res.Fails(LevelUnimplemented) || !res.Fails(LevelInfo) {
+	if !res.Fails(LevelUnimplemented) || !res.Fails(LevelPartial) {
 		t.Error("Fails should be true")
 	}
 	never, _ := ParseLevel("never")
@@ -80,14 +80,14 @@ func TestAnalyzeCompatible(t *testing.T) {
 		s, _ := p.SyscallByName(n)
 		s.Record(1, "")
 	}
-	res := Analyze(p, table())
+	res := AnalyzeWith(p, table(), Options{})
 	if res.Verdict != Compatible {
 		t.Errorf("verdict %s, want compatible", res.Verdict)
 	}
 	if res.Fails(LevelUnimplemented) {
 		t.Error("partial support alone must not fail the default gate")
 	}
-	if !res.Fails(LevelInfo) {
+	if !res.Fails(LevelPartial) {
 		t.Error("--fail-on partial must fail on a partial finding")
 	}
 }

@@ -108,7 +108,7 @@ func TestSyscallWideRules(t *testing.T) {
 	if uring == nil || uring.Level != LevelNeedsOption || uring.NeedsFlag != "--iouring" || uring.Errno != "ENOSYS" {
 		t.Errorf("io_uring_setup finding: %+v", uring)
 	}
-	if f := findingFor(res, "rseq"); f == nil || f.Level != LevelInfo {
+	if f := findingFor(res, "rseq"); f == nil || f.Level != LevelPartial {
 		t.Errorf("rseq must be informational (glibc falls back): %+v", f)
 	}
 	res = AnalyzeWith(p, table, Options{Rules: set, RunscFlags: []string{"--iouring"}})

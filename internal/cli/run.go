@@ -197,7 +197,7 @@ standard error, or to --output.`,
 				// Calls failed by the filter never stop the program, so there
 				// is nothing to report beyond the program's own outcome.
 				fmt.Fprintf(e.stderr, "gvcheck: %s ran under gVisor %s's simulated syscall surface (%s failed as gVisor fails them): %s\n",
-					args[0], tg.report.GVisor, report.Plural(simulated(opt), "syscall"), res.Exit)
+					args[0], tg.report.GVisor, report.Plural(simulate.Surface(opt.Policy), "syscall"), res.Exit)
 				return programExit(res.Exit)
 			}
 			var exp *probe.Result
@@ -420,18 +420,6 @@ func programExit(e profile.Exit) error {
 	return &exitError{e.Code}
 }
 
-// simulated counts the syscalls a policy fails with an errno.
-func simulated(opt trace.Options) int {
-	n := 0
-	if opt.Policy != nil {
-		for _, r := range opt.Policy.Rules {
-			if r.Action == policy.Errno {
-				n++
-			}
-		}
-	}
-	return n
-}
 
 // probeWanted says why no experiment is made after a run, or "" to make
 // one.

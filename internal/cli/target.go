@@ -188,7 +188,7 @@ func (t *target) unsupportedCall(c profile.Call) bool {
 		return false
 	}
 	v, _ := t.rules.Judge(c.Name, c.KeyValues, t.flags)
-	return v == rules.Unsupported || v == rules.NeedsFlag
+	return v == rules.AnswerUnsupported || v == rules.AnswerNeedsFlag
 }
 
 // runscPath names the runsc that runs programs.

@@ -145,7 +145,7 @@ func buildVerify(res *verify.Result, tg *target, runsc string, maxShown int) *re
 	v := &report.Verify{
 		Schema: report.VerifySchema, Tool: "gvcheck " + Version, Command: res.Command, Target: tg.report,
 		GVisor:      report.GVisorRun{Runsc: runsc, Version: res.RunscVersion, Flags: res.RunscFlags},
-		Divergences: []report.Divergence{}, Unsupported: []report.Unsupported{}, Findings: []analyze.Finding{},
+		Divergences: []report.Divergence{}, Unsupported: []report.GVisorReport{}, Findings: []analyze.Finding{},
 		Works: res.Works(), Outcome: string(res.Outcome.Verdict), Evidence: []report.Evidence{},
 		Cause: res.Cause, Because: res.Because, Notes: res.Notes,
 	}
@@ -182,7 +182,7 @@ func buildVerify(res *verify.Result, tg *target, runsc string, maxShown int) *re
 		v.Cause += " (gVisor: " + strings.TrimSuffix(v.Divergences[i].Note, ".") + ")"
 	}
 	for _, u := range res.Unsupported {
-		v.Unsupported = append(v.Unsupported, report.Unsupported{Syscall: u.Name, Key: u.Key, Count: u.Count, Harmless: u.Harmless})
+		v.Unsupported = append(v.Unsupported, report.GVisorReport{Syscall: u.Name, Key: u.Key, Count: u.Count, Harmless: u.Harmless})
 	}
 	if res.NativeProfile != nil {
 		v.Findings = tg.analyze(res.NativeProfile).Findings

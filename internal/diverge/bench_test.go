@@ -39,7 +39,7 @@ func BenchmarkCompareSimilar(b *testing.B) {
 	}
 	b.ResetTimer()
 	for b.Loop() {
-		Compare(native, gv)
+		CompareWith(native, gv, Options{})
 	}
 }
 
@@ -49,7 +49,7 @@ func BenchmarkCompareUnrelated(b *testing.B) {
 	gv := synthetic(r, 1, 100000)
 	b.ResetTimer()
 	for b.Loop() {
-		Compare(native, gv)
+		CompareWith(native, gv, Options{})
 	}
 }
 
@@ -62,6 +62,6 @@ func BenchmarkCompareDisjoint(b *testing.B) {
 	}
 	b.ResetTimer()
 	for b.Loop() {
-		Compare(native, gv)
+		CompareWith(native, gv, Options{})
 	}
 }

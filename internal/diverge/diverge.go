@@ -81,12 +81,6 @@ type Divergence struct {
 	Proc, Pos int
 }
 
-// Compare aligns two call streams of the same program, native and under
-// gVisor, process by process, and returns the divergences ranked, most
-// likely cause first.
-func Compare(native, gvisor []profile.Call) []Divergence {
-	return CompareWith(native, gvisor, Options{})
-}
 
 // Options refine a comparison with what else is known.
 type Options struct {

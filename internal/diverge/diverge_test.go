@@ -61,7 +61,7 @@ func TestCompareHandBuilt(t *testing.T) {
 		call(1, app, "exit_group", ""),
 	}
 	gv[len(gv)-1].Text = "0x1"
-	ds := Compare(native, gv)
+	ds := CompareWith(native, gv, Options{})
 	if len(ds) != 2 {
 		t.Fatalf("got %d divergences, want 2: %+v", len(ds), ds)
 	}
@@ -103,7 +103,7 @@ func TestCompareUnsupportedFirstAndProcesses(t *testing.T) {
 		call(1, "/bin/sh", "exit_group", ""),
 	}
 	gv[5].Text, native[5].Text = "0x1", "0x0"
-	ds := Compare(native, gv)
+	ds := CompareWith(native, gv, Options{})
 	if len(ds) != 2 {
 		t.Fatalf("got %+v, want 2 divergences", ds)
 	}
@@ -135,7 +135,7 @@ func TestCompareThreadsAndRetries(t *testing.T) {
 		call(1, app, "socket", "EPROTONOSUPPORT", "AF_NETLINK,SOCK_RAW,NETLINK_ROUTE"),
 		call(1, app, "socket", "EAFNOSUPPORT", "AF_BLUETOOTH,SOCK_STREAM,0"),
 	}
-	ds := Compare(native, gv)
+	ds := CompareWith(native, gv, Options{})
 	if len(ds) != 2 {
 		t.Fatalf("got %+v, want 2", ds)
 	}
@@ -149,10 +149,10 @@ func TestCompareThreadsAndRetries(t *testing.T) {
 
 func TestCompareIdentical(t *testing.T) {
 	s := []profile.Call{call(1, "/a", "openat", "", "/proc/self/maps"), call(1, "/a", "read", ""), call(1, "/a", "openat", "ENOENT", "/etc/nope")}
-	if ds := Compare(s, s); len(ds) != 0 {
+	if ds := CompareWith(s, s, Options{}); len(ds) != 0 {
 		t.Errorf("identical streams diverge: %+v", ds)
 	}
-	if ds := Compare(nil, nil); len(ds) != 0 {
+	if ds := CompareWith(nil, nil, Options{}); len(ds) != 0 {
 		t.Errorf("empty streams diverge: %+v", ds)
 	}
 }
@@ -170,7 +170,7 @@ func TestCompareCaptured(t *testing.T) {
 	if err := gvisor.ParseStrace(f, sysno.AMD64, func(c *profile.Call) { gv = append(gv, *c) }); err != nil {
 		t.Fatal(err)
 	}
-	checkProcSched(t, Compare(native, gv))
+	checkProcSched(t, CompareWith(native, gv, Options{}))
 }
 
 func checkProcSched(t *testing.T, ds []Divergence) {
@@ -234,7 +234,7 @@ func TestCompareLive(t *testing.T) {
 	if res.Exit.Code != 1 {
 		t.Fatalf("under gVisor: exit %+v, want 1", res.Exit)
 	}
-	checkProcSched(t, Compare(native, res.Calls))
+	checkProcSched(t, CompareWith(native, res.Calls, Options{}))
 }
 
 // TestCompareLiveIOURing finds io_uring_setup as the cause of a program
@@ -245,7 +245,7 @@ func TestCompareLiveIOURing(t *testing.T) {
 		// Hosts may disable io_uring (sysctl, container seccomp).
 		t.Skipf("io_uring is not available natively on this machine: %v", nerr)
 	}
-	ds := Compare(native, res.Calls)
+	ds := CompareWith(native, res.Calls, Options{})
 	if len(ds) == 0 {
 		t.Fatal("no divergence")
 	}
@@ -333,7 +333,7 @@ func TestCompareControlFlowSplit(t *testing.T) {
 	native[len(native)-1].Text = "0"
 	gv := append(common(1), call(1, "/usr/bin/scan", "write", ""), call(1, "/usr/bin/scan", "exit_group", ""))
 	gv[len(gv)-1].Text = "0x1"
-	ds := Compare(native, gv)
+	ds := CompareWith(native, gv, Options{})
 	if len(ds) != 1 {
 		t.Fatalf("got %+v, want one control-flow divergence", ds)
 	}
@@ -365,7 +365,7 @@ func TestCompareResolvedProgramNames(t *testing.T) {
 		call(2, "/bin/sh", "ioctl", "", "TCGETS"),
 		call(2, "/bin/sh", "openat", "ENOENT", "/sys/fs/cgroup/cpu.max"),
 	}
-	ds := Compare(native, gv)
+	ds := CompareWith(native, gv, Options{})
 	if len(ds) != 1 || ds[0].Kind != KindMissingPath || ds[0].GVisor.Path != "/sys/fs/cgroup/cpu.max" {
 		t.Fatalf("got %+v, want the missing cgroup file", ds)
 	}
@@ -383,7 +383,7 @@ func TestCompareWithUnsupported(t *testing.T) {
 		call(1, app, "perf_event_open", "ENODEV"),
 		call(1, app, "fallocate", "EOPNOTSUPP"),
 	}
-	plain := Compare(native, gv)
+	plain := CompareWith(native, gv, Options{})
 	if len(plain) != 2 || plain[0].Kind != KindFailed {
 		t.Fatalf("without options: %+v", plain)
 	}
@@ -417,7 +417,7 @@ func TestCompareLiveControlFlow(t *testing.T) {
 	if res.Exit.Code != 4 {
 		t.Fatalf("under gVisor: exit %+v, want 4 (gVisor gained Cpus_allowed_list?)", res.Exit)
 	}
-	ds := Compare(native, res.Calls)
+	ds := CompareWith(native, res.Calls, Options{})
 	if len(ds) == 0 {
 		t.Fatal("no divergence")
 	}

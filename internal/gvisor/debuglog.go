@@ -15,8 +15,8 @@ import (
 	"github.com/gvcheck/gvcheck/internal/sysno"
 )
 
-// Unsupported is one distinct "Unsupported syscall" report of gVisor.
-type Unsupported struct {
+// UnsupportedReport is one distinct "UnsupportedReport syscall" report of gVisor.
+type UnsupportedReport struct {
 	Name string // syscall name (gVisor's "sys_NNN" mapped to ours)
 	Nr   int    // syscall number, -1 if unknown
 	// Key is the argument gVisor keys the report on, in display form
@@ -41,7 +41,7 @@ var harmless = map[string]bool{
 
 // Matches reports whether c is a call this report is about: same syscall
 // and, for reports keyed by an argument, the same argument.
-func (u Unsupported) Matches(c profile.Call) bool {
+func (u UnsupportedReport) Matches(c profile.Call) bool {
 	if c.Name != u.Name {
 		return false
 	}
@@ -54,8 +54,8 @@ func (u Unsupported) Matches(c profile.Call) bool {
 // ParseDebugLog reads gVisor debug logs (any of runsc's log files; only the
 // boot log carries the reports) and returns the distinct unsupported syscalls
 // reported, in order of first report, keyed as gVisor keys them.
-func ParseDebugLog(r io.Reader, arch sysno.Arch) ([]Unsupported, error) {
-	var out []Unsupported
+func ParseDebugLog(r io.Reader, arch sysno.Arch) ([]UnsupportedReport, error) {
+	var out []UnsupportedReport
 	index := map[string]int{}
 	br := bufio.NewReaderSize(r, 1<<16)
 	n := 0
@@ -88,14 +88,14 @@ func ParseDebugLog(r io.Reader, arch sysno.Arch) ([]Unsupported, error) {
 	}
 }
 
-func parseUnsupported(line string, arch sysno.Arch) (Unsupported, bool, error) {
+func parseUnsupported(line string, arch sysno.Arch) (UnsupportedReport, bool, error) {
 	m := unsupportedRe.FindStringSubmatch(line)
 	if m == nil {
 		// Other messages mention the phrase (e.g. config dumps); only the
 		// report has a call after it.
-		return Unsupported{}, false, nil
+		return UnsupportedReport{}, false, nil
 	}
-	u := Unsupported{Name: m[1], Nr: -1, Args: m[2], Count: 1}
+	u := UnsupportedReport{Name: m[1], Nr: -1, Args: m[2], Count: 1}
 	if nr, ok := sysno.Number(arch, u.Name); ok {
 		u.Nr = nr
 		u.Name = sysno.Name(arch, nr)
@@ -108,7 +108,7 @@ func parseUnsupported(line string, arch sysno.Arch) (Unsupported, bool, error) {
 		}
 		v, err := strconv.ParseUint(f, 0, 64)
 		if err != nil {
-			return Unsupported{}, false, fmt.Errorf("unsupported syscall %s: bad argument %q", u.Name, f)
+			return UnsupportedReport{}, false, fmt.Errorf("unsupported syscall %s: bad argument %q", u.Name, f)
 		}
 		vals = append(vals, v)
 	}

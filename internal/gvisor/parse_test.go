@@ -166,7 +166,7 @@ func TestParseDebugLogCaptured(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []Unsupported{
+	want := []UnsupportedReport{
 		{Name: "rseq", Nr: 334, Harmless: true, Count: 1},
 		{Name: "prctl", Nr: 157, Key: "PR_SET_MM,PR_SET_MM_START_CODE", Count: 1},
 		{Name: "setsockopt", Nr: 54, Key: "SOL_SOCKET,0x7fff", Count: 1},

@@ -99,7 +99,7 @@ type RunResult struct {
 	// Calls is gVisor's strace of the run, in order of completion (only
 	// with Runner.Strace).
 	Calls       []profile.Call
-	Unsupported []Unsupported
+	Unsupported []UnsupportedReport
 	Profile     *profile.Profile
 	Version     string // runsc's version
 	// Flags are the runsc flags that shaped the run (network, platform,
@@ -597,9 +597,9 @@ func (r *Runner) collect(logDir string, arch sysno.Arch, opt RunOptions, res *Ru
 	return nil
 }
 
-func mergeUnsupported(a, b []Unsupported) []Unsupported {
+func mergeUnsupported(a, b []UnsupportedReport) []UnsupportedReport {
 	for _, u := range b {
-		i := slices.IndexFunc(a, func(x Unsupported) bool { return x.Name == u.Name && x.Key == u.Key })
+		i := slices.IndexFunc(a, func(x UnsupportedReport) bool { return x.Name == u.Name && x.Key == u.Key })
 		if i >= 0 {
 			a[i].Count += u.Count
 		} else {
@@ -612,16 +612,16 @@ func mergeUnsupported(a, b []Unsupported) []Unsupported {
 // addENOSYS adds the calls gVisor answered ENOSYS to the reports: gVisor
 // refuses some syscalls (io_uring without --iouring, ...) without emitting
 // an "Unsupported syscall" event, yet to the program they are unsupported.
-func addENOSYS(us []Unsupported, calls []profile.Call) []Unsupported {
+func addENOSYS(us []UnsupportedReport, calls []profile.Call) []UnsupportedReport {
 	for _, c := range calls {
 		if c.Errno != "ENOSYS" {
 			continue
 		}
-		i := slices.IndexFunc(us, func(u Unsupported) bool { return u.Name == c.Name && (u.Key == c.Key || u.Key == "") })
+		i := slices.IndexFunc(us, func(u UnsupportedReport) bool { return u.Name == c.Name && (u.Key == c.Key || u.Key == "") })
 		if i >= 0 {
 			continue
 		}
-		us = append(us, Unsupported{Name: c.Name, Nr: c.Nr, Key: c.Key, Values: slices.Clone(c.KeyValues), Args: c.Text, Harmless: harmless[c.Name], Count: 1})
+		us = append(us, UnsupportedReport{Name: c.Name, Nr: c.Nr, Key: c.Key, Values: slices.Clone(c.KeyValues), Args: c.Text, Harmless: harmless[c.Name], Count: 1})
 	}
 	return us
 }

@@ -146,7 +146,7 @@ func TestRunIOURing(t *testing.T) {
 	if c := res.Calls[i]; c.Errno != "ENOSYS" || c.Exe != prog || c.Nr != 425 {
 		t.Errorf("io_uring_setup call = %+v, want ENOSYS by %s", c, prog)
 	}
-	if !slices.ContainsFunc(res.Unsupported, func(u Unsupported) bool { return u.Name == "io_uring_setup" && !u.Harmless }) {
+	if !slices.ContainsFunc(res.Unsupported, func(u UnsupportedReport) bool { return u.Name == "io_uring_setup" && !u.Harmless }) {
 		t.Errorf("Unsupported = %+v, want io_uring_setup", res.Unsupported)
 	}
 	if s := res.Profile.Syscalls["io_uring_setup"]; s == nil || s.Errors["ENOSYS"] != 1 {

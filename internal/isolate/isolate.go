@@ -18,7 +18,6 @@
 package isolate
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -58,25 +57,7 @@ func (s *Spec) Validate() error {
 	return nil
 }
 
-// Encode serialises a spec for the shim.
-func (s *Spec) Encode() ([]byte, error) {
-	if err := s.Validate(); err != nil {
-		return nil, err
-	}
-	return json.Marshal(s)
-}
 
-// Decode is the inverse of Encode.
-func Decode(b []byte) (*Spec, error) {
-	var s Spec
-	if err := json.Unmarshal(b, &s); err != nil {
-		return nil, fmt.Errorf("isolate: decode spec: %w", err)
-	}
-	if err := s.Validate(); err != nil {
-		return nil, err
-	}
-	return &s, nil
-}
 
 // ErrUnavailable is returned (wrapped) when this machine cannot isolate a
 // run: no privilege to create a mount namespace, or no overlayfs.

@@ -3,6 +3,7 @@
 package isolate
 
 import (
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -26,24 +27,24 @@ func TestMain(m *testing.M) {
 // child enters the isolated root and execs the shell command in argv.
 func child(enc string) int {
 	runtime.LockOSThread()
-	s, err := Decode([]byte(enc))
-	if err != nil {
+	var s Spec
+	if err := json.Unmarshal([]byte(enc), &s); err != nil {
 		os.Stderr.WriteString(err.Error() + "\n")
 		return 125
 	}
-	if err := Enter(s); err != nil {
+	if err := Enter(&s); err != nil {
 		os.Stderr.WriteString(err.Error() + "\n")
 		return 125
 	}
 	args := os.Args[len(os.Args)-1]
-	err = unix.Exec("/bin/sh", []string{"sh", "-c", args}, os.Environ())
+	err := unix.Exec("/bin/sh", []string{"sh", "-c", args}, os.Environ())
 	os.Stderr.WriteString(err.Error() + "\n")
 	return 126
 }
 
 func runIsolated(t *testing.T, dir, script string) string {
 	t.Helper()
-	spec, err := (&Spec{Dir: dir}).Encode()
+	spec, err := json.Marshal(&Spec{Dir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,21 +21,21 @@ import (
 	"github.com/gvcheck/gvcheck/internal/profile"
 )
 
-// Verdict is how a run compares with its reference.
-type Verdict string
+// Judgement is how a run compares with its reference.
+type Judgement string
 
 const (
 	// Works: ended the same way, and nothing points at lost function.
-	Works Verdict = "works"
+	Works Judgement = "works"
 	// Degraded: ended the same way, but printed that something failed
 	// with an error only this run was given.
-	Degraded Verdict = "degraded"
+	Degraded Judgement = "degraded"
 	// Fails: ended differently, hung, was refused, or failed its test.
-	Fails Verdict = "fails"
+	Fails Judgement = "fails"
 )
 
 // OK reports whether the verdict counts as working (exit status 0).
-func (v Verdict) OK() bool { return v == Works }
+func (v Judgement) OK() bool { return v == Works }
 
 // Run is what one run of a program produced.
 type Run struct {
@@ -126,7 +126,7 @@ type Value struct {
 
 // Result is a verdict with its evidence.
 type Result struct {
-	Verdict  Verdict    `json:"verdict"`
+	Verdict  Judgement  `json:"verdict"`
 	Evidence []Evidence `json:"evidence"`
 	// Suspect are new lines that read like errors but carry none of the
 	// known errnos: not evidence, but worth explaining.

@@ -13,7 +13,7 @@ func TestCompare(t *testing.T) {
 		name     string
 		ref, run Run
 		opt      Options
-		want     Verdict
+		want     Judgement
 		evidence string // first evidence, as printed
 		suspect  int
 	}{

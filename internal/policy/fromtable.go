@@ -60,7 +60,7 @@ func observeRules(t *compat.Table, set *rules.Set, runscFlags []string, nr int) 
 		return []Rule{{Nr: nr, Action: Trace}}
 	}
 	// A rule for the whole syscall (io_uring without --iouring).
-	if v, _ := set.Judge(name, nil, runscFlags); v == rules.Unsupported || v == rules.NeedsFlag {
+	if v, _ := set.Judge(name, nil, runscFlags); v == rules.AnswerUnsupported || v == rules.AnswerNeedsFlag {
 		return []Rule{{Nr: nr, Action: Trace}}
 	}
 	if !set.HasRules(name) {

@@ -89,38 +89,6 @@ type Signals struct {
 	KeepMask bool
 }
 
-// EncodeFilter serialises a program as struct sock_filter array bytes.
-func EncodeFilter(prog []unix.SockFilter) []byte {
-	b := make([]byte, 8*len(prog))
-	for i, in := range prog {
-		binary.LittleEndian.PutUint16(b[8*i:], in.Code)
-		b[8*i+2] = in.Jt
-		b[8*i+3] = in.Jf
-		binary.LittleEndian.PutUint32(b[8*i+4:], in.K)
-	}
-	return b
-}
-
-// DecodeFilter is the inverse of EncodeFilter.
-func DecodeFilter(b []byte) ([]unix.SockFilter, error) {
-	if len(b)%8 != 0 {
-		return nil, fmt.Errorf("filter: %d bytes is not a whole number of instructions", len(b))
-	}
-	if len(b)/8 > BPFMaxInsns {
-		return nil, fmt.Errorf("filter: %d instructions, the kernel allows %d", len(b)/8, BPFMaxInsns)
-	}
-	prog := make([]unix.SockFilter, len(b)/8)
-	for i := range prog {
-		prog[i] = unix.SockFilter{
-			Code: binary.LittleEndian.Uint16(b[8*i:]),
-			Jt:   b[8*i+2],
-			Jf:   b[8*i+3],
-			K:    binary.LittleEndian.Uint32(b[8*i+4:]),
-		}
-	}
-	return prog, nil
-}
-
 func (s *Spec) check() error {
 	if s.Path == "" || len(s.Argv) == 0 {
 		return errors.New("shim: no program")

@@ -150,8 +150,8 @@ type Result struct {
 // Works reports whether the program works with every difference simulated.
 func (r *Result) Works() bool { return r.Outcome.Verdict.OK() && !r.Inconsistent }
 
-// Required returns the required differences.
-func (r *Result) Required() []Tried {
+// required returns the required differences.
+func (r *Result) required() []Tried {
 	var out []Tried
 	for _, t := range r.Differences {
 		if t.Status == Required {
@@ -483,7 +483,7 @@ func (p *prober) runN(ctx context.Context, on simulate.Set) ([]ran, error) {
 	return outs, nil
 }
 
-func (p *prober) step(idx []int, v outcome.Verdict, runs int, o *launch.Result, purpose string, d time.Duration) {
+func (p *prober) step(idx []int, v outcome.Judgement, runs int, o *launch.Result, purpose string, d time.Duration) {
 	names := []string{}
 	for _, i := range idx {
 		names = append(names, p.ds[i].Title)

@@ -109,7 +109,7 @@ func status(res *Result, title string) Status {
 
 func required(res *Result) []string {
 	var out []string
-	for _, d := range res.Required() {
+	for _, d := range res.required() {
 		out = append(out, d.Title)
 	}
 	slices.Sort(out)
@@ -140,7 +140,7 @@ func TestIOURingRequired(t *testing.T) {
 	if res.Verdict != analyze.Incompatible || !slices.Equal(required(res), []string{"io_uring_setup"}) {
 		t.Fatalf("verdict %s, required %v; want incompatible, io_uring_setup", res.Verdict, required(res))
 	}
-	if ev := res.Required()[0].Evidence; !strings.Contains(ev, "exited 1") {
+	if ev := res.required()[0].Evidence; !strings.Contains(ev, "exited 1") {
 		t.Errorf("evidence %q, want the exit", ev)
 	}
 }
@@ -333,7 +333,7 @@ func TestServerNeedsMissingSyscall(t *testing.T) {
 	if res.Verdict != analyze.Incompatible || !slices.Equal(required(res), []string{"kcmp"}) {
 		t.Fatalf("verdict %s, required %v; want incompatible, kcmp", res.Verdict, required(res))
 	}
-	if ev := res.Required()[0].Evidence; !strings.Contains(ev, "before it was ready") {
+	if ev := res.required()[0].Evidence; !strings.Contains(ev, "before it was ready") {
 		t.Errorf("evidence %q, want the server never ready", ev)
 	}
 	if left := leftovers("http.server", port); len(left) > 0 {
@@ -385,7 +385,7 @@ func TestCapErrorFollowsCapabilities(t *testing.T) {
 		cfg := Config{Argv: []string{prog}}
 		target(t, &cfg, "latest", c.hasCap)
 		res := run(t, cfg, "")
-		req := res.Required()
+		req := res.required()
 		if len(req) != 1 || req[0].Title != "kcmp" || req[0].Errno != c.errno {
 			t.Fatalf("%s: required %+v, want kcmp → %s", c.name, req, c.errno)
 		}

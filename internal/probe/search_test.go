@@ -174,7 +174,7 @@ func TestSearchFindsRequired(t *testing.T) {
 				if k > 0 && !verified(res, n-k) {
 					t.Errorf("%s: no successful run denied all %d non-required candidates; steps %+v", name, n-k, res.Steps)
 				}
-				for _, r := range res.Required() {
+				for _, r := range res.required() {
 					if !strings.Contains(r.Evidence, "exited 1") || !slices.Contains(r.Denied, r.Title) {
 						t.Errorf("%s: %s evidence %q denied %v", name, r.Title, r.Evidence, r.Denied)
 					}

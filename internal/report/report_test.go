@@ -47,7 +47,7 @@ func sample() *Report {
 	}
 	s, _ := p.SyscallByName("ioctl")
 	s.RecordArg("TCGETS", []uint64{0x5401}, 5, "ENOTTY")
-	w1 := NewWorkload("app.log", p, analyze.Analyze(p, table), Options{All: true})
+	w1 := NewWorkload("app.log", p, analyze.AnalyzeWith(p, table, analyze.Options{}), Options{All: true})
 
 	q := profile.New(sysno.AMD64)
 	q.Sources = []profile.Source{{Kind: "names", Name: "syscalls_nmap", Coverage: profile.CoverageNames}}
@@ -55,7 +55,7 @@ func sample() *Report {
 		s, _ := q.SyscallByName(n)
 		s.Record(0, "")
 	}
-	w2 := NewWorkload("syscalls_nmap", q, analyze.Analyze(q, table), Options{All: true})
+	w2 := NewWorkload("syscalls_nmap", q, analyze.AnalyzeWith(q, table, analyze.Options{}), Options{All: true})
 	target := Target{GVisor: "v0.0.0-20260905035102-160fafc42237", Tag: "release-20260817.0",
 		Date: time.Date(2026, 9, 5, 5, 50, 48, 0, time.UTC), Arch: "amd64", Source: "gvisor.dev/gvisor"}
 	return New("gvcheck test", target, []Workload{w1, w2})

@@ -61,7 +61,7 @@ func headline(r *Report) string {
 	}
 	switch r.Verdict {
 	case analyze.Compatible:
-		if n := byLevel[analyze.LevelInfo]; n > 0 {
+		if n := byLevel[analyze.LevelPartial]; n > 0 {
 			return fmt.Sprintf("compatible (%s; see notes)", Plural(n, "partially supported call"))
 		}
 		return "compatible: everything observed is supported by gVisor"
@@ -215,7 +215,7 @@ func outcome(f analyze.Finding) string {
 	}
 	switch f.Kind {
 	case analyze.KindArgument:
-		if f.Level == analyze.LevelInfo {
+		if f.Level == analyze.LevelPartial {
 			return "accepted, no effect"
 		}
 		return f.Errno

@@ -38,9 +38,9 @@ type Verify struct {
 	// Sandbox is the run under gVisor.
 	Sandbox RunOutcome `json:"sandbox"`
 	// OutputDiff is an excerpt of where the two runs' stdout differ.
-	OutputDiff  string        `json:"output_diff,omitempty"`
-	Divergences []Divergence  `json:"divergences"`
-	Unsupported []Unsupported `json:"unsupported"`
+	OutputDiff  string         `json:"output_diff,omitempty"`
+	Divergences []Divergence   `json:"divergences"`
+	Unsupported []GVisorReport `json:"unsupported"`
 	// Findings are the static analysis of the native run against Target.
 	Target   Target            `json:"target"`
 	Findings []analyze.Finding `json:"findings"`
@@ -98,8 +98,8 @@ type Divergence struct {
 	URLs          []string `json:"urls,omitempty"`
 }
 
-// Unsupported is a call gVisor itself reported as unsupported.
-type Unsupported struct {
+// GVisorReport is a call gVisor itself reported as unsupported.
+type GVisorReport struct {
 	Syscall  string `json:"syscall"`
 	Key      string `json:"key,omitempty"`
 	Count    int    `json:"count"`

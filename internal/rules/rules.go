@@ -45,19 +45,23 @@ type Rule struct {
 // argument value (io_uring_* need --iouring; rseq depends on the platform).
 const AnyKey = "(any)"
 
-// Verdict is gVisor's answer to one key argument.
-type Verdict int
+// Answer is gVisor's answer to one key argument.
+type Answer int
 
 const (
-	Unknown     Verdict = iota // no rule: the syscall-level entry decides
-	Supported                  // implemented
-	Unsupported                // fails with the rule's errno
-	NeedsFlag                  // works only with the rule's runsc flag
-	Ignored                    // succeeds but has no effect
+	AnswerUnknown     Answer = iota // no rule: the syscall-level entry decides
+	AnswerSupported                 // implemented
+	AnswerUnsupported               // fails with the rule's errno
+	AnswerNeedsFlag                 // works only with the rule's runsc flag
+	AnswerIgnored                   // succeeds but has no effect
 )
 
-func (v Verdict) String() string {
-	return [...]string{"unknown", "supported", "unsupported", "needs-flag", "ignored"}[v]
+func (v Answer) String() string {
+	names := [...]string{"unknown", "supported", "unsupported", "needs-flag", "ignored"}
+	if v < 0 || int(v) >= len(names) {
+		return fmt.Sprintf("answer(%d)", int(v))
+	}
+	return names[v]
 }
 
 // Path is one entry gVisor provides under /proc, /sys or /dev. Per-process
@@ -127,10 +131,10 @@ func (s *Set) Syscalls() []string {
 // Judge applies the rules of syscall to one key (profile ArgUse.Values)
 // given the runsc flags of the target. The rule returned is the one that
 // decided (nil with Unknown).
-func (s *Set) Judge(syscall string, values []uint64, runscFlags []string) (Verdict, *Rule) {
+func (s *Set) Judge(syscall string, values []uint64, runscFlags []string) (Answer, *Rule) {
 	rs := s.rules[syscall]
 	if len(rs) == 0 {
-		return Unknown, nil
+		return AnswerUnknown, nil
 	}
 	if len(values) == 0 {
 		// Syscall-wide rules (Key AnyKey: io_uring_*, rseq) apply without a key.
@@ -139,7 +143,7 @@ func (s *Set) Judge(syscall string, values []uint64, runscFlags []string) (Verdi
 				return verdictOf(&rs[i], runscFlags), &rs[i]
 			}
 		}
-		return Unknown, nil
+		return AnswerUnknown, nil
 	}
 	if rs[0].Bit {
 		return judgeBits(rs, values[0], runscFlags)
@@ -154,24 +158,24 @@ func (s *Set) Judge(syscall string, values []uint64, runscFlags []string) (Verdi
 		}
 	}
 	if best == nil {
-		return Unknown, nil
+		return AnswerUnknown, nil
 	}
 	return verdictOf(best, runscFlags), best
 }
 
 // judgeBits: every rule whose flags the key has applies; the worst verdict
 // wins. Flags no rule covers are Unknown.
-func judgeBits(rs []Rule, v uint64, runscFlags []string) (Verdict, *Rule) {
-	rank := map[Verdict]int{Supported: 0, Unknown: 1, Ignored: 2, NeedsFlag: 3, Unsupported: 4}
+func judgeBits(rs []Rule, v uint64, runscFlags []string) (Answer, *Rule) {
+	rank := map[Answer]int{AnswerSupported: 0, AnswerUnknown: 1, AnswerIgnored: 2, AnswerNeedsFlag: 3, AnswerUnsupported: 4}
 	if v == 0 {
 		for i := range rs {
 			if rs[i].Values[0] == 0 {
 				return verdictOf(&rs[i], runscFlags), &rs[i]
 			}
 		}
-		return Unknown, nil
+		return AnswerUnknown, nil
 	}
-	verdict, worst := Supported, (*Rule)(nil)
+	verdict, worst := AnswerSupported, (*Rule)(nil)
 	covered := uint64(0)
 	for i := range rs {
 		r := &rs[i]
@@ -184,25 +188,25 @@ func judgeBits(rs []Rule, v uint64, runscFlags []string) (Verdict, *Rule) {
 			verdict, worst = vb, r
 		}
 	}
-	if covered != v && rank[Unknown] > rank[verdict] {
-		return Unknown, nil
+	if covered != v && rank[AnswerUnknown] > rank[verdict] {
+		return AnswerUnknown, nil
 	}
 	return verdict, worst
 }
 
-func verdictOf(r *Rule, runscFlags []string) Verdict {
+func verdictOf(r *Rule, runscFlags []string) Answer {
 	switch {
 	case r.NeedsFlag != "":
 		if hasFlag(runscFlags, r.NeedsFlag) {
-			return Supported
+			return AnswerSupported
 		}
-		return NeedsFlag
+		return AnswerNeedsFlag
 	case r.Supported:
-		return Supported
+		return AnswerSupported
 	case r.Ignored:
-		return Ignored
+		return AnswerIgnored
 	}
-	return Unsupported
+	return AnswerUnsupported
 }
 
 // hasFlag accepts "--net-raw", "--net-raw=true", "-net-raw", and for

@@ -38,7 +38,7 @@ func TestVersionsAndFor(t *testing.T) {
 		}
 	}
 	if s, _ := For("v0.0.0-20211020211948-f76a604701b6", sysno.AMD64); s != nil {
-		if v, r := s.Judge("rseq", nil, []string{"--platform=kvm"}); v != Unsupported || r.Errno != "ENOSYS" {
+		if v, r := s.Judge("rseq", nil, []string{"--platform=kvm"}); v != AnswerUnsupported || r.Errno != "ENOSYS" {
 			t.Errorf("2021 rseq on kvm: %v %+v, want unsupported ENOSYS", v, r)
 		}
 	}
@@ -60,49 +60,49 @@ func TestJudgeNewest(t *testing.T) {
 		sys    string
 		values []uint64
 		flags  []string
-		want   Verdict
+		want   Answer
 		errno  string
 	}{
-		{"prctl", []uint64{15}, nil, Supported, ""},                  // PR_SET_NAME
-		{"prctl", []uint64{35, 1}, nil, Unsupported, "EINVAL"},       // PR_SET_MM, PR_SET_MM_START_CODE
-		{"prctl", []uint64{35, 13}, nil, Supported, ""},              // PR_SET_MM, PR_SET_MM_EXE_FILE
-		{"prctl", []uint64{29}, nil, Unsupported, "EINVAL"},          // PR_SET_TIMERSLACK
-		{"prctl", []uint64{0x7777}, nil, Unsupported, "EINVAL"},      // unknown option: default
-		{"arch_prctl", []uint64{0x1001}, nil, Unsupported, "EINVAL"}, // ARCH_SET_GS
-		{"socket", []uint64{2, 1, 6}, nil, Supported, ""},
-		{"socket", []uint64{17, 3, 0x300}, nil, NeedsFlag, "EPERM"},
-		{"socket", []uint64{17, 3, 0x300}, []string{"--net-raw"}, Supported, ""},
-		{"socket", []uint64{2, 3, 1}, nil, NeedsFlag, "EPERM"},
-		{"socket", []uint64{16, 3, 9}, nil, Unsupported, "EPROTONOSUPPORT"}, // NETLINK_AUDIT
-		{"socket", []uint64{16, 3, 0}, nil, Supported, ""},                  // NETLINK_ROUTE
-		{"socket", []uint64{38, 5, 0}, nil, Unsupported, "EAFNOSUPPORT"},    // AF_ALG
-		{"setsockopt", []uint64{1, 2}, nil, Supported, ""},                  // SO_REUSEADDR
-		{"setsockopt", []uint64{1, 50}, nil, Ignored, ""},                   // SO_ATTACH_BPF
-		{"ioctl", []uint64{0x5401}, nil, Supported, ""},                     // TCGETS
-		{"ioctl", []uint64{0x5412}, nil, Unsupported, "ENOTTY"},             // TIOCSTI
-		{"futex", []uint64{6}, nil, Supported, ""},                          // FUTEX_LOCK_PI
-		{"futex", []uint64{11}, nil, Unsupported, "ENOSYS"},                 // FUTEX_WAIT_REQUEUE_PI
-		{"fallocate", []uint64{0}, nil, Supported, ""},
-		{"fallocate", []uint64{3}, nil, Unsupported, "EOPNOTSUPP"},
-		{"unshare", []uint64{0x40000000}, nil, Supported, ""},         // CLONE_NEWNET
-		{"unshare", []uint64{0x2000000}, nil, Unsupported, "EINVAL"},  // CLONE_NEWCGROUP
-		{"unshare", []uint64{0x40000100}, nil, Unsupported, "EINVAL"}, // CLONE_NEWNET|CLONE_VM
-		{"clone3", []uint64{0x80}, nil, Unsupported, "EINVAL"},        // CLONE_NEWTIME
-		{"madvise", []uint64{9}, nil, Unsupported, "ENOSYS"},          // MADV_REMOVE
-		{"madvise", []uint64{100}, nil, Unsupported, "EPERM"},         // MADV_HWPOISON
-		{"mmap", []uint64{3}, nil, Unsupported, "EINVAL"},             // MAP_SHARED_VALIDATE
-		{"mmap", []uint64{0x40000}, nil, Ignored, ""},                 // MAP_HUGETLB
-		{"setrlimit", []uint64{7}, nil, Supported, ""},                // RLIMIT_NOFILE
-		{"setrlimit", []uint64{13}, nil, Unsupported, "EPERM"},        // RLIMIT_NICE
-		{"io_uring_setup", nil, nil, NeedsFlag, "ENOSYS"},
-		{"io_uring_setup", nil, []string{"--iouring=true"}, Supported, ""},
-		{"personality", []uint64{0x40000}, nil, Unsupported, "EINVAL"}, // ADDR_NO_RANDOMIZE
-		{"personality", []uint64{0}, nil, Supported, ""},
-		{"personality", []uint64{0x1000000}, nil, Supported, ""}, // SHORT_INODE
-		{"rseq", nil, nil, NeedsFlag, "ENOSYS"},
-		{"rseq", nil, []string{"--platform", "kvm"}, Supported, ""},
-		{"rseq", nil, []string{"--platform=systrap"}, NeedsFlag, "ENOSYS"},
-		{"read", []uint64{1}, nil, Unknown, ""},
+		{"prctl", []uint64{15}, nil, AnswerSupported, ""},                  // PR_SET_NAME
+		{"prctl", []uint64{35, 1}, nil, AnswerUnsupported, "EINVAL"},       // PR_SET_MM, PR_SET_MM_START_CODE
+		{"prctl", []uint64{35, 13}, nil, AnswerSupported, ""},              // PR_SET_MM, PR_SET_MM_EXE_FILE
+		{"prctl", []uint64{29}, nil, AnswerUnsupported, "EINVAL"},          // PR_SET_TIMERSLACK
+		{"prctl", []uint64{0x7777}, nil, AnswerUnsupported, "EINVAL"},      // unknown option: default
+		{"arch_prctl", []uint64{0x1001}, nil, AnswerUnsupported, "EINVAL"}, // ARCH_SET_GS
+		{"socket", []uint64{2, 1, 6}, nil, AnswerSupported, ""},
+		{"socket", []uint64{17, 3, 0x300}, nil, AnswerNeedsFlag, "EPERM"},
+		{"socket", []uint64{17, 3, 0x300}, []string{"--net-raw"}, AnswerSupported, ""},
+		{"socket", []uint64{2, 3, 1}, nil, AnswerNeedsFlag, "EPERM"},
+		{"socket", []uint64{16, 3, 9}, nil, AnswerUnsupported, "EPROTONOSUPPORT"}, // NETLINK_AUDIT
+		{"socket", []uint64{16, 3, 0}, nil, AnswerSupported, ""},                  // NETLINK_ROUTE
+		{"socket", []uint64{38, 5, 0}, nil, AnswerUnsupported, "EAFNOSUPPORT"},    // AF_ALG
+		{"setsockopt", []uint64{1, 2}, nil, AnswerSupported, ""},                  // SO_REUSEADDR
+		{"setsockopt", []uint64{1, 50}, nil, AnswerIgnored, ""},                   // SO_ATTACH_BPF
+		{"ioctl", []uint64{0x5401}, nil, AnswerSupported, ""},                     // TCGETS
+		{"ioctl", []uint64{0x5412}, nil, AnswerUnsupported, "ENOTTY"},             // TIOCSTI
+		{"futex", []uint64{6}, nil, AnswerSupported, ""},                          // FUTEX_LOCK_PI
+		{"futex", []uint64{11}, nil, AnswerUnsupported, "ENOSYS"},                 // FUTEX_WAIT_REQUEUE_PI
+		{"fallocate", []uint64{0}, nil, AnswerSupported, ""},
+		{"fallocate", []uint64{3}, nil, AnswerUnsupported, "EOPNOTSUPP"},
+		{"unshare", []uint64{0x40000000}, nil, AnswerSupported, ""},         // CLONE_NEWNET
+		{"unshare", []uint64{0x2000000}, nil, AnswerUnsupported, "EINVAL"},  // CLONE_NEWCGROUP
+		{"unshare", []uint64{0x40000100}, nil, AnswerUnsupported, "EINVAL"}, // CLONE_NEWNET|CLONE_VM
+		{"clone3", []uint64{0x80}, nil, AnswerUnsupported, "EINVAL"},        // CLONE_NEWTIME
+		{"madvise", []uint64{9}, nil, AnswerUnsupported, "ENOSYS"},          // MADV_REMOVE
+		{"madvise", []uint64{100}, nil, AnswerUnsupported, "EPERM"},         // MADV_HWPOISON
+		{"mmap", []uint64{3}, nil, AnswerUnsupported, "EINVAL"},             // MAP_SHARED_VALIDATE
+		{"mmap", []uint64{0x40000}, nil, AnswerIgnored, ""},                 // MAP_HUGETLB
+		{"setrlimit", []uint64{7}, nil, AnswerSupported, ""},                // RLIMIT_NOFILE
+		{"setrlimit", []uint64{13}, nil, AnswerUnsupported, "EPERM"},        // RLIMIT_NICE
+		{"io_uring_setup", nil, nil, AnswerNeedsFlag, "ENOSYS"},
+		{"io_uring_setup", nil, []string{"--iouring=true"}, AnswerSupported, ""},
+		{"personality", []uint64{0x40000}, nil, AnswerUnsupported, "EINVAL"}, // ADDR_NO_RANDOMIZE
+		{"personality", []uint64{0}, nil, AnswerSupported, ""},
+		{"personality", []uint64{0x1000000}, nil, AnswerSupported, ""}, // SHORT_INODE
+		{"rseq", nil, nil, AnswerNeedsFlag, "ENOSYS"},
+		{"rseq", nil, []string{"--platform", "kvm"}, AnswerSupported, ""},
+		{"rseq", nil, []string{"--platform=systrap"}, AnswerNeedsFlag, "ENOSYS"},
+		{"read", []uint64{1}, nil, AnswerUnknown, ""},
 	} {
 		v, r := s.Judge(tc.sys, tc.values, tc.flags)
 		errno := ""
@@ -181,7 +181,7 @@ func TestTraceConditionsAgreeWithJudge(t *testing.T) {
 		want := false
 		if ok {
 			v, _ := s.Judge(c.sys, vals, nil)
-			want = v != Supported
+			want = v != AnswerSupported
 		}
 		if stop != want {
 			t.Errorf("%s%#x: filter stops=%v, Judge says stop=%v (key %#x)", c.sys, c.args, stop, want, vals)

@@ -139,11 +139,11 @@ func TestRunsc(t *testing.T) {
 		v, r := set.Judge(c.sys, c.values, nil)
 		var want string
 		switch v {
-		case Unsupported, NeedsFlag:
+		case AnswerUnsupported, AnswerNeedsFlag:
 			want = r.Errno
-		case Ignored:
+		case AnswerIgnored:
 			want = "OK"
-		case Supported:
+		case AnswerSupported:
 			want = native[c.id]
 		default:
 			t.Logf("check %s %s%v: no rule (got %s)", c.id, c.sys, c.values, c.result)
@@ -165,7 +165,7 @@ func TestRunsc(t *testing.T) {
 			continue
 		}
 		v, r := set.Judge(c.sys, c.values, []string{"--net-raw"})
-		if r != nil && r.NeedsFlag != "" && (v != Supported || c.result != "OK") {
+		if r != nil && r.NeedsFlag != "" && (v != AnswerSupported || c.result != "OK") {
 			t.Errorf("socket%v with --net-raw: %s, verdict %v", c.values, c.result, v)
 		}
 	}

@@ -18,7 +18,7 @@ func (s *Set) TraceConditions(syscall string, runscFlags []string) (conds []ArgC
 	if len(rs) == 0 || !ok {
 		return nil, true
 	}
-	stop := func(r *Rule) bool { return verdictOf(r, runscFlags) != Supported }
+	stop := func(r *Rule) bool { return verdictOf(r, runscFlags) != AnswerSupported }
 	if rs[0].Bit {
 		// Flags: stop when any flag whose rule is not supported is set.
 		spec := specs[0]

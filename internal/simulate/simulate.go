@@ -192,7 +192,7 @@ func Differences(p *profile.Profile, findings []analyze.Finding, t Target) []*Di
 		}
 		v := st.value
 		add(&Difference{Kind: KindValue, Title: st.syscall, Syscall: st.syscall, Nr: s.Number, Value: &v,
-			Level: analyze.LevelInfo, Note: "gVisor returns a fixed value (" + st.source + ")"})
+			Level: analyze.LevelPartial, Note: "gVisor returns a fixed value (" + st.source + ")"})
 	}
 	return out
 }
@@ -261,14 +261,6 @@ func NormalPath(p string) string {
 // Set is a choice of differences to switch on, by index into the list.
 type Set []bool
 
-// All switches every one of n differences on.
-func All(n int) Set {
-	s := make(Set, n)
-	for i := range s {
-		s[i] = true
-	}
-	return s
-}
 
 // Only switches on the differences at idx.
 func Only(n int, idx []int) Set {

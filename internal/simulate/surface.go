@@ -45,7 +45,7 @@ func SurfacePolicy(t analyze.Table, opt analyze.Options, arch sysno.Arch, hasCap
 			continue
 		}
 		v, rule := opt.Rules.Judge(sysno.Name(arch, nr), nil, opt.RunscFlags)
-		if (v == rules.Unsupported || v == rules.NeedsFlag) && rule.Errno != "" {
+		if (v == rules.AnswerUnsupported || v == rules.AnswerNeedsFlag) && rule.Errno != "" {
 			if err := add(name, nr, rule.Errno); err != nil {
 				return nil, err
 			}
@@ -56,6 +56,9 @@ func SurfacePolicy(t analyze.Table, opt analyze.Options, arch sysno.Arch, hasCap
 
 // Surface counts the syscalls a policy fails with an errno.
 func Surface(p *policy.Policy) int {
+	if p == nil {
+		return 0
+	}
 	n := 0
 	for _, r := range p.Rules {
 		if r.Action == policy.Errno {

@@ -103,11 +103,6 @@ func UnknownName(nr int) string {
 	return "syscall_0x" + strconv.FormatInt(int64(nr), 16)
 }
 
-// Known reports whether nr has a name in a's table.
-func Known(a Arch, nr int) bool {
-	_, ok := tableFor(a).byNum[nr]
-	return ok
-}
 
 // Number returns the syscall number for a name, accepting aliases and the
 // unknown-number spellings of strace ("syscall_0x1b7", "syscall_439") and

@@ -111,10 +111,10 @@ type Result struct {
 	Because string `json:"because,omitempty"`
 	// CauseDivergence is the divergence the cause names (index into
 	// Divergences), -1 for none.
-	CauseDivergence int                  `json:"cause_divergence"`
-	Divergences     []diverge.Divergence `json:"-"`
-	Unsupported     []gvisor.Unsupported `json:"-"`
-	Observed        *Observed            `json:"observed,omitempty"`
+	CauseDivergence int                        `json:"cause_divergence"`
+	Divergences     []diverge.Divergence       `json:"-"`
+	Unsupported     []gvisor.UnsupportedReport `json:"-"`
+	Observed        *Observed                  `json:"observed,omitempty"`
 	// NativeProfile is the observed native run's profile (nil when no
 	// explaining run was made), for the static findings.
 	NativeProfile *profile.Profile `json:"-"`
@@ -391,7 +391,7 @@ func ending(r outcome.Run) string {
 }
 
 // divergentErrnos are the errors gVisor gave where Linux did not.
-func divergentErrnos(ds []diverge.Divergence, us []gvisor.Unsupported) []string {
+func divergentErrnos(ds []diverge.Divergence, us []gvisor.UnsupportedReport) []string {
 	var out []string
 	add := func(e string) {
 		if e != "" && !slices.Contains(out, e) {
@@ -456,9 +456,9 @@ func valueChanges(ds []diverge.Divergence) []outcome.Value {
 	return out
 }
 
-func mergeUnsupported(a, b []gvisor.Unsupported) []gvisor.Unsupported {
+func mergeUnsupported(a, b []gvisor.UnsupportedReport) []gvisor.UnsupportedReport {
 	for _, u := range b {
-		if !slices.ContainsFunc(a, func(x gvisor.Unsupported) bool { return x.Name == u.Name && x.Key == u.Key }) {
+		if !slices.ContainsFunc(a, func(x gvisor.UnsupportedReport) bool { return x.Name == u.Name && x.Key == u.Key }) {
 			a = append(a, u)
 		}
 	}

@@ -73,50 +73,50 @@ type fact struct {
 	sys    string
 	values []uint64
 	flags  []string
-	want   rules.Verdict
+	want   rules.Answer
 	errno  string
 }
 
 // Facts read in gVisor's source of each version (file named per fact).
 var facts = map[string][]fact{
 	v2021: {
-		{"prctl", []uint64{15}, nil, rules.Supported, ""},                 // sys_prctl.go: PR_SET_NAME
-		{"prctl", []uint64{35, 1}, nil, rules.Unsupported, "EINVAL"},      // PR_SET_MM_START_CODE: unimplemented event, EINVAL
-		{"prctl", []uint64{35, 13}, nil, rules.Supported, ""},             // PR_SET_MM_EXE_FILE
-		{"prctl", []uint64{0x53564d41}, nil, rules.Unsupported, "EINVAL"}, // PR_SET_VMA: not yet in 2021
-		{"arch_prctl", []uint64{0x1001}, nil, rules.Unsupported, "EINVAL"},
-		{"socket", []uint64{17, 3, 0x300}, nil, rules.NeedsFlag, "EPERM"},          // netstack/provider.go: packet sockets
-		{"socket", []uint64{16, 3, 9}, nil, rules.Unsupported, "EPROTONOSUPPORT"},  // only ROUTE and KOBJECT_UEVENT
-		{"socket", []uint64{16, 3, 15}, nil, rules.Supported, ""},                  // NETLINK_KOBJECT_UEVENT
-		{"socket", []uint64{16, 3, 12}, nil, rules.Unsupported, "EPROTONOSUPPORT"}, // NETLINK_NETFILTER: later
-		{"socket", []uint64{38, 5, 0}, nil, rules.Unsupported, "EAFNOSUPPORT"},
-		{"futex", []uint64{6}, nil, rules.Supported, ""},
-		{"futex", []uint64{11}, nil, rules.Unsupported, "ENOSYS"},
-		{"fallocate", []uint64{2}, nil, rules.Unsupported, "EOPNOTSUPP"},
-		{"madvise", []uint64{100}, nil, rules.Unsupported, "EPERM"},
-		{"clone", []uint64{0x20000}, nil, rules.Ignored, ""}, // CLONE_NEWNS: "TODO: Implement CLONE_NEWNS"
-		{"setrlimit", []uint64{13}, nil, rules.Unsupported, "EPERM"},
-		{"io_uring_setup", nil, nil, rules.Unknown, ""}, // no --iouring flag yet
-		{"ioctl", []uint64{0x5401}, nil, rules.Supported, ""},
+		{"prctl", []uint64{15}, nil, rules.AnswerSupported, ""},                 // sys_prctl.go: PR_SET_NAME
+		{"prctl", []uint64{35, 1}, nil, rules.AnswerUnsupported, "EINVAL"},      // PR_SET_MM_START_CODE: unimplemented event, EINVAL
+		{"prctl", []uint64{35, 13}, nil, rules.AnswerSupported, ""},             // PR_SET_MM_EXE_FILE
+		{"prctl", []uint64{0x53564d41}, nil, rules.AnswerUnsupported, "EINVAL"}, // PR_SET_VMA: not yet in 2021
+		{"arch_prctl", []uint64{0x1001}, nil, rules.AnswerUnsupported, "EINVAL"},
+		{"socket", []uint64{17, 3, 0x300}, nil, rules.AnswerNeedsFlag, "EPERM"},          // netstack/provider.go: packet sockets
+		{"socket", []uint64{16, 3, 9}, nil, rules.AnswerUnsupported, "EPROTONOSUPPORT"},  // only ROUTE and KOBJECT_UEVENT
+		{"socket", []uint64{16, 3, 15}, nil, rules.AnswerSupported, ""},                  // NETLINK_KOBJECT_UEVENT
+		{"socket", []uint64{16, 3, 12}, nil, rules.AnswerUnsupported, "EPROTONOSUPPORT"}, // NETLINK_NETFILTER: later
+		{"socket", []uint64{38, 5, 0}, nil, rules.AnswerUnsupported, "EAFNOSUPPORT"},
+		{"futex", []uint64{6}, nil, rules.AnswerSupported, ""},
+		{"futex", []uint64{11}, nil, rules.AnswerUnsupported, "ENOSYS"},
+		{"fallocate", []uint64{2}, nil, rules.AnswerUnsupported, "EOPNOTSUPP"},
+		{"madvise", []uint64{100}, nil, rules.AnswerUnsupported, "EPERM"},
+		{"clone", []uint64{0x20000}, nil, rules.AnswerIgnored, ""}, // CLONE_NEWNS: "TODO: Implement CLONE_NEWNS"
+		{"setrlimit", []uint64{13}, nil, rules.AnswerUnsupported, "EPERM"},
+		{"io_uring_setup", nil, nil, rules.AnswerUnknown, ""}, // no --iouring flag yet
+		{"ioctl", []uint64{0x5401}, nil, rules.AnswerSupported, ""},
 	},
 	v2023: {
-		{"prctl", []uint64{35, 1}, nil, rules.Unsupported, "EINVAL"},
-		{"socket", []uint64{16, 3, 9}, nil, rules.Unsupported, "EPROTONOSUPPORT"},
-		{"clone", []uint64{0x2000000}, nil, rules.Unsupported, "EINVAL"}, // task_clone.go: CLONE_NEWCGROUP not in SupportedCloneFlags
-		{"clone3", []uint64{0x80}, nil, rules.Unsupported, "EINVAL"},     // CLONE_NEWTIME
-		{"io_uring_setup", nil, nil, rules.NeedsFlag, "ENOSYS"},
-		{"io_uring_setup", nil, []string{"--iouring"}, rules.Supported, ""},
-		{"keyctl", []uint64{0}, nil, rules.Supported, ""}, // sys_key.go: KEYCTL_GET_KEYRING_ID
-		{"shmctl", []uint64{11}, nil, rules.Ignored, ""},  // sys_shm.go: SHM_LOCK is a no-op
+		{"prctl", []uint64{35, 1}, nil, rules.AnswerUnsupported, "EINVAL"},
+		{"socket", []uint64{16, 3, 9}, nil, rules.AnswerUnsupported, "EPROTONOSUPPORT"},
+		{"clone", []uint64{0x2000000}, nil, rules.AnswerUnsupported, "EINVAL"}, // task_clone.go: CLONE_NEWCGROUP not in SupportedCloneFlags
+		{"clone3", []uint64{0x80}, nil, rules.AnswerUnsupported, "EINVAL"},     // CLONE_NEWTIME
+		{"io_uring_setup", nil, nil, rules.AnswerNeedsFlag, "ENOSYS"},
+		{"io_uring_setup", nil, []string{"--iouring"}, rules.AnswerSupported, ""},
+		{"keyctl", []uint64{0}, nil, rules.AnswerSupported, ""}, // sys_key.go: KEYCTL_GET_KEYRING_ID
+		{"shmctl", []uint64{11}, nil, rules.AnswerIgnored, ""},  // sys_shm.go: SHM_LOCK is a no-op
 	},
 	vNewest: {
-		{"prctl", []uint64{0x53564d41}, nil, rules.Supported, ""},                // PR_SET_VMA
-		{"socket", []uint64{16, 3, 12}, nil, rules.NeedsFlag, "EPROTONOSUPPORT"}, // netfilter/protocol.go: NewProtocol refuses unless nftables is on (--TESTONLY-nftables)
-		{"clone", []uint64{0x2000000}, nil, rules.Unsupported, "EINVAL"},
-		{"unshare", []uint64{0x100}, nil, rules.Unsupported, "EINVAL"}, // CLONE_VM
-		{"setsockopt", []uint64{1, 50}, nil, rules.Ignored, ""},        // SO_ATTACH_BPF: metric only
-		{"keyctl", []uint64{2}, nil, rules.Unsupported, "ENOSYS"},      // KEYCTL_UPDATE
-		{"mmap", []uint64{0x40000}, nil, rules.Ignored, ""},            // MAP_HUGETLB
+		{"prctl", []uint64{0x53564d41}, nil, rules.AnswerSupported, ""},                // PR_SET_VMA
+		{"socket", []uint64{16, 3, 12}, nil, rules.AnswerNeedsFlag, "EPROTONOSUPPORT"}, // netfilter/protocol.go: NewProtocol refuses unless nftables is on (--TESTONLY-nftables)
+		{"clone", []uint64{0x2000000}, nil, rules.AnswerUnsupported, "EINVAL"},
+		{"unshare", []uint64{0x100}, nil, rules.AnswerUnsupported, "EINVAL"}, // CLONE_VM
+		{"setsockopt", []uint64{1, 50}, nil, rules.AnswerIgnored, ""},        // SO_ATTACH_BPF: metric only
+		{"keyctl", []uint64{2}, nil, rules.AnswerUnsupported, "ENOSYS"},      // KEYCTL_UPDATE
+		{"mmap", []uint64{0x40000}, nil, rules.AnswerIgnored, ""},            // MAP_HUGETLB
 	},
 }
 
