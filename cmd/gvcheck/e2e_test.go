@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/gvcheck/gvcheck/internal/testenv"
 )
 
 // The tests in this file run a gvcheck binary built with go build, as a
@@ -50,29 +52,13 @@ type buildError struct {
 
 func (e *buildError) Error() string { return "go build: " + e.err.Error() + "\n" + e.out }
 
-func requireRoot(t *testing.T) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("tracing tests need root (CAP_SYS_PTRACE); CI runs them as root")
-	}
-}
-
-func lookTool(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		t.Skipf("%s is not installed (.ci/install installs it)", name)
-	}
-	return p
-}
-
 // TestIgnoredSignalsInherited: a SIGPIPE ignored by the shell stays ignored
 // in the traced program (yes then gets EPIPE and exits 1 instead of dying of
 // SIGPIPE), and a blocked mask passes through, as natively.
 func TestIgnoredSignalsInherited(t *testing.T) {
-	requireRoot(t)
+	testenv.NeedRoot(t)
 	g := gvcheck(t)
-	bash := lookTool(t, "bash")
+	bash := testenv.NeedTool(t, "bash")
 	for _, mode := range [][]string{nil, {"run", "-o", "/dev/null", "--"}, {"run", "--full", "-o", "/dev/null", "--"}} {
 		pre := ""
 		if mode != nil {
@@ -97,7 +83,7 @@ func TestIgnoredSignalsInherited(t *testing.T) {
 // of it too (a shell then stops a script on Ctrl-C and prints "Quit"), as
 // strace does, without a core dump of its own.
 func TestDeathBySignalPassedOn(t *testing.T) {
-	requireRoot(t)
+	testenv.NeedRoot(t)
 	g := gvcheck(t)
 	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGQUIT, syscall.SIGTERM, syscall.SIGSEGV, syscall.SIGKILL} {
 		for _, full := range []bool{false, true} {

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -15,6 +16,7 @@ import (
 
 	"github.com/gvcheck/gvcheck/internal/cli"
 	"github.com/gvcheck/gvcheck/internal/policy"
+	"github.com/gvcheck/gvcheck/internal/testenv"
 	"github.com/gvcheck/gvcheck/internal/trace/ebpf"
 )
 
@@ -52,14 +54,46 @@ func TestScript(t *testing.T) {
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"status": cmdStatus,
 		},
-		Condition: func(cond string) (bool, error) {
-			if cond == "ebpf" { // the eBPF backend can run here (kernel BTF, privileges)
-				_, err := ebpf.Check()
-				return err == nil, nil
-			}
-			return false, fmt.Errorf("unknown condition %q", cond)
-		},
+		Condition: condition,
 	})
+}
+
+// condition answers the scripts' conditions. A script skips what this
+// machine lacks, but in CI, which installs everything and runs as root,
+// lacking it is an error:
+//
+//	[root]       gvcheck runs as root
+//	[ci]         the tests run in CI
+//	[have:NAME]  program NAME is installed
+//	[ebpf]       the eBPF backend can run here (kernel BTF, privileges)
+func condition(cond string) (bool, error) {
+	lack := func(what string) (bool, error) {
+		if testenv.CI() {
+			return false, fmt.Errorf("in CI: %s (.ci/install must provide it, and CI runs as root)", what)
+		}
+		return false, nil
+	}
+	switch {
+	case cond == "ci":
+		return testenv.CI(), nil
+	case cond == "root":
+		if os.Geteuid() != 0 {
+			return lack("not root")
+		}
+		return true, nil
+	case cond == "ebpf":
+		if _, err := ebpf.Check(); err != nil {
+			return lack("the eBPF backend cannot run: " + err.Error())
+		}
+		return true, nil
+	case strings.HasPrefix(cond, "have:"):
+		name := strings.TrimPrefix(cond, "have:")
+		if _, err := exec.LookPath(name); err != nil {
+			return lack(name + " is not installed")
+		}
+		return true, nil
+	}
+	return false, fmt.Errorf("unknown condition %q", cond)
 }
 
 // cmdStatus runs a command and checks its exact exit status, 128+N for a

@@ -191,7 +191,6 @@ type Result struct {
 	Rows     []Row     `json:"rows"`
 }
 
-
 // AnalyzeWith judges p against t, and its key arguments and paths against
 // opt.Rules.
 func AnalyzeWith(p *profile.Profile, t Table, opt Options) *Result {

@@ -5,8 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,38 +14,11 @@ import (
 	"time"
 
 	"github.com/gvcheck/gvcheck/internal/policy"
+	"github.com/gvcheck/gvcheck/internal/testenv"
 	"github.com/gvcheck/gvcheck/internal/trace/ebpf"
 )
 
-func TestMain(m *testing.M) {
-	if policy.ShimMain() {
-		return
-	}
-	os.Exit(m.Run())
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-func get(url string) error {
-	c := http.Client{Timeout: 2 * time.Second}
-	resp, err := c.Get(url)
-	if err != nil {
-		return err
-	}
-	resp.Body.Close()
-	if resp.StatusCode != 200 {
-		return fmt.Errorf("status %d", resp.StatusCode)
-	}
-	return nil
-}
+func TestMain(m *testing.M) { testenv.Main(m, policy.ShimMain) }
 
 // processState returns the state letter of /proc/PID/stat.
 func processState(t *testing.T, pid int) string {
@@ -64,11 +35,8 @@ func processState(t *testing.T, pid int) string {
 // it while it serves, detaches after --duration and checks it still serves
 // and is not left stopped.
 func TestAttachServerKeepsServing(t *testing.T) {
-	py, err := exec.LookPath("python3")
-	if err != nil {
-		t.Skip("python3 is not installed")
-	}
-	port := freePort(t)
+	py := testenv.NeedTool(t, "python3")
+	port := testenv.FreePort(t)
 	srv := exec.Command(py, "-m", "http.server", "--bind", "127.0.0.1", fmt.Sprint(port))
 	srv.Dir = t.TempDir()
 	if err := srv.Start(); err != nil {
@@ -77,7 +45,7 @@ func TestAttachServerKeepsServing(t *testing.T) {
 	defer func() { srv.Process.Kill(); srv.Wait() }()
 	url := fmt.Sprintf("http://127.0.0.1:%d/", port)
 	deadline := time.Now().Add(10 * time.Second)
-	for get(url) != nil {
+	for testenv.HTTPGet(url) != nil {
 		if time.Now().After(deadline) {
 			t.Fatal("server did not start")
 		}
@@ -89,7 +57,7 @@ func TestAttachServerKeepsServing(t *testing.T) {
 		go func() { // load while attached, so the trace sees the server work
 			defer close(done)
 			for i := 0; i < 20; i++ {
-				get(url)
+				testenv.HTTPGet(url)
 				time.Sleep(50 * time.Millisecond)
 			}
 		}()
@@ -104,7 +72,7 @@ func TestAttachServerKeepsServing(t *testing.T) {
 				t.Errorf("%s: report lacks %q:\n%s", backend, want, stdout.String())
 			}
 		}
-		if err := get(url); err != nil {
+		if err := testenv.HTTPGet(url); err != nil {
 			t.Fatalf("%s: server does not serve after detach: %v", backend, err)
 		}
 		if st := processState(t, srv.Process.Pid); st == "t" || st == "T" {
@@ -117,7 +85,7 @@ func TestAttachServerKeepsServing(t *testing.T) {
 // started in it after the attach is in the report.
 func TestAttachCgroup(t *testing.T) {
 	if _, err := ebpf.Check(); err != nil {
-		t.Skipf("the eBPF backend cannot run here: %v", err)
+		testenv.Missingf(t, "the eBPF backend cannot run here: %v", err)
 	}
 	root := cgroup2Root(t)
 	dir, err := os.MkdirTemp(root, "gvcheck-cli-test-")
@@ -180,7 +148,7 @@ func cgroup2Root(t *testing.T) string {
 			}
 		}
 	}
-	t.Skip("this machine mounts no cgroup v2 hierarchy")
+	testenv.Missing(t, "this machine mounts no cgroup v2 hierarchy")
 	return ""
 }
 

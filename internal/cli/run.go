@@ -420,7 +420,6 @@ func programExit(e profile.Exit) error {
 	return &exitError{e.Code}
 }
 
-
 // probeWanted says why no experiment is made after a run, or "" to make
 // one.
 func probeWanted(mode string, a *analyze.Result, res *trace.Result) string {

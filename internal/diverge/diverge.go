@@ -81,7 +81,6 @@ type Divergence struct {
 	Proc, Pos int
 }
 
-
 // Options refine a comparison with what else is known.
 type Options struct {
 	// Unsupported tells whether gVisor does not support a call (as its

@@ -15,6 +15,7 @@ import (
 	"github.com/gvcheck/gvcheck/internal/gvisor"
 	"github.com/gvcheck/gvcheck/internal/profile"
 	"github.com/gvcheck/gvcheck/internal/sysno"
+	"github.com/gvcheck/gvcheck/internal/testenv"
 )
 
 // call builds a call for hand-made streams.
@@ -191,32 +192,14 @@ func checkProcSched(t *testing.T, ds []Divergence) {
 // under runsc and returns both call streams and gVisor's result.
 func liveRun(t *testing.T, name string) (native []profile.Call, res *gvisor.RunResult, nativeErr error) {
 	t.Helper()
-	runsc, err := exec.LookPath("runsc")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("runsc not installed in CI")
-		}
-		t.Skip("runsc is not installed on this machine")
-	}
-	straceBin, err := exec.LookPath("strace")
-	if err != nil {
-		t.Skip("strace (the native side of this test) is not installed on this machine")
-	}
-	cc, err := exec.LookPath("cc")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("no C compiler in CI")
-		}
-		t.Skip("no C compiler on this machine")
-	}
+	runsc := testenv.NeedRunsc(t)
+	straceBin := testenv.NeedTool(t, "strace")
+	prog := testenv.BuildC(t, "../gvisor/testdata/prog/"+name+".c")
 	dir := t.TempDir()
-	prog := filepath.Join(dir, name)
-	if b, err := exec.Command(cc, "-o", prog, "../gvisor/testdata/prog/"+name+".c").CombinedOutput(); err != nil {
-		t.Fatalf("cc: %v\n%s", err, b)
-	}
 	logf := filepath.Join(dir, "native.strace")
 	nativeErr = exec.Command(straceBin, "-f", "-o", logf, prog).Run()
 	r := &gvisor.Runner{Runsc: runsc, Strace: true, Timeout: time.Minute}
+	var err error
 	res, err = r.Run(context.Background(), gvisor.RunOptions{Argv: []string{prog}})
 	if err != nil {
 		t.Fatal(err)

@@ -13,44 +13,20 @@ import (
 	"time"
 
 	"github.com/gvcheck/gvcheck/internal/profile"
+	"github.com/gvcheck/gvcheck/internal/testenv"
 )
 
 // runner returns a Runner for the installed runsc. CI installs runsc, so
 // there a missing one fails the test; elsewhere it skips.
 func runner(t *testing.T) *Runner {
 	t.Helper()
-	p, err := exec.LookPath("runsc")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("runsc not installed in CI: %v", err)
-		}
-		t.Skip("runsc is not installed on this machine")
-	}
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("CI must run these tests as root")
-		}
-		t.Skip("runsc do needs root on this machine")
-	}
-	return &Runner{Runsc: p, Timeout: 60 * time.Second, Strace: true}
+	return &Runner{Runsc: testenv.NeedRunsc(t), Timeout: 60 * time.Second, Strace: true}
 }
 
 // buildC compiles testdata/prog/NAME.c into a temporary directory.
 func buildC(t *testing.T, name string) string {
 	t.Helper()
-	cc, err := exec.LookPath("cc")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("no C compiler in CI: %v", err)
-		}
-		t.Skip("no C compiler on this machine")
-	}
-	out := filepath.Join(t.TempDir(), name)
-	cmd := exec.Command(cc, "-O1", "-o", out, filepath.Join("testdata", "prog", name+".c"))
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("cc %s: %v\n%s", name, err, b)
-	}
-	return out
+	return testenv.BuildC(t, filepath.Join("testdata", "prog", name+".c"))
 }
 
 func TestVersionAndCheck(t *testing.T) {
@@ -93,7 +69,7 @@ func TestCheckRejects(t *testing.T) {
 func TestRunPython(t *testing.T) {
 	r := runner(t)
 	if _, err := exec.LookPath("python3"); err != nil {
-		t.Skip("python3 is not installed")
+		testenv.Missing(t, "python3 is not installed")
 	}
 	res, err := r.Run(context.Background(), RunOptions{Argv: []string{"python3", "-c", "print(1)"}})
 	if err != nil {
@@ -302,7 +278,7 @@ func TestRunBundle(t *testing.T) {
 func TestCheckTooOld(t *testing.T) {
 	goBin, err := exec.LookPath("go")
 	if err != nil {
-		t.Skip("no go command to build a stand-in runsc")
+		testenv.Missing(t, "no go command to build a stand-in runsc")
 	}
 	fake := filepath.Join(t.TempDir(), "runsc")
 	build := exec.Command(goBin, "build", "-o", fake, "./testdata/oldrunsc")

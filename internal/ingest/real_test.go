@@ -9,6 +9,7 @@ import (
 
 	"github.com/gvcheck/gvcheck/internal/profile"
 	"github.com/gvcheck/gvcheck/internal/sysno"
+	"github.com/gvcheck/gvcheck/internal/testenv"
 )
 
 // straceBin returns strace, or skips when the machine has none (CI installs
@@ -17,7 +18,7 @@ func straceBin(t *testing.T) string {
 	t.Helper()
 	path, err := exec.LookPath("strace")
 	if err != nil {
-		t.Skip("strace is not installed")
+		testenv.Missing(t, "strace is not installed")
 	}
 	return path
 }
@@ -27,7 +28,7 @@ func runStrace(t *testing.T, args ...string) {
 	cmd := exec.Command(straceBin(t), args...)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		// strace cannot trace in some sandboxes (no ptrace): say so.
-		t.Skipf("strace %v failed (ptrace unavailable here?): %v\n%s", args, err, out)
+		testenv.Missingf(t, "strace %v failed (ptrace unavailable here?): %v\n%s", args, err, out)
 	}
 }
 

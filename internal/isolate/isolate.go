@@ -57,8 +57,6 @@ func (s *Spec) Validate() error {
 	return nil
 }
 
-
-
 // ErrUnavailable is returned (wrapped) when this machine cannot isolate a
 // run: no privilege to create a mount namespace, or no overlayfs.
 var ErrUnavailable = errors.New("runs cannot be isolated here")

@@ -13,6 +13,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/gvcheck/gvcheck/internal/testenv"
 )
 
 const childEnv = "GVCHECK_ISOLATE_TEST_CHILD"
@@ -57,16 +59,6 @@ func runIsolated(t *testing.T, dir, script string) string {
 	return string(out)
 }
 
-func needIsolation(t *testing.T) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") != "" {
-			t.Fatal("CI runs as root; isolation tests must not be skipped")
-		}
-		t.Skip("isolation needs root (a mount namespace and overlayfs)")
-	}
-}
-
 func scratchDirs(t *testing.T) []string {
 	t.Helper()
 	m, err := filepath.Glob(filepath.Join(os.TempDir(), "gvcheck-isolate-*"))
@@ -79,7 +71,7 @@ func scratchDirs(t *testing.T) []string {
 // TestRunsDoNotShareFiles: every run starts from the same files, sees its
 // own writes, and leaves the host's directory as it was.
 func TestRunsDoNotShareFiles(t *testing.T) {
-	needIsolation(t)
+	testenv.NeedRoot(t)
 	before := scratchDirs(t)
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "keep"), []byte("original\n"), 0o644); err != nil {
@@ -121,7 +113,7 @@ ls /proc/self/fd >/dev/null && ls /dev/null /sys/kernel >/dev/null && echo kerne
 // TestKernelFilesystemsAreShared: /proc shows the host's processes and
 // /dev/null works as a device.
 func TestKernelFilesystemsAreShared(t *testing.T) {
-	needIsolation(t)
+	testenv.NeedRoot(t)
 	out := runIsolated(t, "/", `test -d /proc/1 && echo proc; echo hi > /dev/null && echo devnull; grep -c . /proc/self/mountinfo >/dev/null && echo mountinfo`)
 	if out != "proc\ndevnull\nmountinfo\n" {
 		t.Fatalf("got %q", out)

@@ -15,27 +15,13 @@ import (
 
 	"github.com/gvcheck/gvcheck/internal/policy"
 	"github.com/gvcheck/gvcheck/internal/sysno"
+	"github.com/gvcheck/gvcheck/internal/testenv"
 )
 
-func TestMain(m *testing.M) {
-	if policy.ShimMain() {
-		return
-	}
-	os.Exit(m.Run())
-}
-
-func needRoot(t *testing.T) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") != "" {
-			t.Fatal("CI runs as root; this test must not be skipped")
-		}
-		t.Skip("needs root to isolate runs")
-	}
-}
+func TestMain(m *testing.M) { testenv.Main(m, policy.ShimMain) }
 
 func TestIsolatedRunsStartAlike(t *testing.T) {
-	needRoot(t)
+	testenv.NeedRoot(t)
 	dir := t.TempDir()
 	cfg := Config{
 		Argv: []string{"sh", "-c", "echo pid=$$; mkdir out && echo made; cat /proc/net/dev | grep -c :"},
@@ -58,7 +44,7 @@ func TestIsolatedRunsStartAlike(t *testing.T) {
 }
 
 func TestTimeoutEndsTheTree(t *testing.T) {
-	needRoot(t)
+	testenv.NeedRoot(t)
 	marker := "gvcheck-launch-test-" + filepath.Base(t.TempDir())
 	for _, isolated := range []bool{true, false} {
 		start := time.Now()
@@ -94,7 +80,7 @@ func processesNamed(name string) []string {
 // TestSupervisedFilter: a notified call is answered by the supervisor,
 // others run.
 func TestSupervisedFilter(t *testing.T) {
-	needRoot(t)
+	testenv.NeedRoot(t)
 	arch := sysno.Host()
 	nr, _ := sysno.Number(arch, "uname")
 	prog, err := (&policy.Policy{Arch: arch, Default: policy.Allow, Rules: []policy.Rule{{Nr: nr, Action: policy.Notify}}}).Compile()
@@ -123,7 +109,7 @@ func TestSupervisedFilter(t *testing.T) {
 }
 
 func TestServerTest(t *testing.T) {
-	needRoot(t)
+	testenv.NeedRoot(t)
 	dir := t.TempDir()
 	res, err := Run(context.Background(), Config{
 		Argv: []string{"python3", "-m", "http.server", "--bind", "127.0.0.1", "8931"},

@@ -11,7 +11,6 @@ import (
 	"github.com/gvcheck/gvcheck/internal/sysno"
 )
 
-
 func want(p *Policy, nr int) uint32 {
 	a, e := p.Action(nr)
 	r, err := retFor(a, e)

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/gvcheck/gvcheck/internal/sysno"
+	"github.com/gvcheck/gvcheck/internal/testenv"
 )
 
 func TestMain(m *testing.M) {
@@ -216,7 +217,7 @@ func TestShimOnlyForGvcheck(t *testing.T) {
 	// A well-formed specification on a socket from another program.
 	py, err := exec.LookPath("python3")
 	if err != nil {
-		t.Skip("python3 is not installed (.ci/install installs it)")
+		testenv.Missing(t, "python3 is not installed (.ci/install installs it)")
 	}
 	spec := Spec{Path: "/bin/echo", Argv: []string{"echo", "pwned"}}
 	msg, err := spec.encode()
@@ -252,11 +253,11 @@ sys.exit(os.waitstatus_to_exitcode(st))
 // (through a setuid binary) than the user has.
 func TestShimPrivilegedSetsNoNewPrivs(t *testing.T) {
 	if os.Geteuid() != 0 {
-		t.Skip("needs root to set a file capability and switch users; CI runs as root")
+		testenv.Missing(t, "needs root to set a file capability and switch users; CI runs as root")
 	}
 	setcap, err := exec.LookPath("setcap")
 	if err != nil {
-		t.Skip("setcap (libcap2-bin) is not installed (.ci/install installs it)")
+		testenv.Missing(t, "setcap (libcap2-bin) is not installed (.ci/install installs it)")
 	}
 	dir, err := os.MkdirTemp("", "gvcheck-shim-cap")
 	if err != nil {
@@ -291,7 +292,7 @@ func TestShimPrivilegedSetsNoNewPrivs(t *testing.T) {
 		t.Fatalf("without a file capability: exit %d, %q", code, out)
 	}
 	if out, err := exec.Command(setcap, "cap_sys_admin+ep", bin).CombinedOutput(); err != nil {
-		t.Skipf("setcap does not work here: %v: %s", err, out)
+		testenv.Missingf(t, "setcap does not work here: %v: %s", err, out)
 	}
 	if code, out := nobody(); code != 0 || out != "NoNewPrivs:1" {
 		t.Errorf("with cap_sys_admin as nobody: exit %d, %q; want no_new_privs set", code, out)

@@ -2,9 +2,7 @@ package probe
 
 import (
 	"context"
-	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -21,45 +19,10 @@ import (
 	"github.com/gvcheck/gvcheck/internal/rules"
 	"github.com/gvcheck/gvcheck/internal/simulate"
 	"github.com/gvcheck/gvcheck/internal/sysno"
+	"github.com/gvcheck/gvcheck/internal/testenv"
 )
 
-func TestMain(m *testing.M) {
-	// Runs are started through this test binary re-executed as the shim.
-	if policy.ShimMain() {
-		return
-	}
-	os.Exit(m.Run())
-}
-
-// inCI reports whether a missing feature must fail rather than skip.
-func inCI() bool { return os.Getenv("CI") == "true" }
-
-func needRoot(t *testing.T) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		if inCI() {
-			t.Fatal("CI must run these tests as root")
-		}
-		t.Skip("isolated runs and tracing need root on this machine")
-	}
-}
-
-// buildC compiles testdata/prog/NAME.c into a temporary directory.
-func buildC(t *testing.T, name string) string {
-	t.Helper()
-	cc, err := exec.LookPath("cc")
-	if err != nil {
-		if inCI() {
-			t.Fatalf("no C compiler in CI: %v", err)
-		}
-		t.Skip("no C compiler on this machine")
-	}
-	out := filepath.Join(t.TempDir(), name)
-	if b, err := exec.Command(cc, "-O1", "-o", out, filepath.Join("testdata", "prog", name+".c")).CombinedOutput(); err != nil {
-		t.Fatalf("cc %s: %v\n%s", name, err, b)
-	}
-	return out
-}
+func TestMain(m *testing.M) { testenv.Main(m, policy.ShimMain) }
 
 // target points cfg at an embedded gVisor version, as the CLI does.
 func target(t *testing.T, cfg *Config, spec string, hasCap func(string) bool) {
@@ -116,12 +79,18 @@ func required(res *Result) []string {
 	return out
 }
 
+// prog compiles testdata/prog/NAME.c.
+func prog(t *testing.T, name string) string {
+	t.Helper()
+	return testenv.BuildC(t, filepath.Join("testdata", "prog", name+".c"))
+}
+
 // clone3 is unimplemented in gVisor up to release-20230501.0.
 const clone3Missing = "release-20230501.0"
 
 func TestClone3Tolerated(t *testing.T) {
-	needRoot(t)
-	res := run(t, Config{Argv: []string{buildC(t, "clone3fb")}}, clone3Missing)
+	testenv.NeedRoot(t)
+	res := run(t, Config{Argv: []string{prog(t, "clone3fb")}}, clone3Missing)
 	if res.Verdict != analyze.FallbacksVerified || !res.Works() {
 		t.Fatalf("verdict %s, want fallbacks-verified", res.Verdict)
 	}
@@ -134,9 +103,9 @@ func TestClone3Tolerated(t *testing.T) {
 }
 
 func TestIOURingRequired(t *testing.T) {
-	needRoot(t)
+	testenv.NeedRoot(t)
 	// io_uring came to gVisor in release-20221128.0.
-	res := run(t, Config{Argv: []string{buildC(t, "iouring")}}, "release-20220808.0")
+	res := run(t, Config{Argv: []string{prog(t, "iouring")}}, "release-20220808.0")
 	if res.Verdict != analyze.Incompatible || !slices.Equal(required(res), []string{"io_uring_setup"}) {
 		t.Fatalf("verdict %s, required %v; want incompatible, io_uring_setup", res.Verdict, required(res))
 	}
@@ -146,8 +115,8 @@ func TestIOURingRequired(t *testing.T) {
 }
 
 func TestTwoOfFiveRequired(t *testing.T) {
-	needRoot(t)
-	res := run(t, Config{Argv: []string{buildC(t, "fivecalls"), "vmsplice", "fspick"}}, "latest")
+	testenv.NeedRoot(t)
+	res := run(t, Config{Argv: []string{prog(t, "fivecalls"), "vmsplice", "fspick"}}, "latest")
 	if got := required(res); !slices.Equal(got, []string{"fspick", "vmsplice"}) {
 		t.Fatalf("required %v, want fspick, vmsplice", got)
 	}
@@ -169,8 +138,8 @@ func TestTwoOfFiveRequired(t *testing.T) {
 // TestPathSimulated: a /proc file gVisor lacks is absent in the
 // simulation, and the program's need for it is found.
 func TestPathSimulated(t *testing.T) {
-	needRoot(t)
-	res := run(t, Config{Argv: []string{buildC(t, "procsched")}}, "latest")
+	testenv.NeedRoot(t)
+	res := run(t, Config{Argv: []string{prog(t, "procsched")}}, "latest")
 	if got := required(res); !slices.Equal(got, []string{"/proc/[pid]/sched"}) {
 		t.Fatalf("required %v, want /proc/[pid]/sched", got)
 	}
@@ -182,8 +151,8 @@ func TestPathSimulated(t *testing.T) {
 // TestArgumentDegraded: a socket family gVisor refuses, which the program
 // reports and carries on without: degraded, and the argument is the cause.
 func TestArgumentDegraded(t *testing.T) {
-	needRoot(t)
-	res := run(t, Config{Argv: []string{buildC(t, "netfilter")}}, "latest")
+	testenv.NeedRoot(t)
+	res := run(t, Config{Argv: []string{prog(t, "netfilter")}}, "latest")
 	if res.Works() || res.Outcome.Verdict != outcome.Degraded {
 		t.Fatalf("outcome %s, want degraded", res.Outcome.Verdict)
 	}
@@ -194,8 +163,8 @@ func TestArgumentDegraded(t *testing.T) {
 
 // TestStubValue: gVisor's fixed answer to sched_get_priority_max.
 func TestStubValue(t *testing.T) {
-	needRoot(t)
-	res := run(t, Config{Argv: []string{buildC(t, "fifoprio")}}, "latest")
+	testenv.NeedRoot(t)
+	res := run(t, Config{Argv: []string{prog(t, "fifoprio")}}, "latest")
 	if got := required(res); !slices.Equal(got, []string{"sched_get_priority_max"}) {
 		t.Fatalf("required %v, want sched_get_priority_max", got)
 	}
@@ -204,14 +173,8 @@ func TestStubValue(t *testing.T) {
 // TestTracingProgramRuns: a program that itself uses ptrace works in the
 // runs that decide (they are not traced).
 func TestTracingProgramRuns(t *testing.T) {
-	needRoot(t)
-	strace, err := exec.LookPath("strace")
-	if err != nil {
-		if inCI() {
-			t.Fatal("strace not installed in CI")
-		}
-		t.Skip("strace is not installed on this machine")
-	}
+	testenv.NeedRoot(t)
+	strace := testenv.NeedTool(t, "strace")
 	res := run(t, Config{Argv: []string{strace, "-f", "-o", "/dev/null", "true"}}, "latest")
 	if !res.Works() || res.Reference.Exit.Code != 0 {
 		t.Fatalf("outcome %s, reference %v: strace must work in unobserved runs", res.Outcome.Verdict, res.Reference.Exit)
@@ -224,14 +187,8 @@ func TestTracingProgramRuns(t *testing.T) {
 // TestExecCapability: ping's file capability makes its exec fail in the
 // sandbox, which the simulation reproduces.
 func TestExecCapability(t *testing.T) {
-	needRoot(t)
-	ping, err := exec.LookPath("ping")
-	if err != nil {
-		if inCI() {
-			t.Fatal("ping not installed in CI")
-		}
-		t.Skip("ping is not installed on this machine")
-	}
+	testenv.NeedRoot(t)
+	ping := testenv.NeedTool(t, "ping")
 	if c, ok, _ := filecap.Read(ping); !ok || len(c.Permitted) == 0 {
 		t.Skip(ping + " has no file capability on this machine (setuid build)")
 	}
@@ -242,7 +199,7 @@ func TestExecCapability(t *testing.T) {
 }
 
 func TestCompareOutputAndIsolation(t *testing.T) {
-	needRoot(t)
+	testenv.NeedRoot(t)
 	dir := t.TempDir()
 	// Every run starts from the same files and leaves none behind.
 	res := run(t, Config{Argv: []string{"/bin/sh", "-c", "mkdir out && echo made > out/f && cat out/f"}, Dir: dir, CompareOutput: true}, "latest")
@@ -252,16 +209,6 @@ func TestCompareOutputAndIsolation(t *testing.T) {
 	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
 		t.Errorf("the runs left %d entries in the directory", len(ents))
 	}
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 // leftovers lists processes whose command line contains all the markers.
@@ -286,11 +233,9 @@ func pythonGet(port, page string) string {
 }
 
 func TestServerProbe(t *testing.T) {
-	needRoot(t)
-	if _, err := exec.LookPath("python3"); err != nil {
-		t.Skip("python3 is not installed on this machine")
-	}
-	port := strconv.Itoa(freePort(t))
+	testenv.NeedRoot(t)
+	testenv.NeedTool(t, "python3")
+	port := strconv.Itoa(testenv.FreePort(t))
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "index.html"), []byte("hello\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -315,12 +260,10 @@ func TestServerProbe(t *testing.T) {
 }
 
 func TestServerNeedsMissingSyscall(t *testing.T) {
-	needRoot(t)
-	if _, err := exec.LookPath("python3"); err != nil {
-		t.Skip("python3 is not installed on this machine")
-	}
-	kcmp := buildC(t, "kcmp")
-	port := strconv.Itoa(freePort(t))
+	testenv.NeedRoot(t)
+	testenv.NeedTool(t, "python3")
+	kcmp := prog(t, "kcmp")
+	port := strconv.Itoa(testenv.FreePort(t))
 	// The server starts only if kcmp works: under the simulation it never
 	// listens, and the probe must say kcmp is what it needs.
 	res := run(t, Config{
@@ -342,9 +285,9 @@ func TestServerNeedsMissingSyscall(t *testing.T) {
 }
 
 func TestServerNotReady(t *testing.T) {
-	needRoot(t)
+	testenv.NeedRoot(t)
 	// A "server" that exits at once never becomes ready: the probe says so.
-	cfg := Config{Argv: []string{"/bin/sh", "-c", "exit 3"}, Differences: []*simulate.Difference{}, Test: "true", Ready: launch.Ready{Port: freePort(t)}}
+	cfg := Config{Argv: []string{"/bin/sh", "-c", "exit 3"}, Differences: []*simulate.Difference{}, Test: "true", Ready: launch.Ready{Port: testenv.FreePort(t)}}
 	_, err := Probe(context.Background(), cfg)
 	if err == nil || !strings.Contains(err.Error(), "before it was ready") {
 		t.Fatalf("err %v, want the reference run to fail as not ready", err)
@@ -352,7 +295,7 @@ func TestServerNotReady(t *testing.T) {
 }
 
 func TestTimeoutIsReferenceFailure(t *testing.T) {
-	needRoot(t)
+	testenv.NeedRoot(t)
 	// Unusual durations mark the sleeps as this test's.
 	marker := "37.4" + strconv.Itoa(os.Getpid()%1000)
 	start := time.Now()
@@ -372,8 +315,8 @@ func mustAtoi(s string) int {
 }
 
 func TestCapErrorFollowsCapabilities(t *testing.T) {
-	needRoot(t)
-	prog := buildC(t, "kcmp")
+	testenv.NeedRoot(t)
+	prog := prog(t, "kcmp")
 	for _, c := range []struct {
 		name   string
 		hasCap func(string) bool
@@ -393,7 +336,7 @@ func TestCapErrorFollowsCapabilities(t *testing.T) {
 }
 
 func TestRunEnvironment(t *testing.T) {
-	needRoot(t)
+	testenv.NeedRoot(t)
 	dir := t.TempDir()
 	in := filepath.Join(dir, "input")
 	if err := os.WriteFile(in, []byte("from stdin\n"), 0o644); err != nil {

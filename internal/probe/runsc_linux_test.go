@@ -2,7 +2,6 @@ package probe
 
 import (
 	"context"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,6 +12,7 @@ import (
 	"github.com/gvcheck/gvcheck/internal/outcome"
 	"github.com/gvcheck/gvcheck/internal/rules"
 	"github.com/gvcheck/gvcheck/internal/sysno"
+	"github.com/gvcheck/gvcheck/internal/testenv"
 )
 
 // TestAgreesWithRunsc checks the probe against reality: for each program,
@@ -20,32 +20,25 @@ import (
 // "works" exactly when the program, run under that runsc, ends as it does
 // natively.
 func TestAgreesWithRunsc(t *testing.T) {
-	needRoot(t)
-	runsc, err := exec.LookPath("runsc")
-	if err != nil {
-		if inCI() {
-			t.Fatalf("runsc not installed in CI: %v", err)
-		}
-		t.Skip("runsc is not installed on this machine")
-	}
+	runsc := testenv.NeedRunsc(t)
 	ctx := context.Background()
 	tb, err := compat.InstalledTable(ctx, runsc, sysno.Host())
 	if err != nil {
 		t.Fatal(err)
 	}
 	set, _ := rules.For(compat.Latest().ID, sysno.Host())
-	fivecalls := buildC(t, "fivecalls")
+	fivecalls := prog(t, "fivecalls")
 	programs := []struct {
 		name string
 		argv []string
 	}{
-		{"clone3 with fallback", []string{buildC(t, "clone3fb")}},
+		{"clone3 with fallback", []string{prog(t, "clone3fb")}},
 		{"needs 2 of 5 missing", []string{fivecalls, "vmsplice", "fspick"}},
 		{"needs 1 of 5 missing", []string{fivecalls, "setfsgid"}},
 		{"tolerates 5 missing", []string{fivecalls}},
-		{"needs kcmp (CapError)", []string{buildC(t, "kcmp")}},
-		{"needs a /proc file", []string{buildC(t, "procsched")}},
-		{"degraded by a socket family", []string{buildC(t, "netfilter")}},
+		{"needs kcmp (CapError)", []string{prog(t, "kcmp")}},
+		{"needs a /proc file", []string{prog(t, "procsched")}},
+		{"degraded by a socket family", []string{prog(t, "netfilter")}},
 		{"shell", []string{"/bin/sh", "-c", "echo hello; ls / >/dev/null"}},
 	}
 	gv := &gvisor.Runner{Runsc: runsc, Timeout: 60 * time.Second}

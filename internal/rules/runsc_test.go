@@ -14,16 +14,14 @@ import (
 	"time"
 
 	"github.com/gvcheck/gvcheck/internal/sysno"
+	"github.com/gvcheck/gvcheck/internal/testenv"
 )
 
 // need fails the test under CI (where the tool must be installed) and skips
 // it elsewhere.
 func need(t *testing.T, what string, err error) {
 	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s: %v", what, err)
-	}
-	t.Skipf("%s: %v", what, err)
+	testenv.Missingf(t, "%s: %v", what, err)
 }
 
 type check struct {

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/gvcheck/gvcheck/internal/testenv"
 )
 
 func TestSet(t *testing.T) {
@@ -26,11 +28,11 @@ func TestSet(t *testing.T) {
 func TestInherited(t *testing.T) {
 	gocmd, err := exec.LookPath("go")
 	if err != nil {
-		t.Skip("no go command")
+		testenv.Missing(t, "no go command")
 	}
 	py, err := exec.LookPath("python3")
 	if err != nil {
-		t.Skip("python3 is not installed (.ci/install installs it)")
+		testenv.Missing(t, "python3 is not installed (.ci/install installs it)")
 	}
 	dir := t.TempDir()
 	for _, b := range []struct{ name, ldflags string }{{"full", ""}, {"stripped", "-s"}} {

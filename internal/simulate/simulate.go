@@ -261,7 +261,6 @@ func NormalPath(p string) string {
 // Set is a choice of differences to switch on, by index into the list.
 type Set []bool
 
-
 // Only switches on the differences at idx.
 func Only(n int, idx []int) Set {
 	s := make(Set, n)

@@ -6,6 +6,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/gvcheck/gvcheck/internal/testenv"
 )
 
 // TestZconstUpToDate regenerates zconst.go from the golang.org/x/sys in
@@ -13,7 +15,7 @@ import (
 func TestZconstUpToDate(t *testing.T) {
 	goTool, err := exec.LookPath("go")
 	if err != nil {
-		t.Skip("go command not found")
+		testenv.Missing(t, "go command not found")
 	}
 	out := filepath.Join(t.TempDir(), "zconst.go")
 	cmd := exec.Command(goTool, "run", "./gen", "-o", out)

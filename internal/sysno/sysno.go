@@ -103,7 +103,6 @@ func UnknownName(nr int) string {
 	return "syscall_0x" + strconv.FormatInt(int64(nr), 16)
 }
 
-
 // Number returns the syscall number for a name, accepting aliases and the
 // unknown-number spellings of strace ("syscall_0x1b7", "syscall_439") and
 // gVisor ("sys_439").

@@ -5,9 +5,6 @@ package trace
 import (
 	"context"
 	"fmt"
-	"io"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,41 +17,16 @@ import (
 
 	"github.com/gvcheck/gvcheck/internal/policy"
 	"github.com/gvcheck/gvcheck/internal/sysno"
+	"github.com/gvcheck/gvcheck/internal/testenv"
 )
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-func get(url string) error {
-	c := http.Client{Timeout: 3 * time.Second}
-	resp, err := c.Get(url)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
-		return err
-	}
-	if resp.StatusCode != 200 {
-		return fmt.Errorf("status %s", resp.Status)
-	}
-	return nil
-}
 
 // TestAttachHTTPServer attaches to a running Python HTTP server for two
 // seconds while it serves, detaches, and checks that it still serves and is
 // not left stopped.
 func TestAttachHTTPServer(t *testing.T) {
-	requireRoot(t)
-	py := lookTool(t, "python3")
-	port := freePort(t)
+	testenv.NeedRoot(t)
+	py := testenv.NeedTool(t, "python3")
+	port := testenv.FreePort(t)
 	srv := exec.Command(py, "-m", "http.server", "--bind", "127.0.0.1", fmt.Sprint(port))
 	srv.Dir = t.TempDir()
 	if err := srv.Start(); err != nil {
@@ -66,7 +38,7 @@ func TestAttachHTTPServer(t *testing.T) {
 	}()
 	url := fmt.Sprintf("http://127.0.0.1:%d/", port)
 	deadline := time.Now().Add(15 * time.Second)
-	for get(url) != nil {
+	for testenv.HTTPGet(url) != nil {
 		if time.Now().After(deadline) {
 			t.Fatal("server did not come up")
 		}
@@ -78,7 +50,7 @@ func TestAttachHTTPServer(t *testing.T) {
 	served := make(chan error, 1)
 	go func() {
 		time.Sleep(500 * time.Millisecond)
-		served <- get(url)
+		served <- testenv.HTTPGet(url)
 	}()
 	p := &policy.Policy{Arch: sysno.Host(), Default: policy.Allow}
 	res, err := Attach(ctx, []int{srv.Process.Pid}, Options{Policy: p})
@@ -101,7 +73,7 @@ func TestAttachHTTPServer(t *testing.T) {
 	if st, ok := procState(srv.Process.Pid); !ok || st == 't' || st == 'T' {
 		t.Fatalf("server state after detach: %q (present %v)", st, ok)
 	}
-	if err := get(url); err != nil {
+	if err := testenv.HTTPGet(url); err != nil {
 		t.Errorf("request after detach: %v", err)
 	}
 	if st, _ := procState(srv.Process.Pid); st == 't' || st == 'T' {
@@ -134,8 +106,8 @@ var errPerm, errSrch error = unix.EPERM, unix.ESRCH
 // TestAttachStoppedProcess attaches to a job-control-stopped process: it
 // stays stopped while traced and after detach, and runs on SIGCONT.
 func TestAttachStoppedProcess(t *testing.T) {
-	requireRoot(t)
-	sleep := exec.Command(lookTool(t, "sh"), "-c", "kill -STOP $$; exec sleep 0.2")
+	testenv.NeedRoot(t)
+	sleep := exec.Command(testenv.NeedTool(t, "sh"), "-c", "kill -STOP $$; exec sleep 0.2")
 	if err := sleep.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -186,9 +158,9 @@ func TestAttachStoppedProcess(t *testing.T) {
 // programs: the children it forks afterwards are traced, with their exec'd
 // executables, and the shell runs on after detach.
 func TestAttachFollowsChildren(t *testing.T) {
-	requireRoot(t)
-	truePath := lookTool(t, "true")
-	sh := exec.Command(lookTool(t, "sh"), "-c", "while :; do "+truePath+"; sleep 0.05; done")
+	testenv.NeedRoot(t)
+	truePath := testenv.NeedTool(t, "true")
+	sh := exec.Command(testenv.NeedTool(t, "sh"), "-c", "while :; do "+truePath+"; sleep 0.05; done")
 	if err := sh.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -232,9 +204,9 @@ func TestAttachFollowsChildren(t *testing.T) {
 // TestAttachAlreadyTraced: a process another tracer holds gives a clear
 // error naming that tracer.
 func TestAttachAlreadyTraced(t *testing.T) {
-	requireRoot(t)
-	strace := lookTool(t, "strace")
-	cmd := exec.Command(strace, "-o", "/dev/null", lookTool(t, "sleep"), "10")
+	testenv.NeedRoot(t)
+	strace := testenv.NeedTool(t, "strace")
+	cmd := exec.Command(strace, "-o", "/dev/null", testenv.NeedTool(t, "sleep"), "10")
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

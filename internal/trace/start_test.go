@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/gvcheck/gvcheck/internal/policy"
+	"github.com/gvcheck/gvcheck/internal/testenv"
 )
 
 // TestStartUnderLoad starts many short programs while busy loops compete
@@ -26,8 +27,8 @@ import (
 // exec untraced (ENOSYS, status 127, about once in 400 starts); the
 // handshake leaves no such window.
 func TestStartUnderLoad(t *testing.T) {
-	requireRoot(t)
-	sh := lookTool(t, "sh")
+	testenv.NeedRoot(t)
+	sh := testenv.NeedTool(t, "sh")
 	var busy []*exec.Cmd
 	for range 3 {
 		c := exec.Command(sh, "-c", "while :; do :; done")
@@ -62,7 +63,7 @@ func TestStartUnderLoad(t *testing.T) {
 // and blocked mask it is given (normally gvcheck's own at start), whatever
 // the Go runtime did to gvcheck's.
 func TestProgramSignalState(t *testing.T) {
-	requireRoot(t)
+	testenv.NeedRoot(t)
 	want := &policy.Signals{}
 	for _, s := range []syscall.Signal{syscall.SIGQUIT, syscall.SIGPIPE, syscall.SIGTERM, syscall.SIGUSR1, syscall.SIGUSR2,
 		syscall.SIGALRM, syscall.SIGURG, syscall.SIGXFSZ, syscall.SIGCHLD, 40} {
@@ -71,7 +72,7 @@ func TestProgramSignalState(t *testing.T) {
 	for _, s := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGUSR2, syscall.SIGWINCH, 50} {
 		want.Blocked = want.Blocked.Add(s)
 	}
-	grep := lookTool(t, "grep")
+	grep := testenv.NeedTool(t, "grep")
 	for _, full := range []bool{false, true} {
 		var out bytes.Buffer
 		w, r := pipeTo(t, &out)
@@ -124,7 +125,7 @@ func pipeTo(t *testing.T, buf *bytes.Buffer) (*os.File, func()) {
 // TestExecLikeAShell: statuses 127 and 126 for what cannot be started, and
 // a file without "#!" run by /bin/sh, as shells, env and execvp do.
 func TestExecLikeAShell(t *testing.T) {
-	requireRoot(t)
+	testenv.NeedRoot(t)
 	dir := t.TempDir()
 	noexec := filepath.Join(dir, "noexec")
 	script := filepath.Join(dir, "script")
@@ -169,8 +170,8 @@ func TestExecLikeAShell(t *testing.T) {
 // space. The shim used to carry its filter in the environment and the
 // program's path in its argv, and lost 40-60 KB of ARG_MAX.
 func TestArgumentSpace(t *testing.T) {
-	requireRoot(t)
-	truePath := lookTool(t, "true")
+	testenv.NeedRoot(t)
+	truePath := testenv.NeedTool(t, "true")
 	env := []string{"PATH=/usr/bin:/bin"}
 	argv := func(n int) []string {
 		a := []string{truePath}
@@ -236,9 +237,9 @@ func devNull(t *testing.T) *os.File {
 // program traced by a process started with signals ignored and blocked
 // starts with them ignored and blocked, as natively.
 func TestInheritedSignalState(t *testing.T) {
-	requireRoot(t)
-	py := lookTool(t, "python3")
-	gocmd := lookTool(t, "go")
+	testenv.NeedRoot(t)
+	py := testenv.NeedTool(t, "python3")
+	gocmd := testenv.NeedTool(t, "go")
 	tracer := build(t, "tracer", func(out string) *exec.Cmd {
 		return exec.Command(gocmd, "build", "-o", out, "./testdata/tracer")
 	})

@@ -24,6 +24,7 @@ import (
 	"github.com/gvcheck/gvcheck/internal/policy"
 	"github.com/gvcheck/gvcheck/internal/profile"
 	"github.com/gvcheck/gvcheck/internal/sysno"
+	"github.com/gvcheck/gvcheck/internal/testenv"
 )
 
 var victimDir string
@@ -57,22 +58,6 @@ func tracerHelper(argv []string) {
 	os.Exit(res.Exit.Code)
 }
 
-func requireRoot(t *testing.T) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("tracing tests need root (CAP_SYS_PTRACE); CI runs them as root")
-	}
-}
-
-func lookTool(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		t.Skipf("%s is not installed (.ci/install installs it)", name)
-	}
-	return p
-}
-
 var (
 	buildOnce sync.Map // name -> *buildResult
 )
@@ -101,14 +86,14 @@ func build(t *testing.T, name string, f func(out string) *exec.Cmd) string {
 }
 
 func cVictims(t *testing.T) string {
-	cc := lookTool(t, "cc")
+	cc := testenv.NeedTool(t, "cc")
 	return build(t, "victims", func(out string) *exec.Cmd {
 		return exec.Command(cc, "-O1", "-pthread", "-o", out, "testdata/victims/victims.c")
 	})
 }
 
 func goThreads(t *testing.T) string {
-	gocmd := lookTool(t, "go")
+	gocmd := testenv.NeedTool(t, "go")
 	return build(t, "gothreads", func(out string) *exec.Cmd {
 		return exec.Command(gocmd, "build", "-o", out, "./testdata/victims/gothreads")
 	})
@@ -190,16 +175,16 @@ func runTraced(t *testing.T, argv []string, opt Options) (outcome, *Result) {
 // TestRunSameAsNative runs real programs natively and under both modes and
 // requires the same exit status and the same stdout bytes.
 func TestRunSameAsNative(t *testing.T) {
-	requireRoot(t)
-	sh := lookTool(t, "sh")
+	testenv.NeedRoot(t)
+	sh := testenv.NeedTool(t, "sh")
 	cases := []struct {
 		name string
 		argv func(t *testing.T) []string
 	}{
 		{"go-threads", func(t *testing.T) []string { return []string{goThreads(t)} }},
-		{"python-multiprocessing", func(t *testing.T) []string { return []string{lookTool(t, "python3"), "mp.py"} }},
-		{"jvm", func(t *testing.T) []string { return []string{lookTool(t, "java"), "Threads.java"} }},
-		{"nodejs", func(t *testing.T) []string { return []string{lookTool(t, "node"), "workers.js"} }},
+		{"python-multiprocessing", func(t *testing.T) []string { return []string{testenv.NeedTool(t, "python3"), "mp.py"} }},
+		{"jvm", func(t *testing.T) []string { return []string{testenv.NeedTool(t, "java"), "Threads.java"} }},
+		{"nodejs", func(t *testing.T) []string { return []string{testenv.NeedTool(t, "node"), "workers.js"} }},
 		{"shell-pipeline", func(t *testing.T) []string {
 			return []string{sh, "-c", `(echo a; echo b; echo c) | (read x; exec sort -r); echo $(echo sub | tr a-z A-Z); (exit 4) || echo $?; exec /bin/echo done`}
 		}},
@@ -238,7 +223,7 @@ func TestRunSameAsNative(t *testing.T) {
 }
 
 func TestFastModeRecordsUnsupported(t *testing.T) {
-	requireRoot(t)
+	testenv.NeedRoot(t)
 	prog := cVictims(t)
 	var calls []*profile.Call
 	_, res := runTraced(t, []string{prog, "gvisor"}, Options{Policy: testPolicy(), OnCall: func(c *profile.Call) { calls = append(calls, c) }})
@@ -269,12 +254,12 @@ func TestFastModeRecordsUnsupported(t *testing.T) {
 // an execve of the program started, and no stop for the failed ones of a
 // PATH search.
 func TestFastModeExecs(t *testing.T) {
-	requireRoot(t)
-	sh, err := filepath.EvalSymlinks(lookTool(t, "sh"))
+	testenv.NeedRoot(t)
+	sh, err := filepath.EvalSymlinks(testenv.NeedTool(t, "sh"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	echo, err := filepath.EvalSymlinks(lookTool(t, "echo"))
+	echo, err := filepath.EvalSymlinks(testenv.NeedTool(t, "echo"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -295,7 +280,7 @@ func TestFastModeExecs(t *testing.T) {
 
 // straceNames runs strace -f on argv and returns the syscall names it saw.
 func straceNames(t *testing.T, argv []string) []string {
-	strace := lookTool(t, "strace")
+	strace := testenv.NeedTool(t, "strace")
 	log := filepath.Join(t.TempDir(), "strace.log")
 	cmd := exec.Command(strace, append([]string{"-f", "-o", log}, argv...)...)
 	cmd.Dir = "testdata/victims"
@@ -333,7 +318,7 @@ func straceNames(t *testing.T, argv []string) []string {
 }
 
 func TestFullModeMatchesStrace(t *testing.T) {
-	requireRoot(t)
+	testenv.NeedRoot(t)
 	prog := cVictims(t)
 	argv := []string{prog, "small"}
 	want := straceNames(t, argv)
@@ -388,8 +373,8 @@ func gone(pid int, d time.Duration) bool {
 }
 
 func TestRunCancelKillsTree(t *testing.T) {
-	requireRoot(t)
-	sh := lookTool(t, "sh")
+	testenv.NeedRoot(t)
+	sh := testenv.NeedTool(t, "sh")
 	pids := map[int]bool{}
 	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 	defer cancel()
@@ -419,8 +404,8 @@ func TestRunCancelKillsTree(t *testing.T) {
 // TestKilledTracerLeavesNothing SIGKILLs a tracing process mid-run: the
 // traced tree must die with it (PTRACE_O_EXITKILL), not stay stopped.
 func TestKilledTracerLeavesNothing(t *testing.T) {
-	requireRoot(t)
-	sh := lookTool(t, "sh")
+	testenv.NeedRoot(t)
+	sh := testenv.NeedTool(t, "sh")
 	pidfile := filepath.Join(t.TempDir(), "pids")
 	script := "sleep 100 & echo $! > " + pidfile + ".tmp; echo $$ >> " + pidfile + ".tmp; mv " + pidfile + ".tmp " + pidfile + "; wait"
 	self, err := os.Executable()
@@ -489,7 +474,7 @@ func TestRunErrors(t *testing.T) {
 // 5.3) and requires the same profile as with PTRACE_GET_SYSCALL_INFO: it
 // checks the amd64/arm64 register layout against the kernel's own view.
 func TestRegisterFallback(t *testing.T) {
-	requireRoot(t)
+	testenv.NeedRoot(t)
 	argv := []string{cVictims(t), "small"}
 	opt := Options{ExactErrors: true}
 	_, info := runTraced(t, argv, opt)
@@ -519,7 +504,7 @@ func TestRegisterFallback(t *testing.T) {
 // sees the same errnos whether the kernel applies them (fast mode) or the
 // tracer does (full mode, which also records the failed calls).
 func TestErrnoRules(t *testing.T) {
-	requireRoot(t)
+	testenv.NeedRoot(t)
 	prog := cVictims(t)
 	io, _ := sysno.Number(sysno.Host(), "io_uring_setup")
 	p := &policy.Policy{Arch: sysno.Host(), Default: policy.Allow, Rules: []policy.Rule{
@@ -554,8 +539,8 @@ func TestErrnoRules(t *testing.T) {
 // TestSignalsToTracer: SIGTERM sent to gvcheck reaches the program; SIGINT
 // (which a terminal sends to the program as well) is ignored by gvcheck.
 func TestSignalsToTracer(t *testing.T) {
-	requireRoot(t)
-	sh := lookTool(t, "sh")
+	testenv.NeedRoot(t)
+	sh := testenv.NeedTool(t, "sh")
 	var (
 		mu    sync.Mutex
 		stats []Stats
@@ -589,7 +574,7 @@ func TestSignalsToTracer(t *testing.T) {
 // TestArgumentRules: a rule on prctl's option stops only that option in
 // fast mode, and in full mode the tracer applies a conditional Errno rule.
 func TestArgumentRules(t *testing.T) {
-	requireRoot(t)
+	testenv.NeedRoot(t)
 	prog := cVictims(t)
 	prctl, _ := sysno.Number(sysno.Host(), "prctl")
 	setName := []policy.ArgCond{{Arg: 0, Op: policy.MaskedEq, Mask: 0xffffffff, Value: unix.PR_SET_NAME}}
@@ -618,7 +603,7 @@ func TestArgumentRules(t *testing.T) {
 // TestExecAttribution: calls are attributed to the executable that made
 // them, across an exec from a non-leader thread after the leader exited.
 func TestExecAttribution(t *testing.T) {
-	requireRoot(t)
+	testenv.NeedRoot(t)
 	prog := cVictims(t)
 	echo, err := filepath.EvalSymlinks("/bin/echo")
 	if err != nil {
@@ -649,7 +634,7 @@ func TestExecAttribution(t *testing.T) {
 // TestNotifyMatchesPtrace: full mode's user-notification path (for the
 // most frequent syscalls) counts the same calls as the pure ptrace path.
 func TestNotifyMatchesPtrace(t *testing.T) {
-	requireRoot(t)
+	testenv.NeedRoot(t)
 	if !notifySupported() {
 		t.Skip("kernel before 6.6: no same-CPU wake-ups for seccomp notifications, full mode uses ptrace only")
 	}
@@ -678,11 +663,11 @@ func TestNotifyMatchesPtrace(t *testing.T) {
 // TestNotifyErrno: an Errno rule on a syscall full mode observes through
 // notifications fails the call with the rule's errno and records it.
 func TestNotifyErrno(t *testing.T) {
-	requireRoot(t)
+	testenv.NeedRoot(t)
 	if !notifySupported() {
 		t.Skip("kernel before 6.6: full mode uses ptrace only")
 	}
-	py := lookTool(t, "python3")
+	py := testenv.NeedTool(t, "python3")
 	nr, _ := sysno.Number(sysno.Host(), "getrandom")
 	p := &policy.Policy{Arch: sysno.Host(), Default: policy.Allow, Rules: []policy.Rule{{Nr: nr, Action: policy.Errno, Errno: unix.EPERM}}}
 	script := "import os\ntry:\n    os.getrandom(4)\n    print('ok')\nexcept OSError as e:\n    print(e.errno)\n"

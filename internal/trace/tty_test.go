@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/gvcheck/gvcheck/internal/testenv"
 )
 
 func openPTY(t *testing.T) (master, slave *os.File) {
@@ -69,8 +71,8 @@ func (s *syncBuffer) waitFor(t *testing.T, want string) {
 // terminal, Ctrl-C interrupts the program, not the tracer, and the tracer
 // exits with the program's status.
 func TestInteractiveTerminal(t *testing.T) {
-	requireRoot(t)
-	py := lookTool(t, "python3")
+	testenv.NeedRoot(t)
+	py := testenv.NeedTool(t, "python3")
 	master, slave := openPTY(t)
 	defer master.Close()
 	self, err := os.Executable()
@@ -136,9 +138,9 @@ func copyTerminal(dst *syncBuffer, src *os.File) (int64, error) {
 // Ctrl-Z, resumes it with fg, interrupts it with Ctrl-C, and exits with its
 // own status.
 func TestJobControl(t *testing.T) {
-	requireRoot(t)
-	bash := lookTool(t, "bash")
-	sleep := lookTool(t, "sleep")
+	testenv.NeedRoot(t)
+	bash := testenv.NeedTool(t, "bash")
+	sleep := testenv.NeedTool(t, "sleep")
 	master, slave := openPTY(t)
 	defer master.Close()
 	self, err := os.Executable()

@@ -4,8 +4,6 @@ package verify
 
 import (
 	"context"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -16,50 +14,15 @@ import (
 	"github.com/gvcheck/gvcheck/internal/policy"
 	"github.com/gvcheck/gvcheck/internal/profile"
 	"github.com/gvcheck/gvcheck/internal/sysargs"
+	"github.com/gvcheck/gvcheck/internal/testenv"
 	"github.com/gvcheck/gvcheck/internal/trace"
 )
 
-func TestMain(m *testing.M) {
-	if policy.ShimMain() {
-		return
-	}
-	os.Exit(m.Run())
-}
-
-func inCI() bool { return os.Getenv("CI") == "true" }
+func TestMain(m *testing.M) { testenv.Main(m, policy.ShimMain) }
 
 func runner(t *testing.T) *gvisor.Runner {
 	t.Helper()
-	p, err := exec.LookPath("runsc")
-	if err != nil {
-		if inCI() {
-			t.Fatalf("runsc not installed in CI: %v", err)
-		}
-		t.Skip("runsc is not installed on this machine")
-	}
-	if os.Geteuid() != 0 {
-		if inCI() {
-			t.Fatal("CI must run these tests as root")
-		}
-		t.Skip("runsc and isolated runs need root on this machine")
-	}
-	return &gvisor.Runner{Runsc: p, Timeout: 60 * time.Second}
-}
-
-func buildC(t *testing.T, name string) string {
-	t.Helper()
-	cc, err := exec.LookPath("cc")
-	if err != nil {
-		if inCI() {
-			t.Fatalf("no C compiler in CI: %v", err)
-		}
-		t.Skip("no C compiler on this machine")
-	}
-	out := filepath.Join(t.TempDir(), name)
-	if b, err := exec.Command(cc, "-O1", "-o", out, filepath.Join("testdata", name+".c")).CombinedOutput(); err != nil {
-		t.Fatalf("cc %s: %v\n%s", name, err, b)
-	}
-	return out
+	return &gvisor.Runner{Runsc: testenv.NeedRunsc(t), Timeout: 60 * time.Second}
 }
 
 // TestEveryCallPairs: the same program traced natively and under runsc
@@ -67,7 +30,7 @@ func buildC(t *testing.T, name string) string {
 // one decoder (package sysargs) on both sides.
 func TestEveryCallPairs(t *testing.T) {
 	r := runner(t)
-	prog := buildC(t, "keys")
+	prog := testenv.BuildC(t, filepath.Join("testdata", "keys.c"))
 	dir := t.TempDir()
 	o, err := launch.Observe(context.Background(), launch.Config{Argv: []string{prog}, Dir: dir, Isolate: true, Network: "none"},
 		trace.Options{Full: true, ExactErrors: true}, true)
@@ -114,13 +77,7 @@ func pairs(n profile.Call, gv []profile.Call) bool {
 // TestSameCauseEveryTime: verify repeated gives the same verdict and cause.
 func TestSameCauseEveryTime(t *testing.T) {
 	r := runner(t)
-	nmap, err := exec.LookPath("nmap")
-	if err != nil {
-		if inCI() {
-			t.Fatal("nmap not installed in CI")
-		}
-		t.Skip("nmap is not installed on this machine")
-	}
+	nmap := testenv.NeedTool(t, "nmap")
 	var first *Result
 	for i := range 3 {
 		res, err := Verify(context.Background(), Config{Argv: []string{nmap, "-sT", "-p", "22", "localhost"}, Runner: r, Timeout: 60 * time.Second})

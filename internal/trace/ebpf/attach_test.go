@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -23,6 +22,7 @@ import (
 
 	"github.com/cilium/ebpf"
 
+	"github.com/gvcheck/gvcheck/internal/testenv"
 	"github.com/gvcheck/gvcheck/internal/trace"
 )
 
@@ -64,16 +64,6 @@ func testCgroup(t *testing.T) (Cgroup, *os.File) {
 	return cg, f
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 // bpfIDs lists the BPF programs and maps this process holds descriptors
 // of, from /proc/self/fdinfo.
 func bpfIDs() (progs, maps []uint32, err error) {
@@ -113,13 +103,13 @@ func bpfIDs() (progs, maps []uint32, err error) {
 // the inventory has what its processes did, and once detached no BPF
 // program or map of the backend is left in the kernel.
 func TestAttachCgroupServer(t *testing.T) {
-	requireRoot(t)
+	testenv.NeedRoot(t)
 	python, err := exec.LookPath("python3")
 	if err != nil {
 		t.Fatal("python3 is not installed (.ci/install installs it)")
 	}
 	cg, dir := testCgroup(t)
-	port := freePort(t)
+	port := testenv.FreePort(t)
 	srv := exec.Command(python, filepath.Join("testdata", "server.py"), strconv.Itoa(port))
 	srv.SysProcAttr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: int(dir.Fd())}
 	if err := srv.Start(); err != nil {
@@ -269,7 +259,7 @@ func TestAttachCgroupServer(t *testing.T) {
 // its threads (running before the attach) and the process it starts
 // afterwards are recorded, and it keeps running after the detach.
 func TestAttachProcess(t *testing.T) {
-	requireRoot(t)
+	testenv.NeedRoot(t)
 	victim := buildVictim(t, "spinner", "-pthread")
 	cmd := exec.Command(victim)
 	if err := cmd.Start(); err != nil {

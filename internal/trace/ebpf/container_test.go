@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gvcheck/gvcheck/internal/testenv"
 	"github.com/gvcheck/gvcheck/internal/trace"
 )
 
@@ -64,10 +65,10 @@ func busyboxImage(t *testing.T) string {
 func requireDocker(t *testing.T) {
 	t.Helper()
 	if _, err := exec.LookPath("docker"); err != nil {
-		t.Skip("this machine has no Docker (no docker command)")
+		testenv.Missing(t, "this machine has no Docker (no docker command)")
 	}
 	if out, err := exec.Command("docker", "info", "--format", "{{.ServerVersion}}").CombinedOutput(); err != nil {
-		t.Skipf("this machine runs no Docker Engine: %s", strings.TrimSpace(string(out)))
+		testenv.Missingf(t, "this machine runs no Docker Engine: %s", strings.TrimSpace(string(out)))
 	}
 }
 
@@ -84,7 +85,7 @@ func docker(t *testing.T, args ...string) string {
 // name, or (without the Docker Engine's help) the cgroup tree, and takes
 // an inventory of its server and of a process started in it later.
 func TestAttachContainer(t *testing.T) {
-	requireRoot(t)
+	testenv.NeedRoot(t)
 	requireDocker(t)
 	image := busyboxImage(t)
 	name := fmt.Sprintf("gvcheck-test-%d", os.Getpid())

@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/gvcheck/gvcheck/internal/profile"
+	"github.com/gvcheck/gvcheck/internal/testenv"
 	"github.com/gvcheck/gvcheck/internal/trace"
 )
 
@@ -22,7 +23,7 @@ func buildVictim(t *testing.T, name string, flags ...string) string {
 	t.Helper()
 	cc, err := exec.LookPath("gcc")
 	if err != nil {
-		t.Skip("no C compiler (.ci/install installs gcc)")
+		testenv.Missing(t, "no C compiler (.ci/install installs gcc)")
 	}
 	out := filepath.Join(t.TempDir(), name)
 	args := append([]string{"-O1", "-Wall", "-o", out, filepath.Join("testdata", name+".c")}, flags...)
@@ -60,7 +61,7 @@ func TestBackendsAgree(t *testing.T) {
 }
 
 func backendsAgree(t *testing.T) {
-	requireRoot(t)
+	testenv.NeedRoot(t)
 	victim := buildVictim(t, "victim", "-pthread")
 	devNull, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
 	if err != nil {
@@ -106,11 +107,4 @@ func orNone(s string) string {
 		return "(none)"
 	}
 	return s
-}
-
-func requireRoot(t *testing.T) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("tracing needs root; CI runs the tests as root")
-	}
 }

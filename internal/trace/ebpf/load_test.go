@@ -2,12 +2,16 @@
 
 package ebpf
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/gvcheck/gvcheck/internal/testenv"
+)
 
 // TestLoadClose loads and attaches the five programs and closes them:
 // nothing of the backend stays open in this process.
 func TestLoadClose(t *testing.T) {
-	requireRoot(t)
+	testenv.NeedRoot(t)
 	p, err := load(config{mode: modeSeeds})
 	if err != nil {
 		t.Fatal(err)

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/gvcheck/gvcheck/internal/profile"
+	"github.com/gvcheck/gvcheck/internal/testenv"
 	"github.com/gvcheck/gvcheck/internal/trace"
 )
 
@@ -15,7 +16,7 @@ import (
 // is counted, and the profile says it is incomplete rather than dropping
 // it silently.
 func TestLostIsIncomplete(t *testing.T) {
-	requireRoot(t)
+	testenv.NeedRoot(t)
 	mapLimits.calls, mapLimits.paths = 8, 2
 	defer func() { mapLimits.calls, mapLimits.paths = 0, 0 }()
 	victim := buildVictim(t, "victim", "-pthread")

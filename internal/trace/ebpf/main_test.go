@@ -3,15 +3,10 @@
 package ebpf
 
 import (
-	"os"
 	"testing"
 
 	"github.com/gvcheck/gvcheck/internal/policy"
+	"github.com/gvcheck/gvcheck/internal/testenv"
 )
 
-func TestMain(m *testing.M) {
-	if policy.ShimMain() {
-		return
-	}
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { testenv.Main(m, policy.ShimMain) }

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gvcheck/gvcheck/internal/testenv"
 	"github.com/gvcheck/gvcheck/internal/trace"
 )
 
@@ -71,7 +72,7 @@ func underEBPF(t *testing.T, argv []string) (outcome, *trace.Result) {
 // ptrace). Under the eBPF backend they must do exactly what they do
 // natively.
 func TestUntracedBehaviour(t *testing.T) {
-	requireRoot(t)
+	testenv.NeedRoot(t)
 	asan := buildVictim(t, "asan", "-fsanitize=address", "-g")
 	cases := map[string][]string{
 		"asan":      {asan},
@@ -102,7 +103,7 @@ func TestUntracedBehaviour(t *testing.T) {
 // TestRunCancel: cancelling Run kills the whole traced tree, including a
 // process that left its parent's process group.
 func TestRunCancel(t *testing.T) {
-	requireRoot(t)
+	testenv.NeedRoot(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 	defer cancel()
 	pidFile := filepath.Join(t.TempDir(), "pid")
