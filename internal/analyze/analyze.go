@@ -134,6 +134,9 @@ type Finding struct {
 	// Tried is what an experiment (probe) showed of the finding:
 	// required, tolerated or not-reached; empty when none was made.
 	Tried string `json:"tried,omitempty"`
+	// Accepted is set when a baseline (--baseline) lists the finding: it
+	// is reported but does not count towards the exit status.
+	Accepted bool `json:"accepted,omitempty"`
 }
 
 // Title names the finding as people read it: "prctl(PR_SET_MM)".

@@ -32,7 +32,9 @@ Inputs (format detected, or forced with --input-format):
   seccomp profiles   OCI/Docker seccomp JSON, Kubernetes SeccompProfile objects
   gvcheck profiles   saved with 'gvcheck run --save'
 With no file, or "-", standard input is read. Several inputs merge into one
-workload; --workloads reports each input (and each object of a list) on its own row.`,
+workload; --workloads reports each input (and each object of a list) on its own row.
+
+` + exitStatusHelp,
 		Example: `  strace -f -o app.log ./app && gvcheck check app.log
   gvcheck check --gvisor docs-2020-04-23 syscalls_nmap
   gvcheck check --workloads --format markdown profiles/*.yaml`,
@@ -75,8 +77,9 @@ workload; --workloads reports each input (and each object of a list) on its own 
 					return fmt.Errorf("%s: evidence is %s but the target table is %s", w.Name, w.Profile.Arch, tg.table.Arch)
 				}
 				res := tg.analyze(w.Profile)
-				failed = failed || res.Fails(failOn)
-				rws = append(rws, report.NewWorkload(w.Name, w.Profile, res, ropt))
+				rw := report.NewWorkload(w.Name, w.Profile, res, ropt)
+				failed = failed || gateFails(rw, failOn)
+				rws = append(rws, rw)
 			}
 			rep := report.New("gvcheck "+Version, tg.report, rws)
 			if err := out.writeTo(e.stdout, func(w io.Writer) error { return report.Write(w, rep, out.format, ropt) }); err != nil {
@@ -92,7 +95,7 @@ workload; --workloads reports each input (and each object of a list) on its own 
 	target.register(fs)
 	out.register(fs)
 	fs.BoolVar(&out.all, "all", false, "list every syscall seen, not only the findings")
-	fs.StringVar(&out.failOn, "fail-on", "unimplemented", "exit 3 when a finding is at or above this level: partial, needs-option, unsupported-argument, unimplemented, never")
+	registerFailOn(fs, &out.failOn)
 	fs.StringVar(&inFormat, "input-format", "auto", "input format: auto, strace, strace-summary, names, profile, oci-seccomp, spo")
 	fs.BoolVar(&workloads, "workloads", false, "report each input, and each object of a multi-object file, as its own workload")
 	return cmd

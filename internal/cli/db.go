@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -22,7 +23,10 @@ func newDBCmd(e *env) *cobra.Command {
 		Use:   "db",
 		Short: "Query the embedded gVisor compatibility database",
 		Long: `Query the embedded gVisor compatibility database: the syscall tables of every
-embedded gVisor version, for amd64 and arm64, generated from gVisor's source.`,
+embedded gVisor version, for amd64 and arm64, generated from gVisor's source.
+
+` + exitStatusHelp,
+		RunE: subcommandsOnly,
 	}
 	cmd.AddCommand(newDBVersionsCmd(e), newDBShowCmd(e), newDBListCmd(e), newDBDiffCmd(e), newDBExportCmd(e))
 	return cmd
@@ -66,13 +70,24 @@ func newDBShowCmd(e *env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "show SYSCALL",
 		Short: "Show a syscall's support in every embedded version and architecture",
-		Args:  exactArgs(1),
+		Long: `Show a syscall's support in every embedded version and architecture, and
+its argument rules. SYSCALL is a name in any case (set_robust_list,
+SET_ROBUST_LIST, SYS_set_robust_list) or a number, read on --arch (default:
+this machine's architecture).`,
+		Example: `  gvcheck db show set_robust_list
+  gvcheck db show 273
+  gvcheck db show --arch arm64 99`,
+		Args:              exactArgs(1),
+		ValidArgsFunction: completeSyscalls,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			arches, err := archList(archFlag)
 			if err != nil {
 				return err
 			}
-			name := args[0]
+			name, err := syscallArg(args[0], archFlag)
+			if err != nil {
+				return err
+			}
 			cells := map[sysno.Arch]map[string]string{}
 			var summary []string
 			note := ""
@@ -465,4 +480,32 @@ func exactArgs(n int) cobra.PositionalArgs {
 		}
 		return nil
 	}
+}
+
+// syscallArg reads db show's argument: a name in any case, with or without
+// a SYS_ or __NR_ prefix, or a number on --arch (default: the host's).
+func syscallArg(s, archFlag string) (string, error) {
+	arch := sysno.Host()
+	if archFlag != "" {
+		a, err := sysno.ParseArch(archFlag)
+		if err != nil {
+			return "", &usageError{fmt.Errorf("--arch: %w", err)}
+		}
+		arch = a
+	}
+	if nr, err := strconv.ParseInt(s, 0, 32); err == nil {
+		if nr < 0 || !sysno.Known(arch, int(nr)) {
+			return "", usagef("no %s syscall has number %s", arch, s)
+		}
+		return sysno.Name(arch, int(nr)), nil
+	}
+	name := strings.ToLower(s)
+	for _, p := range []string{"sys_", "__nr_"} {
+		if rest, ok := strings.CutPrefix(name, p); ok {
+			if _, known := sysno.Number(arch, rest); known {
+				name = rest
+			}
+		}
+	}
+	return name, nil
 }

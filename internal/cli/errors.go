@@ -15,6 +15,9 @@ const (
 	ExitError    = 1
 	ExitUsage    = 2
 	ExitFindings = 3
+	// ExitNotFound is a shell's status for a command it cannot find: an
+	// unknown subcommand, or a program to run that does not exist.
+	ExitNotFound = 127
 )
 
 // usageError marks errors in how gvcheck was called (exit status 2).
@@ -59,8 +62,8 @@ func (e *hintError) Error() string { return e.err.Error() }
 func (e *hintError) Unwrap() error { return e.err }
 
 func withHint(err error, hint string) error {
-	if err == nil {
-		return nil
+	if err == nil || hint == "" {
+		return err
 	}
 	return &hintError{err: err, hint: hint}
 }

@@ -133,12 +133,17 @@ not traced and are isolated as a sandbox is: own PID, mount and network
 namespaces over a private copy of the files, so runs share nothing and your
 files stay as they were (--in-place to run in them). Standard input is
 /dev/null unless --stdin names a file.
-Exit status: 0 works (or its fallbacks do), 3 needs something gVisor lacks, 1 error.`,
+
+` + exitStatusHelp,
 		Example: `  gvcheck probe -- ./myapp --selftest
   gvcheck probe --ready port:8000 --test 'curl -sf http://127.0.0.1:8000/' -- python3 -m http.server 8000`,
 		Args: needsCommand,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := out.validate(); err != nil {
+				return err
+			}
+			failOn, err := parseFailOn(out.failOn)
+			if err != nil {
 				return err
 			}
 			ctx, cancel := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
@@ -163,7 +168,7 @@ Exit status: 0 works (or its fallbacks do), 3 needs something gVisor lacks, 1 er
 			}); err != nil {
 				return err
 			}
-			if !res.Works() {
+			if outcomeFails(res.Works(), failOn) {
 				return &exitError{ExitFindings}
 			}
 			return nil
@@ -171,6 +176,7 @@ Exit status: 0 works (or its fallbacks do), 3 needs something gVisor lacks, 1 er
 	}
 	target.register(cmd.Flags())
 	out.register(cmd.Flags())
+	registerFailOn(cmd.Flags(), &out.failOn)
 	pf.register(cmd, true)
 	cmd.Flags().SetInterspersed(false)
 	return cmd

@@ -13,11 +13,13 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/gvcheck/gvcheck/internal/buildinfo"
 	"github.com/gvcheck/gvcheck/internal/sigstate"
 )
 
-// Version is gvcheck's version, set at build time with -ldflags.
-var Version = "dev"
+// Version is gvcheck's version as reports name it: from the build
+// information the Go toolchain stamps, or -ldflags (package buildinfo).
+var Version = buildinfo.Read().Short()
 
 // env is what a command may touch of the outside world, so that tests can
 // run the CLI in-process.
@@ -56,20 +58,21 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return ExitOK, 0
 	}
 	if strings.HasPrefix(err.Error(), "unknown command") {
-		// cobra reports unknown subcommands as plain errors.
-		err = &usageError{err}
+		// cobra reports unknown subcommands as plain errors, suggestions
+		// folded in; a shell says 127 for a command it cannot find.
+		err = unknownCommand(root, args)
 	}
 	var ee *exitError
 	var se *signalExit
 	if !errors.As(err, &ee) && !errors.As(err, &se) {
 		fmt.Fprintf(e.stderr, "gvcheck: error: %s\n", oneLine(err.Error()))
 		var he *hintError
-		if errors.As(err, &he) {
+		if errors.As(err, &he) && he.hint != "" {
 			fmt.Fprintf(e.stderr, "gvcheck: hint: %s\n", he.hint)
 		}
 		var ue *usageError
 		if errors.As(err, &ue) {
-			fmt.Fprintf(e.stderr, "run 'gvcheck %s --help' for usage\n", commandPath(root, args))
+			fmt.Fprintf(e.stderr, "run '%s --help' for usage\n", commandPath(root, args))
 		}
 	}
 	if se != nil {
@@ -84,10 +87,10 @@ func oneLine(s string) string {
 
 func commandPath(root *cobra.Command, args []string) string {
 	cmd, _, err := root.Find(args)
-	if err != nil || cmd == root {
-		return ""
+	if err != nil {
+		return root.CommandPath()
 	}
-	return strings.TrimPrefix(cmd.CommandPath(), "gvcheck ")
+	return cmd.CommandPath()
 }
 
 func newRoot(e *env) *cobra.Command {
@@ -101,9 +104,7 @@ evidence already recorded (gvcheck check: strace logs, name lists, seccomp
 profiles), and judges it against an embedded database of gVisor's syscall
 tables, version by version.
 
-Exit status: 0 no finding, 3 findings at or above --fail-on, 1 error, 2 usage.
-gvcheck run exits with the traced program's own status; probe and verify exit 0
-when the program works (or its fallbacks do) and 3 when it does not.`,
+` + exitStatusHelp,
 		Version:       Version,
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -111,7 +112,17 @@ when the program works (or its fallbacks do) and 3 when it does not.`,
 	root.SetIn(e.stdin)
 	root.SetOut(e.stdout)
 	root.SetErr(e.stderr)
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
-	root.AddCommand(newRunCmd(e), newAttachCmd(e), newCheckCmd(e), newProbeCmd(e), newVerifyCmd(e), newDBCmd(e))
+	root.SetFlagErrorFunc(flagError)
+	root.SetVersionTemplate("gvcheck {{.Version}}\n")
+	root.AddCommand(newRunCmd(e), newAttachCmd(e), newCheckCmd(e), newProbeCmd(e), newVerifyCmd(e), newDBCmd(e), newVersionCmd(e))
+	completeFlagValues(root)
+	return root
+}
+
+// Command returns gvcheck's command tree, as it runs, for generators of
+// its documentation (man pages).
+func Command() *cobra.Command {
+	root := newRoot(&env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr})
+	root.InitDefaultCompletionCmd()
 	return root
 }

@@ -45,7 +45,7 @@ func (t *traceFlags) register(cmd *cobra.Command, reportDest string) {
 	t.target.register(fs)
 	t.out.register(fs, reportDest)
 	fs.BoolVar(&t.out.all, "all", false, "list every syscall seen, not only the findings (with --full: the complete inventory)")
-	fs.StringVar(&t.out.failOn, "fail-on", "never", "exit 3 when a finding is at or above this level: partial, needs-option, unsupported-argument, unimplemented, never")
+	registerFailOn(fs, &t.out.failOn)
 	fs.BoolVar(&t.full, "full", false, "record every syscall, with counts, errors and key arguments, not only those gVisor does not fully support")
 	fs.BoolVar(&t.paths, "paths", true, "in fast mode, also stop at every syscall that names a file, to check the /proc, /sys and /dev paths it uses (--full always does)")
 	fs.BoolVar(&t.exact, "exact-errors", false, "with --full, wait for the result of every call instead of sampling errors")
@@ -96,7 +96,7 @@ func (t *traceFlags) finish(w io.Writer, name string, tg *target, failOn analyze
 	if err := t.out.writeTo(w, func(w io.Writer) error { return report.Write(w, rep, t.out.format, ropt) }); err != nil {
 		return false, err
 	}
-	return res.Fails(failOn), nil
+	return gateFails(rep.Workloads[0], failOn), nil
 }
 
 func writeProfile(path string, p *profile.Profile) error {
@@ -160,9 +160,10 @@ reached, and the verdict is the experiment's. --probe=never keeps to the
 trace; --probe=always experiments even without risky findings. For servers,
 give --test (and --ready).
 
-The program keeps its terminal, standard streams and signals; gvcheck exits
-with its exit status (128+signal if it was killed). The report goes to
-standard error, or to --output.`,
+The program keeps its terminal, standard streams and signals. The report
+goes to standard error, or to --output.
+
+` + exitStatusHelp + runExitHelp,
 		Example: `  gvcheck run -- ./myapp --serve
   gvcheck run --full --all -o report.md -f markdown -- make test
   gvcheck run --save app.json -- ./myapp && gvcheck check --gvisor 2023-01-01 app.json`,
@@ -263,7 +264,9 @@ container's id, or a Docker container's name) trace everything running in
 that cgroup, including processes started there later, with the ebpf backend.
 
 A filter cannot be put into a running process, so attach records every
-syscall, as --full does.`,
+syscall, as --full does.
+
+` + exitStatusHelp,
 		Example: `  gvcheck attach --duration 30s $(pidof myserver)
   gvcheck attach --container web --duration 1m
   gvcheck attach --cgroup /sys/fs/cgroup/system.slice/nginx.service`,

@@ -52,17 +52,22 @@ explain why: natively under the tracer and under runsc --strace; the calls
 are aligned and the cause is the divergence the outcome points at. If
 tracing changed how a run ended, the report says so.
 
-Standard input is /dev/null. Exit status: 0 works, 3 degraded or fails
-under gVisor, 1 error.
+Standard input is /dev/null.
 
 runsc comes from PATH or --runsc, and must be a static build
-(` + gvisor.InstallHint + `).`,
+(` + gvisor.InstallHint + `).
+
+` + exitStatusHelp,
 		Example: `  gvcheck verify -- python3 -c 'print(1)'
   gvcheck verify -- nmap localhost
   gvcheck verify --ready port:8000 --test 'curl -sf http://127.0.0.1:8000/' -- python3 -m http.server 8000`,
 		Args: needsCommand,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := out.validate(); err != nil {
+				return err
+			}
+			failOn, err := parseFailOn(out.failOn)
+			if err != nil {
 				return err
 			}
 			flags, err := target.options()
@@ -106,7 +111,7 @@ runsc comes from PATH or --runsc, and must be a static build
 			if err := out.writeTo(e.stdout, func(w io.Writer) error { return report.WriteVerify(w, v, out.format) }); err != nil {
 				return err
 			}
-			if !v.Works {
+			if outcomeFails(v.Works, failOn) {
 				return &exitError{ExitFindings}
 			}
 			return nil
@@ -115,6 +120,7 @@ runsc comes from PATH or --runsc, and must be a static build
 	fs := cmd.Flags()
 	target.register(fs)
 	out.register(fs)
+	registerFailOn(fs, &out.failOn)
 	fs.DurationVar(&timeout, "timeout", 60*time.Second, "time limit of each run")
 	fs.StringVar(&test, "test", "", "for servers: a shell command whose success means the program works (run next to it, in its namespaces; under gVisor inside the sandbox)")
 	fs.StringVar(&ready, "ready", "", "for servers: wait for port:N, file:PATH or delay:D before --test")

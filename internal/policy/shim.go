@@ -303,7 +303,12 @@ func (s *Spec) Command() (*exec.Cmd, error) {
 // given and execs the program, never returning; when that fails it exits
 // like a shell: 127 when the program does not exist, 126 when it cannot be
 // executed, with a message on stderr. Elsewhere it returns false at once.
+//
+// It serves the reaper role (see StartReaper) the same way.
 func ShimMain() bool {
+	if len(os.Args) == 1 && os.Args[0] == reaperArg0 {
+		reaperMain()
+	}
 	if len(os.Args) != 1 || os.Args[0] != shimArg0 {
 		return false
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/gvcheck/gvcheck/internal/policy"
 	"github.com/gvcheck/gvcheck/internal/profile"
 	"github.com/gvcheck/gvcheck/internal/sigstate"
+	"github.com/gvcheck/gvcheck/internal/sysno"
 )
 
 // Run starts argv under the tracer and follows it and all its descendants
@@ -45,6 +46,12 @@ func Run(ctx context.Context, argv []string, opt Options) (*Result, error) {
 	path, err := LookPath(argv[0], env, opt.Dir)
 	if err != nil {
 		return nil, err
+	}
+	if !observes(opt) {
+		if opt.Policy.Arch != sysno.Host() {
+			return nil, fmt.Errorf("run: policy is for %s, this machine is %s", opt.Policy.Arch, sysno.Host())
+		}
+		return runUnobserved(ctx, path, argv, env, opt)
 	}
 	t, err := newTracer(modeRun, opt)
 	if err != nil {
@@ -126,7 +133,7 @@ func (t *tracer) filter() ([]unix.SockFilter, error) {
 			q.Rules = hotRules(t.arch)
 		}
 	} else {
-		q = *p
+		q = guardRules(*p)
 	}
 	if q.OtherABI == policy.Allow {
 		q.OtherABI = policy.Trace // seen, then skipped: gVisor has no such ABI

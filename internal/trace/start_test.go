@@ -10,10 +10,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -269,5 +271,71 @@ for argv in (cmd, [sys.argv[1]] + cmd, [sys.argv[1], "-full"] + cmd):
 	}
 	if blk != 0x100000004202 || ign&0x8000015805 != 0x8000015805 {
 		t.Errorf("native state %q is not what the test set", lines[0])
+	}
+}
+
+func untracedVictim(t *testing.T) string {
+	cc := lookTool(t, "cc")
+	return build(t, "untraced", func(out string) *exec.Cmd {
+		return exec.Command(cc, "-O1", "-o", out, "testdata/victims/untraced.c")
+	})
+}
+
+// TestUntracedChildren: children made with CLONE_UNTRACED (a sanitizer's
+// leak checker makes one) run as natively in fast and full mode: they used
+// to get ENOSYS for every call the filter sent to a tracer they did not
+// have (their exec, in full mode their exit).
+func TestUntracedChildren(t *testing.T) {
+	requireRoot(t)
+	victim := untracedVictim(t)
+	for _, full := range []bool{false, true} {
+		var out bytes.Buffer
+		w, wait := pipeTo(t, &out)
+		opt := Options{Stdout: w}
+		if !full {
+			opt.Policy = testPolicy()
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		res, err := Run(ctx, []string{victim}, opt)
+		cancel()
+		w.Close()
+		wait()
+		if err != nil || res.Exit.Code != 0 || out.String() != "clone\nclone3\ndone\n" {
+			t.Errorf("full=%v: %v %+v, output %q", full, err, res, out.String())
+		}
+	}
+}
+
+// TestKilledTracerKillsUntracedChild: a CLONE_UNTRACED child dies with its
+// tracer like every other task of the run.
+func TestKilledTracerKillsUntracedChild(t *testing.T) {
+	requireRoot(t)
+	victim := untracedVictim(t)
+	pidfile := filepath.Join(t.TempDir(), "pid")
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	helper := exec.Command(self)
+	helper.Env = append(os.Environ(), "GVCHECK_TRACE_TEST_TRACER="+victim+" hold "+pidfile)
+	helper.Stderr = os.Stderr
+	if err := helper.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pid := 0
+	for deadline := time.Now().Add(20 * time.Second); pid == 0 && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if b, err := os.ReadFile(pidfile); err == nil {
+			pid, _ = strconv.Atoi(strings.TrimSpace(string(b)))
+		}
+	}
+	_ = helper.Process.Kill()
+	_ = helper.Wait()
+	if pid == 0 {
+		t.Fatal("the untraced child did not start")
+	}
+	if !gone(pid, 5*time.Second) {
+		st, _ := procState(pid)
+		_ = unix.Kill(pid, unix.SIGKILL)
+		t.Errorf("untraced child %d survived its tracer (state %c)", pid, st)
 	}
 }

@@ -22,7 +22,10 @@ import (
 type Options struct {
 	// Policy decides which syscalls stop the program (fast mode); nil
 	// traces every syscall (full mode). Errno rules stay in force in both
-	// modes, which lets the policy simulate gVisor's missing syscalls.
+	// modes, which lets the policy simulate gVisor's missing syscalls. A
+	// policy with only Allow and Errno decisions (and Full unset) observes
+	// nothing: Run then attaches no tracer at all, and the program may trace
+	// and be traced as natively (the Result has an empty profile).
 	Policy *policy.Policy
 	// Full records every syscall even with a Policy, with key arguments
 	// decoded; the tracer then applies the policy's Errno rules itself so

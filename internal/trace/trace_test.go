@@ -50,7 +50,11 @@ func TestMain(m *testing.M) {
 
 // tracerHelper is a gvcheck stand-in that a test kills with SIGKILL.
 func tracerHelper(argv []string) {
-	res, err := Run(context.Background(), argv, Options{Policy: testPolicy()})
+	pol := testPolicy()
+	if os.Getenv("GVCHECK_TRACE_TEST_UNOBSERVED") != "" {
+		pol = errnoPolicy()
+	}
+	res, err := Run(context.Background(), argv, Options{Policy: pol})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)

@@ -60,6 +60,7 @@ type thread struct {
 	wantExit bool          // resume with PTRACE_SYSCALL to see pending's result
 	stopped  bool          // the policy traces pending (Stats.Stopped)
 	inCall   bool          // attach without syscall info: entry/exit parity
+	restore  func()        // undoes keepTraced's change at the call's exit
 }
 
 // sysInfo is what the tracer learns at a syscall stop.
@@ -93,10 +94,12 @@ type tracer struct {
 	// mainDone: the main process's own exit status has been read.
 	mainDone bool
 	gone     map[int]bool // exits seen before the thread was known
-	noInfo   bool         // kernel without PTRACE_GET_SYSCALL_INFO (< 5.3): read registers
-	infoBuf  [88]byte
-	regBuf   []byte
-	sampled  map[sampleKey]uint64
+
+	cloneNr, clone3Nr int  // -1 where the architecture lacks them
+	noInfo            bool // kernel without PTRACE_GET_SYSCALL_INFO (< 5.3): read registers
+	infoBuf           [88]byte
+	regBuf            []byte
+	sampled           map[sampleKey]uint64
 
 	// execEvents: the fast-mode filter lets execve run, so execs are
 	// recorded from PTRACE_EVENT_EXEC.
@@ -137,6 +140,13 @@ func newTracer(m mode, opt Options) (*tracer, error) {
 		start:    time.Now(),
 		noInfo:   forceRegs,
 		listener: -1,
+	}
+	t.cloneNr, t.clone3Nr = -1, -1
+	if n, ok := sysno.Number(arch, "clone"); ok {
+		t.cloneNr = n
+	}
+	if n, ok := sysno.Number(arch, "clone3"); ok {
+		t.clone3Nr = n
 	}
 	if p := opt.Policy; p != nil {
 		byNr := map[int][]policy.Rule{}
@@ -426,6 +436,20 @@ func (t *tracer) entered(th *thread, si sysInfo) {
 	if th.proc.shim && t.useNotify && t.listener < 0 {
 		t.takeListener(th.proc.pid)
 	}
+	guarded := t.mode == modeRun && (nr == t.cloneNr || nr == t.clone3Nr) && !th.proc.shim
+	if guarded && t.keepTraced(th, nr, si.args) && th.restore != nil {
+		th.wantExit = true // to undo the change at the exit
+	}
+	if guarded && !t.full() && t.decide != nil {
+		// In fast mode the filter stopped this call for the guard alone:
+		// unless the policy itself traces or fails it, it is not recorded.
+		if action, e := t.decide(nr, si.args); action == policy.Errno {
+			_ = t.skip(th.tid, e)
+			return
+		} else if action != policy.Trace {
+			return
+		}
+	}
 	c := t.newCall(th, nr, si.args)
 	th.stopped = false
 	if t.decide != nil {
@@ -598,6 +622,10 @@ func (t *tracer) syscallStop(th *thread) {
 	case infoEntry:
 		t.entered(th, si)
 	case infoExit:
+		if th.restore != nil {
+			th.restore()
+			th.restore = nil
+		}
 		if th.pending != nil {
 			t.finish(th, si)
 			th.pending = nil

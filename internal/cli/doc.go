@@ -1,0 +1,3 @@
+package cli
+
+//go:generate go run ../cmd/genman -o ../../man
