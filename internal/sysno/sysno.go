@@ -103,6 +103,12 @@ func UnknownName(nr int) string {
 	return "syscall_0x" + strconv.FormatInt(int64(nr), 16)
 }
 
+// Known reports whether arch has a syscall numbered nr.
+func Known(a Arch, nr int) bool {
+	_, ok := tableFor(a).byNum[nr]
+	return ok
+}
+
 // Number returns the syscall number for a name, accepting aliases and the
 // unknown-number spellings of strace ("syscall_0x1b7", "syscall_439") and
 // gVisor ("sys_439").

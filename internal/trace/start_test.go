@@ -275,7 +275,7 @@ for argv in (cmd, [sys.argv[1]] + cmd, [sys.argv[1], "-full"] + cmd):
 }
 
 func untracedVictim(t *testing.T) string {
-	cc := lookTool(t, "cc")
+	cc := testenv.NeedTool(t, "cc")
 	return build(t, "untraced", func(out string) *exec.Cmd {
 		return exec.Command(cc, "-O1", "-o", out, "testdata/victims/untraced.c")
 	})
@@ -286,7 +286,7 @@ func untracedVictim(t *testing.T) string {
 // to get ENOSYS for every call the filter sent to a tracer they did not
 // have (their exec, in full mode their exit).
 func TestUntracedChildren(t *testing.T) {
-	requireRoot(t)
+	testenv.NeedRoot(t)
 	victim := untracedVictim(t)
 	for _, full := range []bool{false, true} {
 		var out bytes.Buffer
@@ -309,7 +309,7 @@ func TestUntracedChildren(t *testing.T) {
 // TestKilledTracerKillsUntracedChild: a CLONE_UNTRACED child dies with its
 // tracer like every other task of the run.
 func TestKilledTracerKillsUntracedChild(t *testing.T) {
-	requireRoot(t)
+	testenv.NeedRoot(t)
 	victim := untracedVictim(t)
 	pidfile := filepath.Join(t.TempDir(), "pid")
 	self, err := os.Executable()

@@ -17,6 +17,7 @@ import (
 
 	"github.com/gvcheck/gvcheck/internal/policy"
 	"github.com/gvcheck/gvcheck/internal/sysno"
+	"github.com/gvcheck/gvcheck/internal/testenv"
 )
 
 // errnoPolicy only allows and fails calls, as probe's experiments and
@@ -33,9 +34,9 @@ func errnoPolicy() *policy.Policy {
 // leak checker attaches to its own threads, work in an unobserved run as
 // natively (under any ptrace-based observer they cannot attach).
 func TestUnobservedRunsTracers(t *testing.T) {
-	requireRoot(t)
-	cc := lookTool(t, "cc")
-	strace := lookTool(t, "strace")
+	testenv.NeedRoot(t)
+	cc := testenv.NeedTool(t, "cc")
+	strace := testenv.NeedTool(t, "strace")
 	dir := t.TempDir()
 	asan := filepath.Join(dir, "asan")
 	src := filepath.Join(dir, "hello.c")
@@ -65,8 +66,8 @@ func TestUnobservedRunsTracers(t *testing.T) {
 // TestUnobservedRunLastsForTheTree: an unobserved run, like a traced one,
 // lasts until the last descendant has gone, and its errno rules apply.
 func TestUnobservedRunLastsForTheTree(t *testing.T) {
-	requireRoot(t)
-	sh := lookTool(t, "sh")
+	testenv.NeedRoot(t)
+	sh := testenv.NeedTool(t, "sh")
 	var out bytes.Buffer
 	w, wait := pipeTo(t, &out)
 	start := time.Now()
@@ -82,9 +83,9 @@ func TestUnobservedRunLastsForTheTree(t *testing.T) {
 // tree, a daemon that left its process group and parent included; so does
 // the death of gvcheck itself, by SIGKILL.
 func TestUnobservedCancelAndDeath(t *testing.T) {
-	requireRoot(t)
-	sh := lookTool(t, "sh")
-	setsid := lookTool(t, "setsid")
+	testenv.NeedRoot(t)
+	sh := testenv.NeedTool(t, "sh")
+	setsid := testenv.NeedTool(t, "setsid")
 	for _, killTracer := range []bool{false, true} {
 		pidfile := filepath.Join(t.TempDir(), "pids")
 		script := filepath.Join(t.TempDir(), "victim.sh")
