@@ -4,4 +4,4 @@
 // arguments (the log parser), so both produce the same profile key.
 package sysargs
 
-//go:generate go run ./gen -o zconst.go
+//go:generate go run ../cmd/gensysargs -o zconst.go

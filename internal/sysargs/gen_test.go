@@ -18,9 +18,9 @@ func TestZconstUpToDate(t *testing.T) {
 		testenv.Missing(t, "go command not found")
 	}
 	out := filepath.Join(t.TempDir(), "zconst.go")
-	cmd := exec.Command(goTool, "run", "./gen", "-o", out)
+	cmd := exec.Command(goTool, "run", "../cmd/gensysargs", "-o", out)
 	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go run ./gen: %v\n%s", err, b)
+		t.Fatalf("go run ../cmd/gensysargs: %v\n%s", err, b)
 	}
 	fresh, err := os.ReadFile(out)
 	if err != nil {
