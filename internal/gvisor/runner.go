@@ -36,12 +36,9 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/gvcheck/gvcheck/internal/profile"
 	"github.com/gvcheck/gvcheck/internal/sysno"
@@ -250,12 +247,54 @@ func (r *Runner) globalFlags(logDir string) (visible, all []string) {
 	return flags, all
 }
 
-var sandboxRe = regexp.MustCompile(`Create container, cid: ([^,\s]+), rootDir: "([^"]+)"`)
-
 // Run runs one program under runsc and collects its output, exit status and
 // gVisor's evidence. A program that fails is not an error; runsc failing to
 // run it, or the timeout expiring, is.
 func (r *Runner) Run(ctx context.Context, opt RunOptions) (*RunResult, error) {
+	s, err := r.prepare(ctx, opt)
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(s.tmp)
+	runCtx := ctx
+	if r.Timeout > 0 {
+		var cancel context.CancelFunc
+		runCtx, cancel = context.WithTimeout(ctx, r.Timeout)
+		defer cancel()
+	}
+	cmd, closeStdin, err := s.command(opt)
+	if err != nil {
+		return nil, err
+	}
+	defer closeStdin()
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start runsc: %w", err)
+	}
+	waitErr, stopped := r.await(runCtx, s, cmd, opt)
+	s.res.Duration = time.Since(start)
+	s.res.Stdout, s.res.Stderr = s.stdout.Bytes(), s.stderr.Bytes()
+	r.findSandbox(s.logDir, s.res)
+	defer cleanupSandbox(s.runsc, s.res)
+	if stopped && ctx.Err() != nil {
+		return s.res, fmt.Errorf("run under runsc: %w", ctx.Err())
+	}
+	return r.finish(s, opt, waitErr, stopped)
+}
+
+// session is one run's runsc invocation: its private directory (logs and
+// state), the arguments, the output and the result being built.
+type session struct {
+	runsc          string
+	tmp, logDir    string
+	args           []string
+	stdout, stderr bytes.Buffer
+	res            *RunResult
+}
+
+// prepare finds runsc, makes the run's private directory and the command
+// line: `runsc do` for a command, `runsc run` for a bundle.
+func (r *Runner) prepare(ctx context.Context, opt RunOptions) (*session, error) {
 	p, err := r.path()
 	if err != nil {
 		return nil, err
@@ -271,64 +310,60 @@ func (r *Runner) Run(ctx context.Context, opt RunOptions) (*RunResult, error) {
 	if err != nil {
 		return nil, fmt.Errorf("runsc temporary directory: %w", err)
 	}
-	defer os.RemoveAll(tmp)
-	logDir := filepath.Join(tmp, "logs")
+	s := &session{runsc: p, tmp: tmp, logDir: filepath.Join(tmp, "logs"), res: &RunResult{Version: version}}
 	stateDir := filepath.Join(tmp, "state")
-	for _, d := range []string{logDir, stateDir} {
+	for _, d := range []string{s.logDir, stateDir} {
 		if err := os.Mkdir(d, 0o700); err != nil {
+			os.RemoveAll(tmp)
 			return nil, fmt.Errorf("runsc temporary directory: %w", err)
 		}
 	}
-
-	res := &RunResult{Version: version}
-	var args []string
-	res.Flags, args = r.globalFlags(logDir)
+	s.res.Flags, s.args = r.globalFlags(s.logDir)
 	if opt.Bundle != "" {
-		res.sandboxRoot = stateDir
-		res.sandboxID = fmt.Sprintf("gvcheck-%d-%d", os.Getpid(), time.Now().UnixNano())
-		args = append(args, "--root", stateDir, "run", "--bundle", opt.Bundle, res.sandboxID)
-	} else {
-		args = append(args, "do", "-quiet")
-		if opt.Dir != "" {
-			args = append(args, "-cwd", opt.Dir)
-		}
-		args = append(args, "--")
-		args = append(args, opt.Argv...)
+		s.res.sandboxRoot = stateDir
+		s.res.sandboxID = fmt.Sprintf("gvcheck-%d-%d", os.Getpid(), time.Now().UnixNano())
+		s.args = append(s.args, "--root", stateDir, "run", "--bundle", opt.Bundle, s.res.sandboxID)
+		return s, nil
 	}
+	s.args = append(s.args, "do", "-quiet")
+	if opt.Dir != "" {
+		s.args = append(s.args, "-cwd", opt.Dir)
+	}
+	s.args = append(append(s.args, "--"), opt.Argv...)
+	return s, nil
+}
 
-	runCtx := ctx
-	if r.Timeout > 0 {
-		var cancel context.CancelFunc
-		runCtx, cancel = context.WithTimeout(ctx, r.Timeout)
-		defer cancel()
-	}
-	var stdout, stderr bytes.Buffer
-	cmd := exec.Command(p, args...)
+// command is runsc's command for the session, and a func that closes the
+// standard input file it opened.
+func (s *session) command(opt RunOptions) (*exec.Cmd, func(), error) {
+	cmd := exec.Command(s.runsc, s.args...)
 	cmd.Dir = opt.Dir
 	cmd.Env = opt.Env
 	cmd.Stdin = opt.Stdin
+	closeStdin := func() {}
 	if opt.StdinFile != "" {
 		f, err := os.Open(opt.StdinFile)
 		if err != nil {
-			return nil, fmt.Errorf("stdin: %w", err)
+			return nil, nil, fmt.Errorf("stdin: %w", err)
 		}
-		defer f.Close()
 		cmd.Stdin = f
+		closeStdin = func() { f.Close() }
 	}
 	// Buffers, not files: exec then hands runsc pipes, which is how the
 	// sandboxed program's output must be read (gVisor does not advance the
 	// offset of a file shared with the host).
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	cmd.Stdout, cmd.Stderr = &s.stdout, &s.stderr
 	// Own process group: a terminal's Ctrl-C reaches gvcheck, which then
 	// stops the sandbox in order, instead of killing runsc mid-setup.
 	// Should gvcheck die without cleaning up, runsc dies with it, and its
 	// sandbox with runsc.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	return cmd, closeStdin, nil
+}
 
-	start := time.Now()
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start runsc: %w", err)
-	}
+// await waits for runsc to end, running a server's readiness check and
+// test next to it and stopping it afterwards, or at the deadline (stopped).
+func (r *Runner) await(runCtx context.Context, s *session, cmd *exec.Cmd, opt RunOptions) (waitErr error, stopped bool) {
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	var testDone chan struct{} // stays nil (never ready) without a test
@@ -338,49 +373,44 @@ func (r *Runner) Run(ctx context.Context, opt RunOptions) (*RunResult, error) {
 	var test *ExecResult
 	if len(opt.Ready) > 0 || len(opt.Test) > 0 {
 		testDone = make(chan struct{})
-		id, root := res.sandboxID, res.sandboxRoot
+		id, root := s.res.sandboxID, s.res.sandboxRoot
 		go func() {
 			defer close(testDone)
-			ready, test = r.serve(testCtx, p, logDir, id, root, res.Flags, opt)
+			ready, test = r.serve(testCtx, s.runsc, s.logDir, id, root, s.res.Flags, opt)
 		}()
 	}
-	var waitErr error
-	stopped := false
+	stopAndWait := func() error {
+		r.stop(s.runsc, s.logDir, s.res, cmd.Process)
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(5 * time.Second):
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			return <-done
+		}
+	}
 	select {
 	case waitErr = <-done:
 	case <-testDone:
 		// The test has run: stop the server and keep its evidence.
-		res.Stopped = true
-		r.stop(p, logDir, res, cmd.Process)
-		select {
-		case waitErr = <-done:
-		case <-time.After(5 * time.Second):
-			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			waitErr = <-done
-		}
+		s.res.Stopped = true
+		waitErr = stopAndWait()
 	case <-runCtx.Done():
 		stopped = true
-		r.stop(p, logDir, res, cmd.Process)
-		select {
-		case waitErr = <-done:
-		case <-time.After(5 * time.Second):
-			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			waitErr = <-done
-		}
+		waitErr = stopAndWait()
 	}
-	res.Duration = time.Since(start)
 	cancelTest()
 	if testDone != nil {
 		<-testDone
 	}
-	res.Ready, res.Test = ready, test
-	res.Stdout, res.Stderr = stdout.Bytes(), stderr.Bytes()
-	r.findSandbox(logDir, res)
-	defer cleanupSandbox(p, res)
+	s.res.Ready, s.res.Test = ready, test
+	return waitErr, stopped
+}
 
-	if stopped && ctx.Err() != nil {
-		return res, fmt.Errorf("run under runsc: %w", ctx.Err())
-	}
+// finish reads what the run left: a timeout's evidence, runsc's own
+// failure or refusal to start the program, else gVisor's logs.
+func (r *Runner) finish(s *session, opt RunOptions, waitErr error, stopped bool) (*RunResult, error) {
+	res := s.res
 	res.Exit = exitOf(waitErr)
 	server := len(opt.Ready) > 0 || len(opt.Test) > 0
 	if stopped {
@@ -388,7 +418,7 @@ func (r *Runner) Run(ctx context.Context, opt RunOptions) (*RunResult, error) {
 		// For a server that is an answer (never ready, test never passed);
 		// otherwise the caller gets it with the error.
 		res.Stopped = true
-		if err := r.collect(logDir, sysno.Host(), opt, res); err != nil {
+		if err := r.collect(s.logDir, sysno.Host(), opt, res); err != nil {
 			return res, err
 		}
 		if server {
@@ -396,27 +426,23 @@ func (r *Runner) Run(ctx context.Context, opt RunOptions) (*RunResult, error) {
 		}
 		return res, fmt.Errorf("run under runsc: %w after %v", ErrTimedOut, r.Timeout)
 	}
-	if fatal := runscFatal(logDir); fatal != "" {
-		msg := fatal
+	if fatal := runscFatal(s.logDir); fatal != "" {
 		if strings.Contains(fatal, "cannot read client sync file") || strings.Contains(res.stderrText(), "cannot read client sync file") {
-			return res, fmt.Errorf("runsc cannot start its sandbox (%s): a dynamically linked runsc fails this way; install a static build: %s", msg, InstallHint)
+			return res, fmt.Errorf("runsc cannot start its sandbox (%s): a dynamically linked runsc fails this way; install a static build: %s", fatal, InstallHint)
 		}
 		if refusal(fatal) {
 			res.Refused = fatal
-			_ = r.collect(logDir, sysno.Host(), opt, res)
+			_ = r.collect(s.logDir, sysno.Host(), opt, res)
 			return res, fmt.Errorf("%w: %s", ErrRefused, fatal)
 		}
-		return res, fmt.Errorf("runsc failed: %s", msg)
+		return res, fmt.Errorf("runsc failed: %s", fatal)
 	}
 	if waitErr != nil && res.Exit.Code < 0 {
 		return res, fmt.Errorf("run runsc: %w", waitErr)
 	}
-
-	arch := sysno.Host()
-	if err := r.collect(logDir, arch, opt, res); err != nil {
+	if err := r.collect(s.logDir, sysno.Host(), opt, res); err != nil {
 		return res, err
 	}
-
 	fixSignal(res)
 	return res, nil
 }
@@ -434,275 +460,6 @@ func (res *RunResult) IsUnsupported(c profile.Call) bool {
 }
 
 func (res *RunResult) stderrText() string { return string(res.Stderr) }
-
-// stop ends a sandbox that ran out of time: runsc's own kill of every
-// process in the container, which lets `runsc do` tear down and clean up.
-func (r *Runner) stop(runsc, logDir string, res *RunResult, proc *os.Process) {
-	r.findSandbox(logDir, res)
-	if res.sandboxID != "" {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		kill := exec.CommandContext(ctx, runsc, "--root", res.sandboxRoot, "kill", "--all", res.sandboxID, "KILL")
-		if kill.Run() == nil {
-			return
-		}
-	}
-	// The sandbox is not up yet (or runsc kill failed): interrupt runsc,
-	// which forwards the signal and cleans up.
-	_ = proc.Signal(syscall.SIGTERM)
-}
-
-// findSandbox records the sandbox id and state directory runsc logged.
-func (r *Runner) findSandbox(logDir string, res *RunResult) {
-	if res.sandboxID != "" && res.sandboxRoot != "" {
-		return
-	}
-	res.sandboxID, res.sandboxRoot = sandboxFromLogs(logDir)
-}
-
-// cleanupSandbox removes what runsc leaves when it was killed: the
-// container (run mode), its processes and `do`'s state directory with the
-// network namespace bind-mounted in it.
-func cleanupSandbox(runsc string, res *RunResult) {
-	if res.sandboxID == "" || res.sandboxRoot == "" {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if _, err := os.Stat(res.sandboxRoot); err != nil {
-		return // runsc cleaned up after itself
-	}
-	_ = exec.CommandContext(ctx, runsc, "--root", res.sandboxRoot, "delete", "-force", res.sandboxID).Run()
-	killByRoot(res.sandboxRoot)
-	// Both `do` and `run` with --network=none leave a network namespace
-	// bind-mounted in the state directory.
-	unmountUnder(res.sandboxRoot)
-	if strings.Contains(filepath.Base(res.sandboxRoot), "runsc-do") {
-		_ = os.RemoveAll(res.sandboxRoot)
-	}
-}
-
-// killByRoot kills the sandbox and gofer processes of one sandbox, found by
-// the state directory on their command line (unique to this run).
-func killByRoot(root string) {
-	want := []byte("--root=" + root)
-	ents, _ := os.ReadDir("/proc")
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err == nil && bytes.Contains(b, want) {
-			_ = syscall.Kill(pid, syscall.SIGKILL)
-		}
-	}
-}
-
-// unmountUnder detaches mounts below dir (runsc do bind-mounts a network
-// namespace file there).
-func unmountUnder(dir string) {
-	b, err := os.ReadFile("/proc/self/mountinfo")
-	if err != nil {
-		return
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		f := strings.Fields(line)
-		if len(f) > 4 && strings.HasPrefix(f[4], dir+"/") {
-			_ = unix.Unmount(f[4], unix.MNT_DETACH)
-		}
-	}
-}
-
-// refusal reports whether a fatal error of runsc is about the program it
-// was to start (its file capabilities, its executable) rather than about
-// runsc or the machine: gVisor's loader fails "creating process" then.
-func refusal(fatal string) bool {
-	return strings.Contains(fatal, "creating process") || strings.Contains(fatal, "failed to update creds")
-}
-
-// runscFatal returns runsc's own fatal error, if it logged one.
-func runscFatal(logDir string) string {
-	files, _ := filepath.Glob(filepath.Join(logDir, "*"))
-	for _, f := range files {
-		if strings.HasSuffix(f, ".boot.txt") || strings.HasSuffix(f, ".gofer.txt") {
-			continue
-		}
-		b, err := os.ReadFile(f)
-		if err != nil {
-			continue
-		}
-		if i := bytes.Index(b, []byte("FATAL ERROR: ")); i >= 0 {
-			return firstLine(b[i+len("FATAL ERROR: "):])
-		}
-	}
-	return ""
-}
-
-// collect parses the boot log(s) into Unsupported reports, calls and a
-// profile.
-func (r *Runner) collect(logDir string, arch sysno.Arch, opt RunOptions, res *RunResult) error {
-	boots, _ := filepath.Glob(filepath.Join(logDir, "*.boot.txt"))
-	prof := profile.New(arch)
-	src := profile.Source{Kind: "gvisor", Command: opt.Argv, Coverage: profile.CoverageNames,
-		Detail: strings.TrimSpace("runsc " + res.Version + " " + strings.Join(res.Flags, " "))}
-	if opt.Bundle != "" {
-		src.Name = opt.Bundle
-	}
-	initExe := ""
-	if len(opt.Argv) > 0 {
-		initExe = resolveExe(opt.Argv[0], opt.Dir, opt.Env)
-	}
-	for _, b := range boots {
-		f, err := os.Open(b)
-		if err != nil {
-			return fmt.Errorf("read runsc log: %w", err)
-		}
-		us, err := ParseDebugLog(f, arch)
-		if err == nil && r.Strace {
-			if _, err = f.Seek(0, io.SeekStart); err == nil {
-				err = parseStrace(f, arch, initExe, func(c *profile.Call) {
-					res.Calls = append(res.Calls, *c)
-				})
-			}
-		}
-		f.Close()
-		if err != nil {
-			return fmt.Errorf("%s: %w", filepath.Base(b), err)
-		}
-		res.Unsupported = mergeUnsupported(res.Unsupported, us)
-	}
-	if len(opt.Ready) > 0 || len(opt.Test) > 0 {
-		res.Calls = programCalls(res.Calls)
-	}
-	res.Unsupported = addENOSYS(res.Unsupported, res.Calls)
-	if r.Strace {
-		src.Coverage = profile.CoverageFull
-		for i := range res.Calls {
-			if res.Calls[i].Nr >= 0 {
-				prof.Add(&res.Calls[i])
-			}
-		}
-	} else {
-		// Without strace only the reports are known: a name list.
-		for _, u := range res.Unsupported {
-			if u.Nr >= 0 {
-				prof.Syscall(u.Nr)
-			}
-		}
-	}
-	src.Exit = &res.Exit
-	prof.Sources = []profile.Source{src}
-	res.Profile = prof
-	return nil
-}
-
-func mergeUnsupported(a, b []UnsupportedReport) []UnsupportedReport {
-	for _, u := range b {
-		i := slices.IndexFunc(a, func(x UnsupportedReport) bool { return x.Name == u.Name && x.Key == u.Key })
-		if i >= 0 {
-			a[i].Count += u.Count
-		} else {
-			a = append(a, u)
-		}
-	}
-	return a
-}
-
-// addENOSYS adds the calls gVisor answered ENOSYS to the reports: gVisor
-// refuses some syscalls (io_uring without --iouring, ...) without emitting
-// an "Unsupported syscall" event, yet to the program they are unsupported.
-func addENOSYS(us []UnsupportedReport, calls []profile.Call) []UnsupportedReport {
-	for _, c := range calls {
-		if c.Errno != "ENOSYS" {
-			continue
-		}
-		i := slices.IndexFunc(us, func(u UnsupportedReport) bool { return u.Name == c.Name && (u.Key == c.Key || u.Key == "") })
-		if i >= 0 {
-			continue
-		}
-		us = append(us, UnsupportedReport{Name: c.Name, Nr: c.Nr, Key: c.Key, Values: slices.Clone(c.KeyValues), Args: c.Text, Harmless: harmless[c.Name], Count: 1})
-	}
-	return us
-}
-
-// resolveExe finds argv0 as `runsc do` will (PATH of the program's
-// environment), so the first process is named by its path like exec'd ones.
-func resolveExe(argv0, dir string, env []string) string {
-	if strings.Contains(argv0, "/") {
-		if !filepath.IsAbs(argv0) && dir != "" {
-			return filepath.Join(dir, argv0)
-		}
-		if abs, err := filepath.Abs(argv0); err == nil && dir == "" {
-			return abs
-		}
-		return argv0
-	}
-	pathEnv := os.Getenv("PATH")
-	if env != nil {
-		pathEnv = ""
-		for _, kv := range env {
-			if v, ok := strings.CutPrefix(kv, "PATH="); ok {
-				pathEnv = v
-			}
-		}
-	}
-	for _, d := range filepath.SplitList(pathEnv) {
-		p := filepath.Join(d, argv0)
-		if st, err := os.Stat(p); err == nil && !st.IsDir() && st.Mode()&0o111 != 0 {
-			return p
-		}
-	}
-	return argv0
-}
-
-// exitOf converts runsc's exit into the program's: `runsc do` and `runsc
-// run` exit with the program's status, or 128+signal.
-func exitOf(err error) profile.Exit {
-	if err == nil {
-		return profile.Exit{}
-	}
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			return profile.Exit{Code: 128 + int(ws.Signal()), Signal: unix.SignalName(ws.Signal())}
-		}
-		return profile.Exit{Code: ee.ExitCode()}
-	}
-	return profile.Exit{Code: -1}
-}
-
-// fixSignal names the signal of a program that runsc reports as 128+N when
-// the program did not itself exit with that status.
-func fixSignal(res *RunResult) {
-	c := res.Exit.Code
-	if res.Exit.Signal != "" || c <= 128 || c > 128+64 {
-		return
-	}
-	for i := len(res.Calls) - 1; i >= 0; i-- {
-		call := res.Calls[i]
-		if (call.Name == "exit_group" || call.Name == "exit") && call.Pid == res.initPid() {
-			arg, _, _ := strings.Cut(call.Text, ",")
-			if v, err := strconv.ParseInt(strings.TrimSpace(arg), 0, 64); err == nil && int(v&0xff) == c {
-				return
-			}
-			break
-		}
-	}
-	if !res.hasCalls() {
-		return // without strace, 128+N may be a plain exit status
-	}
-	res.Exit.Signal = unix.SignalName(syscall.Signal(c - 128))
-}
-
-func (res *RunResult) hasCalls() bool { return len(res.Calls) > 0 }
-
-func (res *RunResult) initPid() int {
-	if len(res.Calls) > 0 {
-		return res.Calls[0].Pid
-	}
-	return 1
-}
 
 func firstLine(b []byte) string {
 	s := strings.TrimSpace(string(b))
