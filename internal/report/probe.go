@@ -61,20 +61,9 @@ func NewProbe(tool string, tgt Target, argv []string, r *probe.Result) *Probe {
 
 // WriteProbe renders p in format.
 func WriteProbe(w io.Writer, p *Probe, format string) error {
-	switch format {
-	case "json":
-		return WriteJSONValue(w, p)
-	case "markdown", "md":
-		return writeProbeMarkdown(w, p)
-	case "text", "":
-		bw := bufio.NewWriter(w)
-		writeProbeText(bw, p)
-		if err := bw.Flush(); err != nil {
-			return fmt.Errorf("write probe report: %w", err)
-		}
-		return nil
-	}
-	return fmt.Errorf("unknown report format %q (want text, json or markdown)", format)
+	return render(w, format, "probe", p,
+		func(bw *bufio.Writer) { writeProbeText(bw, p) },
+		func(bw *bufio.Writer) { writeProbeMarkdown(bw, p) })
 }
 
 func probeHeadline(p *Probe) string {
@@ -94,17 +83,7 @@ func probeHeadline(p *Probe) string {
 }
 
 func writeProbeText(bw *bufio.Writer, p *Probe) {
-	fmt.Fprintf(bw, "gvcheck probe: %s\n", probeHeadline(p))
-	if p.Cause != "" {
-		fmt.Fprintf(bw, "cause:    %s\n", p.Cause)
-	}
-	for i, e := range p.Evidence {
-		label := "evidence:"
-		if i > 0 {
-			label = ""
-		}
-		fmt.Fprintf(bw, "%-9s %s\n", label, verdictEvidence(e))
-	}
+	writeVerdictHead(bw, "probe", probeHeadline(p), p.Cause, p.Evidence)
 	if p.Inconsistent {
 		fmt.Fprintf(bw, "why:      %s\n", p.Inconsistency)
 	}
@@ -151,16 +130,8 @@ func probeRun(r probe.Run) string {
 	return s
 }
 
-func writeProbeMarkdown(w io.Writer, p *Probe) error {
-	bw := bufio.NewWriter(w)
-	mark := "✅"
-	if !p.Works {
-		mark = "❌"
-	}
-	fmt.Fprintf(bw, "## gvcheck probe: %s %s\n\n", mark, probeHeadline(p))
-	if p.Cause != "" {
-		fmt.Fprintf(bw, "**Cause:** %s\n\n", mdCell(p.Cause))
-	}
+func writeProbeMarkdown(bw *bufio.Writer, p *Probe) {
+	writeMarkdownVerdictHead(bw, "probe", p.Works, probeHeadline(p), p.Cause)
 	for _, e := range p.Evidence {
 		fmt.Fprintf(bw, "- %s\n", mdCell(verdictEvidence(e)))
 	}
@@ -175,8 +146,4 @@ func writeProbeMarkdown(w io.Writer, p *Probe) error {
 			fmt.Fprintf(bw, "| %s | `%s` | %s | %d |\n", d.Status, mdCell(d.Title), mdCell(d.Answer()), d.Hits)
 		}
 	}
-	if err := bw.Flush(); err != nil {
-		return fmt.Errorf("write probe report: %w", err)
-	}
-	return nil
 }

@@ -3,6 +3,7 @@
 package report
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -150,6 +151,28 @@ func Write(w io.Writer, r *Report, format string, opt Options) error {
 		return WriteMarkdown(w, r, opt)
 	}
 	return fmt.Errorf("unknown report format %q (want text, json or markdown)", format)
+}
+
+// render writes v as JSON, or as text or Markdown through a buffered writer
+// flushed once, so a failed write is reported and never half-ignored.
+func render(w io.Writer, format, what string, v any, text, markdown func(*bufio.Writer)) error {
+	var write func(*bufio.Writer)
+	switch format {
+	case "json":
+		return WriteJSONValue(w, v)
+	case "markdown", "md":
+		write = markdown
+	case "text", "":
+		write = text
+	default:
+		return fmt.Errorf("unknown report format %q (want text, json or markdown)", format)
+	}
+	bw := bufio.NewWriter(w)
+	write(bw)
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("write %s report: %w", what, err)
+	}
+	return nil
 }
 
 // AddExperiment records a probe made for the workload: each finding's

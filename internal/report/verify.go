@@ -108,15 +108,9 @@ type GVisorReport struct {
 
 // WriteVerify renders v in format.
 func WriteVerify(w io.Writer, v *Verify, format string) error {
-	switch format {
-	case "json":
-		return WriteJSONValue(w, v)
-	case "markdown", "md":
-		return writeVerifyMarkdown(w, v)
-	case "text", "":
-		return writeVerifyText(w, v)
-	}
-	return fmt.Errorf("unknown report format %q (want text, json or markdown)", format)
+	return render(w, format, "verify", v,
+		func(bw *bufio.Writer) { writeVerifyText(bw, v) },
+		func(bw *bufio.Writer) { writeVerifyMarkdown(bw, v) })
 }
 
 func exitString(e profile.Exit) string {
@@ -156,19 +150,8 @@ func verifyHeadline(v *Verify) string {
 	return "fails under gVisor"
 }
 
-func writeVerifyText(out io.Writer, v *Verify) error {
-	bw := bufio.NewWriter(out)
-	fmt.Fprintf(bw, "gvcheck verify: %s\n", verifyHeadline(v))
-	if v.Cause != "" {
-		fmt.Fprintf(bw, "cause:    %s\n", v.Cause)
-	}
-	for i, e := range v.Evidence {
-		label := "evidence:"
-		if i > 0 {
-			label = ""
-		}
-		fmt.Fprintf(bw, "%-9s %s\n", label, verdictEvidence(e))
-	}
+func writeVerifyText(bw *bufio.Writer, v *Verify) {
+	writeVerdictHead(bw, "verify", verifyHeadline(v), v.Cause, v.Evidence)
 	if v.Because != "" {
 		fmt.Fprintf(bw, "because:  %s\n", v.Because)
 	}
@@ -234,22 +217,10 @@ func writeVerifyText(out io.Writer, v *Verify) error {
 			fmt.Fprintf(bw, "  %-14s %s (%s)\n", f.Level, f.Syscall, outcome(f))
 		}
 	}
-	if err := bw.Flush(); err != nil {
-		return fmt.Errorf("write verify report: %w", err)
-	}
-	return nil
 }
 
-func writeVerifyMarkdown(out io.Writer, v *Verify) error {
-	bw := bufio.NewWriter(out)
-	mark := "✅"
-	if !v.Works {
-		mark = "❌"
-	}
-	fmt.Fprintf(bw, "## gvcheck verify: %s %s\n\n", mark, verifyHeadline(v))
-	if v.Cause != "" {
-		fmt.Fprintf(bw, "**Cause:** %s\n\n", mdCell(v.Cause))
-	}
+func writeVerifyMarkdown(bw *bufio.Writer, v *Verify) {
+	writeMarkdownVerdictHead(bw, "verify", v.Works, verifyHeadline(v), v.Cause)
 	fmt.Fprintf(bw, "| | |\n|---|---|\n| Command | `%s` |\n| gVisor | runsc %s %s |\n| Native | %s |\n| Sandbox | %s |\n",
 		mdCell(strings.Join(v.Command, " ")), mdCell(v.GVisor.Version), mdCell(strings.Join(v.GVisor.Flags, " ")),
 		mdCell(runLine(v.Native)), mdCell(runLine(v.Sandbox)))
@@ -263,10 +234,33 @@ func writeVerifyMarkdown(out io.Writer, v *Verify) error {
 				mdCell(dashIfEmpty(d.GVisor)), mdCell(d.Exe))
 		}
 	}
-	if err := bw.Flush(); err != nil {
-		return fmt.Errorf("write verify report: %w", err)
+}
+
+// writeVerdictHead writes the lines that open a probe or verify report: the
+// verdict, its cause and the evidence for it.
+func writeVerdictHead(bw *bufio.Writer, command, headline, cause string, evidence []Evidence) {
+	fmt.Fprintf(bw, "gvcheck %s: %s\n", command, headline)
+	if cause != "" {
+		fmt.Fprintf(bw, "cause:    %s\n", cause)
 	}
-	return nil
+	for i, e := range evidence {
+		label := "evidence:"
+		if i > 0 {
+			label = ""
+		}
+		fmt.Fprintf(bw, "%-9s %s\n", label, verdictEvidence(e))
+	}
+}
+
+func writeMarkdownVerdictHead(bw *bufio.Writer, command string, works bool, headline, cause string) {
+	mark := "✅"
+	if !works {
+		mark = "❌"
+	}
+	fmt.Fprintf(bw, "## gvcheck %s: %s %s\n\n", command, mark, headline)
+	if cause != "" {
+		fmt.Fprintf(bw, "**Cause:** %s\n\n", mdCell(cause))
+	}
 }
 
 func verdictEvidence(e Evidence) string {
