@@ -240,12 +240,14 @@ func (e *env) job(name string, memSyscalls int) (*job, string, error) {
 				{label: "true", argv: []string{"true"}},
 				{label: "strace --seccomp-bpf true", argv: e.straceSeccomp("true")},
 				{label: "gvcheck run -- true", argv: gv("run", "--backend", "ptrace", "--", "true")},
+				{label: "gvcheck run -- true, default backend", argv: gv("run", "--", "true")},
 			}, figures: []figure{
 				{name: "check, article's 40 names: CPU", kind: "cpu", a: "gvcheck check (40 names)", target: "<= 20ms"},
 				{name: "check, article's 40 names: peak RSS", kind: "rss", a: "gvcheck check (40 names)", target: "<= 15MiB"},
 				{name: "check / article's comm (wall)", kind: "ratio", a: "gvcheck check (40 names)", b: "article: comm -1 -2 (40 names)"},
 				{name: "db show (every version): wall", kind: "wall", a: "gvcheck db show set_robust_list", target: "<= 100ms"},
-				{name: "run -- true: wall over true", kind: "diff", a: "gvcheck run -- true", b: "true", target: "<= 30ms"},
+				{name: "run --backend ptrace -- true: wall over true", kind: "diff", a: "gvcheck run -- true", b: "true", target: "<= 30ms"},
+				{name: "run -- true (default backend): wall over true", kind: "diff", a: "gvcheck run -- true, default backend", b: "true", target: "<= 30ms"},
 				{name: "run -- true / strace --seccomp-bpf true", kind: "ratio", a: "gvcheck run -- true", b: "strace --seccomp-bpf true"},
 			}}, "", nil
 	case "check-log":
@@ -282,19 +284,25 @@ func (e *env) job(name string, memSyscalls int) (*job, string, error) {
 			{label: "native", argv: argv},
 			{label: "bare ALLOW filter (kernel floor)", argv: append([]string{e.self, "filter-exec", "--"}, argv...)},
 			{label: "strace -f --seccomp-bpf (same set)", argv: e.straceSeccomp(argv...)},
-			{label: "gvcheck run", argv: gv(append([]string{"run", "--backend", "ptrace", "--"}, argv...)...)},
+			{label: "gvcheck run --backend ptrace", argv: gv(append([]string{"run", "--backend", "ptrace", "--"}, argv...)...)},
+			{label: "gvcheck run, default backend", argv: gv(append([]string{"run", "--"}, argv...)...)},
 		}}
 		j.figures = []figure{
-			{name: name + ": run / strace --seccomp-bpf", kind: "ratio", a: "gvcheck run", b: "strace -f --seccomp-bpf (same set)"},
-			{name: name + ": run / native", kind: "ratio", a: "gvcheck run", b: "native"},
-			{name: name + ": run / bare ALLOW filter", kind: "ratio", a: "gvcheck run", b: "bare ALLOW filter (kernel floor)"},
+			{name: name + ": run ptrace / strace --seccomp-bpf", kind: "ratio", a: "gvcheck run --backend ptrace", b: "strace -f --seccomp-bpf (same set)"},
+			{name: name + ": run ptrace / native", kind: "ratio", a: "gvcheck run --backend ptrace", b: "native"},
+			{name: name + ": CPU: run ptrace / native", kind: "cpuratio", a: "gvcheck run --backend ptrace", b: "native"},
+			{name: name + ": run (default backend) / strace --seccomp-bpf", kind: "ratio", a: "gvcheck run, default backend", b: "strace -f --seccomp-bpf (same set)"},
+			{name: name + ": run (default backend) / native", kind: "ratio", a: "gvcheck run, default backend", b: "native"},
+			{name: name + ": run ptrace / bare ALLOW filter", kind: "ratio", a: "gvcheck run --backend ptrace", b: "bare ALLOW filter (kernel floor)"},
 			{name: name + ": bare ALLOW filter / native (floor)", kind: "ratio", a: "bare ALLOW filter (kernel floor)", b: "native"},
 			{name: name + ": strace --seccomp-bpf / native", kind: "ratio", a: "strace -f --seccomp-bpf (same set)", b: "native"},
 		}
 		if name == "fast-dd" {
 			j.figures[0].target = "<= 1.0"
+			j.figures[3].target = "<= 1.0"
 		} else {
 			j.figures[1].target = "<= 1.15"
+			j.figures[4].target = "<= 1.15"
 		}
 		return j, "", nil
 	case "full-dd", "full-python":
@@ -312,13 +320,15 @@ func (e *env) job(name string, memSyscalls int) (*job, string, error) {
 			{label: "native", argv: argv},
 			{label: "strace -f -o /dev/null", argv: append([]string{"strace", "-f", "-o", "/dev/null"}, argv...)},
 			{label: "bare notification supervisor (floor)", argv: append([]string{e.self, "notify-floor", "--"}, argv...)},
-			{label: "gvcheck run --full", argv: gv(append([]string{"run", "--backend", "ptrace", "--full", "--"}, argv...)...)},
+			{label: "gvcheck run --backend ptrace --full", argv: gv(append([]string{"run", "--backend", "ptrace", "--full", "--"}, argv...)...)},
+			{label: "gvcheck run --full, default backend", argv: gv(append([]string{"run", "--full", "--"}, argv...)...)},
 		}, figures: []figure{
-			{name: name + ": run --full faster than strace -f", kind: "faster", a: "gvcheck run --full", b: "strace -f -o /dev/null", target: target},
+			{name: name + ": run ptrace --full faster than strace -f", kind: "faster", a: "gvcheck run --backend ptrace --full", b: "strace -f -o /dev/null", target: target},
+			{name: name + ": run --full (default backend) faster than strace -f", kind: "faster", a: "gvcheck run --full, default backend", b: "strace -f -o /dev/null", target: target},
 			{name: name + ": notification floor faster than strace -f", kind: "faster", a: "bare notification supervisor (floor)", b: "strace -f -o /dev/null"},
-			{name: name + ": run --full / notification floor", kind: "ratio", a: "gvcheck run --full", b: "bare notification supervisor (floor)"},
-			{name: name + ": run --full / native", kind: "ratio", a: "gvcheck run --full", b: "native"},
-			{name: name + ": run --full peak RSS", kind: "rss", a: "gvcheck run --full"},
+			{name: name + ": run ptrace --full / notification floor", kind: "ratio", a: "gvcheck run --backend ptrace --full", b: "bare notification supervisor (floor)"},
+			{name: name + ": run ptrace --full / native", kind: "ratio", a: "gvcheck run --backend ptrace --full", b: "native"},
+			{name: name + ": run ptrace --full peak RSS", kind: "rss", a: "gvcheck run --backend ptrace --full"},
 		}}, "", nil
 	case "ebpf-dd", "ebpf-python":
 		// The eBPF backend's complete inventory against native, against
@@ -427,9 +437,11 @@ func (e *env) job(name string, memSyscalls int) (*job, string, error) {
 	case "memory":
 		return &job{name: name, what: fmt.Sprintf("memory: run --full on dd bs=1 making %d syscalls", memSyscalls), rounds: 1,
 			configs: []config{
-				{label: "gvcheck run --full", argv: gv(append([]string{"run", "--backend", "ptrace", "--full", "--"}, dd(memSyscalls/2)...)...)},
+				{label: "gvcheck run --backend ptrace --full", argv: gv(append([]string{"run", "--backend", "ptrace", "--full", "--"}, dd(memSyscalls/2)...)...)},
+				{label: "gvcheck run --full, default backend", argv: gv(append([]string{"run", "--full", "--"}, dd(memSyscalls/2)...)...)},
 			}, figures: []figure{
-				{name: fmt.Sprintf("run --full, %d syscalls: peak RSS", memSyscalls), kind: "rss", a: "gvcheck run --full", target: "< 64MiB"},
+				{name: fmt.Sprintf("run ptrace --full, %d syscalls: peak RSS", memSyscalls), kind: "rss", a: "gvcheck run --backend ptrace --full", target: "< 64MiB"},
+				{name: fmt.Sprintf("run --full (default backend), %d syscalls: peak RSS", memSyscalls), kind: "rss", a: "gvcheck run --full, default backend", target: "< 64MiB"},
 			}}, "", nil
 	}
 	return nil, "", fmt.Errorf("unknown job")
