@@ -431,7 +431,7 @@ func probeWanted(mode string, a *analyze.Result, res *trace.Result) string {
 		return "--probe=never"
 	case "always", "true":
 	case "auto", "":
-		if a.Max() < analyze.LevelNeedsOption {
+		if a.Max() < analyze.LevelNeedsOption && len(simulate.FixedAnswers(res.Profile)) == 0 {
 			return "nothing risky was found"
 		}
 		// A long job run again, twice or more, is a decision for the user.

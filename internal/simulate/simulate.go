@@ -94,6 +94,19 @@ var stubs = []stub{
 	{"sched_get_priority_min", 0, "pkg/sentry/syscalls/linux/sys_sched.go:SchedGetPriorityMin"},
 }
 
+// FixedAnswers lists the calls of p that gVisor answers with a fixed value
+// whatever the host says: no finding's level marks them risky, yet a
+// program may depend on the value.
+func FixedAnswers(p *profile.Profile) []string {
+	var out []string
+	for _, st := range stubs {
+		if p.Syscalls[st.syscall] != nil {
+			out = append(out, st.syscall)
+		}
+	}
+	return out
+}
+
 // Target is what the differences are derived from: the static analysis of
 // the program's observed profile against the target gVisor.
 type Target struct {
@@ -344,7 +357,8 @@ func Describe(ds []*Difference, on Set) string {
 func (d *Difference) Covers(f analyze.Finding) bool {
 	switch f.Kind {
 	case analyze.KindSyscall:
-		return d.Kind == KindSyscall && d.Syscall == f.Syscall
+		// A stub's fixed value is a difference of the whole syscall.
+		return (d.Kind == KindSyscall || d.Kind == KindValue && d.Values == nil) && d.Syscall == f.Syscall
 	case analyze.KindArgument:
 		return (d.Kind == KindArgument || d.Kind == KindValue) && d.Title == f.Title()
 	case analyze.KindPath:

@@ -3,8 +3,6 @@
 package simulate
 
 import (
-	"bytes"
-	"encoding/binary"
 	"path"
 	"path/filepath"
 	"slices"
@@ -16,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/gvcheck/gvcheck/internal/policy"
+	"github.com/gvcheck/gvcheck/internal/procmem"
 	"github.com/gvcheck/gvcheck/internal/sysargs"
 	"github.com/gvcheck/gvcheck/internal/sysno"
 )
@@ -231,21 +230,14 @@ func (s *Supervisor) keyMatches(d *Difference, name string, n *policy.Notificati
 		}
 		return true
 	}
-	args := n.Args
-	if sysargs.NeedsMemory(name) {
-		var b [8]byte
-		if readMem(n.Tid, uintptr(args[0]), b[:]) != nil {
-			return false
-		}
-		args[0] = binary.LittleEndian.Uint64(b[:])
-	}
+	args := sysargs.WithMemory(name, n.Args, func(addr uintptr, size int) []byte { return procmem.Upto(n.Tid, addr, size) })
 	_, vals, ok := sysargs.KeyFromRegs(s.arch, name, args)
 	return ok && len(vals) >= len(d.Values) && slices.Equal(vals[:len(d.Values)], d.Values)
 }
 
 // readPath reads the path argument of a call and makes it absolute.
 func readPath(n *policy.Notification, pa sysargs.PathArg) (string, bool) {
-	p, err := readString(n.Tid, uintptr(n.Args[pa.Path]), 4096)
+	p, err := procmem.String(n.Tid, uintptr(n.Args[pa.Path]), 4096)
 	if err != nil || p == "" {
 		return "", false
 	}
@@ -279,38 +271,4 @@ func resolveExe(p string) string {
 		return r
 	}
 	return p
-}
-
-// readMem reads len(b) bytes of process tid's memory at addr.
-func readMem(tid int, addr uintptr, b []byte) error {
-	local := []unix.Iovec{{Base: &b[0], Len: uint64(len(b))}}
-	remote := []unix.RemoteIovec{{Base: addr, Len: len(b)}}
-	n, err := unix.ProcessVMReadv(tid, local, remote, 0)
-	if err != nil {
-		return err
-	}
-	if n != len(b) {
-		return unix.EFAULT
-	}
-	return nil
-}
-
-// readString reads a NUL-terminated string of at most max bytes, a page at
-// a time so that a string ending just before unmapped memory is read.
-func readString(tid int, addr uintptr, max int) (string, error) {
-	var out []byte
-	for len(out) < max {
-		chunk := 4096 - int(addr%4096)
-		chunk = min(chunk, max-len(out))
-		b := make([]byte, chunk)
-		if err := readMem(tid, addr, b); err != nil {
-			return "", err
-		}
-		if i := bytes.IndexByte(b, 0); i >= 0 {
-			return string(append(out, b[:i]...)), nil
-		}
-		out = append(out, b...)
-		addr += uintptr(chunk)
-	}
-	return string(out), nil
 }

@@ -57,6 +57,9 @@ const (
 	numCategories
 )
 
+// catXattr is an extended attribute's name, a string, not a constant.
+const catXattr = numCategories + 1
+
 // selector picks a category's constants out of x/sys/unix by prefix, with
 // exclusions for the sub-value constants that share the prefix (PR_SET_MM_*
 // are arguments of PR_SET_MM, not prctl options), and a preference order for

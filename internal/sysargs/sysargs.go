@@ -177,6 +177,8 @@ var keys = map[string]keyFunc{
 		}
 		return d, []uint64{v}, true
 	},
+	"setxattr": xattrName, "lsetxattr": xattrName, "fsetxattr": xattrName,
+	"removexattr": xattrName, "lremovexattr": xattrName, "fremovexattr": xattrName,
 	"mmap": func(arch sysno.Arch, a args) (string, []uint64, bool) {
 		f, ok := a.value(3, catMap)
 		if !ok {
@@ -296,14 +298,6 @@ func Sensitive(name string) bool {
 	return ok
 }
 
-// NeedsMemory reports whether the key of name lives in tracee memory rather
-// than in registers: clone3's flags are in struct clone_args. A tracer reads
-// clone_args.flags (the first u64 at args[0]) and passes it as args[0] to
-// KeyFromRegs.
-func NeedsMemory(name string) bool {
-	return name == "clone3"
-}
-
 // KeyFromRegs returns the key of an argument-sensitive syscall from its raw
 // arguments: a display form ("PR_SET_MM,PR_SET_MM_START_CODE",
 // "AF_PACKET,SOCK_RAW", "SOL_SOCKET,SO_ATTACH_BPF") and the values it stands
@@ -395,7 +389,7 @@ var keyArgs = map[string][]ArgSpec{
 }
 
 // KeyArgs returns where the key values of name come from in registers; ok
-// is false when they do not come from registers (clone3) or name has no key.
+// is false when they come from memory (MemoryKeyOf) or name has no key.
 func KeyArgs(name string) ([]ArgSpec, bool) {
 	s, ok := keyArgs[name]
 	return s, ok

@@ -37,6 +37,7 @@ var regPos = map[string][]int{
 	"prctl": {0, 1}, "socket": {0, 1, 2}, "setsockopt": {1, 2}, "ioctl": {1}, "futex": {1},
 	"fallocate": {1}, "unshare": {0}, "madvise": {2}, "mmap": {3}, "membarrier": {0},
 	"fcntl": {1}, "setrlimit": {0}, "shmctl": {1}, "clone3": {0}, "mremap": {3}, "personality": {0},
+	"setxattr": {1}, "removexattr": {1}, "fsetxattr": {1},
 }
 
 var (
@@ -143,6 +144,13 @@ func TestKeyFromText(t *testing.T) {
 		{sysno.AMD64, "personality", "PER_LINUX|ADDR_NO_RANDOMIZE", "PER_LINUX|ADDR_NO_RANDOMIZE", []uint64{0x40000}},
 		{sysno.AMD64, "personality", "0x8", "PER_LINUX32", []uint64{8}},
 		{sysno.AMD64, "membarrier", "MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0", "MEMBARRIER_CMD_PRIVATE_EXPEDITED", []uint64{8}},
+		{sysno.AMD64, "setxattr", `"f", "security.selinux", "x", 1, 0`, "security.*", []uint64{3}},
+		{sysno.AMD64, "lsetxattr", `"/a,b", "user.k,|x", "v", 1, XATTR_CREATE`, "user.*", []uint64{1}},
+		{sysno.AMD64, "fsetxattr", `3, "security.capability", "\1\0\0\2", 20, 0`, "security.capability", []uint64{5}},
+		{sysno.AMD64, "fsetxattr", `3, "security.capability"..., "", 20, 0`, "security.*", []uint64{3}},
+		{sysno.AMD64, "removexattr", `"f", "trusted.overlay.opaque"`, "trusted.*", []uint64{2}},
+		{sysno.AMD64, "fremovexattr", `3, "system.posix_acl_access"`, "system.*", []uint64{4}},
+		{sysno.AMD64, "setxattr", `0x7ffd1000 /tmp/f, 0x7ffd2000 security.k, 0x7ffd3000, 0x3, 0x0`, "security.*", []uint64{3}},
 	} {
 		d, v, ok := KeyFromText(tc.arch, tc.name, tc.text)
 		if !ok || d != tc.display || !slices.Equal(v, tc.values) {
@@ -158,6 +166,10 @@ func TestKeyFromText(t *testing.T) {
 		{"prctl", ""},
 		{"ioctl", "3, NOT_A_REQUEST, 0"},
 		{"personality", "0xffffffff"},
+		{"setxattr", `"f", "nonamespace", "v", 1, 0`},
+		{"setxattr", `"f", NULL, "v", 1, 0`},
+		{"setxattr", `"f", 0x7ffd, "v", 1, 0`},
+		{"setxattr", `0x7ffd1000 /tmp/f, 0x7ffd2000 (error decoding path: bad address), 0x0, 0x3, 0x0`},
 	} {
 		if d, v, ok := KeyFromText(sysno.AMD64, tc.name, tc.text); ok {
 			t.Errorf("KeyFromText(%s, %q) = %q %v, want no key", tc.name, tc.text, d, v)
@@ -196,6 +208,7 @@ func FuzzKeyFromText(f *testing.F) {
 		"3, 0x5401 /* TCGETS */", "child_stack=NULL, flags=CLONE_NEWNET|SIGCHLD", "{flags=CLONE_VM, ...}, 88",
 		"3, _IOC(_IOC_READ|_IOC_WRITE, 'T', 0x1, 0x8), 0", "AF_PACKET, SOCK_RAW, htons(ETH_P_ALL)",
 		"0x1, FUTEX_WAIT_PRIVATE, 0, NULL", "SNDCTL_TMR_TIMEBASE or TCGETS", "\"a,b\", (", "/* unterminated",
+		`"f", "security.k"..., "v", 1, 0`, `0x1 /f, 0x2 user.k, 0x0`, `"f", "\x`,
 	} {
 		f.Add("ioctl", s)
 		f.Add("socket", s)

@@ -31,6 +31,9 @@ func (t textArgs) value(i int, c category) (uint64, bool) {
 		return 0, false
 	}
 	s := t.args[i]
+	if c == catXattr {
+		return xattrFromText(s)
+	}
 	if _, v, ok := cutField(s); ok {
 		s = v
 	}
@@ -298,4 +301,24 @@ func parseIOC(inner string) (uint64, bool) {
 		return 0, false
 	}
 	return dir<<30 | size<<16 | typ<<8 | nr, true
+}
+
+// xattrFromText classifies an attribute name strace printed as a quoted
+// string (marked "..." after the quote when cut short), or gVisor's strace
+// as its address and the name unquoted ("0x7ffd1234 security.k").
+func xattrFromText(s string) (uint64, bool) {
+	rest, cut := strings.CutSuffix(strings.TrimSpace(s), "...")
+	if addr, name, ok := strings.Cut(rest, " "); ok && strings.HasPrefix(addr, "0x") && !strings.HasPrefix(name, "(") {
+		_, v, ok := xattrKey(name, true)
+		return v, ok
+	}
+	if len(rest) < 2 || rest[0] != '"' || rest[len(rest)-1] != '"' {
+		return 0, false
+	}
+	name, err := strconv.Unquote(rest)
+	if err != nil {
+		name = rest[1 : len(rest)-1] // an escape Go does not read; the prefix is what counts
+	}
+	_, v, ok := xattrKey(name, !cut)
+	return v, ok
 }

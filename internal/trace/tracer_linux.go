@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/gvcheck/gvcheck/internal/policy"
+	"github.com/gvcheck/gvcheck/internal/procmem"
 	"github.com/gvcheck/gvcheck/internal/profile"
 	"github.com/gvcheck/gvcheck/internal/sysargs"
 	"github.com/gvcheck/gvcheck/internal/sysno"
@@ -365,19 +366,12 @@ func (t *tracer) newCall(th *thread, nr int, args [6]uint64) *profile.Call {
 	if !th.proc.shim {
 		c.Exe = th.proc.exe
 	}
-	if sysargs.NeedsMemory(c.Name) {
-		var b [8]byte
-		if readMem(th.tid, uintptr(args[0]), b[:]) == nil {
-			args[0] = binary.LittleEndian.Uint64(b[:])
-		} else {
-			args[0] = 0
-		}
-	}
+	args = sysargs.WithMemory(c.Name, args, func(addr uintptr, n int) []byte { return procmem.Upto(th.tid, addr, n) })
 	if key, vals, ok := sysargs.KeyFromRegs(t.arch, c.Name, args); ok {
 		c.Key, c.KeyValues = key, vals
 	}
 	if pa, ok := sysargs.PathArgOf(c.Name); ok {
-		if p, err := readString(th.tid, uintptr(args[pa.Path]), 4096); err == nil && p != "" {
+		if p, err := procmem.String(th.tid, uintptr(args[pa.Path]), 4096); err == nil && p != "" {
 			if !strings.HasPrefix(p, "/") {
 				p = absPath(th.tid, p, pa.Dir >= 0, int32(args[max(pa.Dir, 0)]))
 			}

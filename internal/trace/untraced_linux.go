@@ -9,6 +9,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/gvcheck/gvcheck/internal/policy"
+	"github.com/gvcheck/gvcheck/internal/procmem"
 	"github.com/gvcheck/gvcheck/internal/sysno"
 )
 
@@ -75,7 +76,7 @@ func (t *tracer) keepTraced(th *thread, nr int, args [6]uint64) bool {
 	case t.clone3Nr:
 		var b [8]byte
 		addr := uintptr(args[0])
-		if args[1] < 8 || readMem(th.tid, addr, b[:]) != nil {
+		if args[1] < 8 || procmem.Read(th.tid, addr, b[:]) != nil {
 			return false
 		}
 		flags := binary.LittleEndian.Uint64(b[:])

@@ -42,6 +42,7 @@ func (t *Tree) Extract() (*Result, error) {
 		{"capabilities", t.capabilities},
 		{"rseq", t.rseq},
 		{"personality", t.personality},
+		{"xattrs", t.xattrs},
 		{"curated", t.curated},
 		{"paths", t.paths},
 	} {

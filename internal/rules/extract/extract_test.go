@@ -95,6 +95,10 @@ var facts = map[string][]fact{
 		{"setrlimit", []uint64{13}, nil, rules.AnswerUnsupported, "EPERM"},
 		{"io_uring_setup", nil, nil, rules.AnswerUnknown, ""}, // no --iouring flag yet
 		{"ioctl", []uint64{0x5401}, nil, rules.AnswerSupported, ""},
+		{"setxattr", []uint64{3}, nil, rules.AnswerUnsupported, "EOPNOTSUPP"}, // gofer.go, sys_xattr.go: user.* only
+		{"setxattr", []uint64{2}, nil, rules.AnswerUnsupported, "EOPNOTSUPP"},
+		{"fsetxattr", []uint64{5}, nil, rules.AnswerUnsupported, "EOPNOTSUPP"},
+		{"setxattr", []uint64{1}, nil, rules.AnswerUnknown, ""},
 	},
 	v2023: {
 		{"prctl", []uint64{35, 1}, nil, rules.AnswerUnsupported, "EINVAL"},
@@ -105,15 +109,19 @@ var facts = map[string][]fact{
 		{"io_uring_setup", nil, []string{"--iouring"}, rules.AnswerSupported, ""},
 		{"keyctl", []uint64{0}, nil, rules.AnswerSupported, ""}, // sys_key.go: KEYCTL_GET_KEYRING_ID
 		{"shmctl", []uint64{11}, nil, rules.AnswerIgnored, ""},  // sys_shm.go: SHM_LOCK is a no-op
+		{"removexattr", []uint64{3}, nil, rules.AnswerUnsupported, "EOPNOTSUPP"},
 	},
 	vNewest: {
 		{"prctl", []uint64{0x53564d41}, nil, rules.AnswerSupported, ""},                // PR_SET_VMA
 		{"socket", []uint64{16, 3, 12}, nil, rules.AnswerNeedsFlag, "EPROTONOSUPPORT"}, // netfilter/protocol.go: NewProtocol refuses unless nftables is on (--TESTONLY-nftables)
 		{"clone", []uint64{0x2000000}, nil, rules.AnswerUnsupported, "EINVAL"},
-		{"unshare", []uint64{0x100}, nil, rules.AnswerUnsupported, "EINVAL"}, // CLONE_VM
-		{"setsockopt", []uint64{1, 50}, nil, rules.AnswerIgnored, ""},        // SO_ATTACH_BPF: metric only
-		{"keyctl", []uint64{2}, nil, rules.AnswerUnsupported, "ENOSYS"},      // KEYCTL_UPDATE
-		{"mmap", []uint64{0x40000}, nil, rules.AnswerIgnored, ""},            // MAP_HUGETLB
+		{"unshare", []uint64{0x100}, nil, rules.AnswerUnsupported, "EINVAL"},  // CLONE_VM
+		{"setsockopt", []uint64{1, 50}, nil, rules.AnswerIgnored, ""},         // SO_ATTACH_BPF: metric only
+		{"keyctl", []uint64{2}, nil, rules.AnswerUnsupported, "ENOSYS"},       // KEYCTL_UPDATE
+		{"mmap", []uint64{0x40000}, nil, rules.AnswerIgnored, ""},             // MAP_HUGETLB
+		{"setxattr", []uint64{3}, nil, rules.AnswerUnsupported, "EOPNOTSUPP"}, // vfs/permissions.go: CheckXattrPermissions
+		{"fsetxattr", []uint64{5}, nil, rules.AnswerSupported, ""},            // security.capability aside
+		{"lsetxattr", []uint64{2}, nil, rules.AnswerUnknown, ""},              // trusted.*: root may, as on Linux
 	},
 }
 

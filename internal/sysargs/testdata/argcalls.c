@@ -26,6 +26,7 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <linux/sched.h>
 #include <termios.h>
 #include <unistd.h>
@@ -137,6 +138,25 @@ int main(int argc, char **argv) {
 		result(syscall(SYS_unshare, CLONE_NEWNET));
 		CHECK("unshare", "%d", CLONE_NEWCGROUP);
 		result(syscall(SYS_unshare, CLONE_NEWCGROUP));
+	}
+	if (want(argc, argv, "xattr")) {
+		// The key is the attribute's namespace, numbered as package
+		// sysargs numbers them: 1 user, 2 trusted, 3 security, 4 system,
+		// 5 security.capability.
+		char path[] = "/tmp/argcalls-XXXXXX";
+		int fd = mkstemp(path);
+		CHECK("setxattr", "%d", 1);
+		result(setxattr(path, "user.argcalls", "v", 1, 0));
+		CHECK("setxattr", "%d", 3);
+		result(setxattr(path, "security.argcalls", "v", 1, 0));
+		CHECK("removexattr", "%d", 3);
+		result(removexattr(path, "security.argcalls"));
+		// A version 2 capability set: CAP_NET_BIND_SERVICE, permitted.
+		unsigned int caps[5] = {0x02000000, 1u << 10, 0, 0, 0};
+		CHECK("fsetxattr", "%d", 5);
+		result(fsetxattr(fd, "security.capability", caps, sizeof caps, 0));
+		close(fd);
+		unlink(path);
 	}
 	if (want(argc, argv, "clone3")) {
 		struct clone_args ca;

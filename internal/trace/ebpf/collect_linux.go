@@ -149,7 +149,7 @@ func (p *probe) profile() (*profile.Profile, lost, error) {
 		s.Record(n, errno)
 		s.RecordExe(name(k.Exe), n)
 		if nr < nrMax && p.specs[nr].Flags&spKey != 0 {
-			regs := regsOf(p.specs[nr], k.Args)
+			regs := regsOf(s.Name, p.specs[nr], k.Args)
 			if key, vals, ok := sysargs.KeyFromRegs(p.arch, s.Name, regs); ok {
 				s.RecordArg(key, vals, n, errno)
 			}

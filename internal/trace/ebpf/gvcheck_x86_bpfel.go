@@ -87,7 +87,8 @@ type gvcheckSpec struct {
 	Arg     [3]int8
 	PathArg int8
 	DirArg  int8
-	Pad     [2]uint8
+	Mem     uint8
+	Pad     uint8
 }
 
 type gvcheckTaskState struct {

@@ -3,6 +3,7 @@
 package ebpf
 
 import (
+	"encoding/binary"
 	"fmt"
 
 	"github.com/gvcheck/gvcheck/internal/sysargs"
@@ -20,9 +21,14 @@ const (
 	spChild0   = 1 << 2
 	spPrctlMM  = 1 << 3
 	spNonNull2 = 1 << 4
-	spMem0     = 1 << 5
 	spExec     = 1 << 6
 	spChdir    = 1 << 7
+)
+
+// spec mem values, as in bpf/gvcheck.c.
+const (
+	memU64 = 1
+	memStr = 2
 )
 
 // specs builds the per-syscall table that tells the BPF program which
@@ -40,12 +46,13 @@ func specs(arch sysno.Arch) ([nrMax]gvcheckSpec, error) {
 		name := sysno.Name(arch, nr)
 		s := &t[nr]
 		if sysargs.Sensitive(name) {
-			slots, flags, err := keySlots(name)
+			slots, flags, mem, err := keySlots(name)
 			if err != nil {
 				return t, err
 			}
 			s.Flags |= spKey | flags
 			s.Arg = slots
+			s.Mem = mem
 		}
 		if pa, ok := sysargs.PathArgOf(name); ok {
 			s.Flags |= spPath
@@ -67,37 +74,50 @@ func specs(arch sysno.Arch) ([nrMax]gvcheckSpec, error) {
 // keySlots says which argument registers the kernel keeps for a syscall's
 // key, in up to three slots, and how it transforms them. The kernel keeps
 // the registers whole: sysargs.KeyFromRegs applies its masks in user space.
-func keySlots(name string) ([3]int8, uint8, error) {
-	slots := [3]int8{noArg, noArg, noArg}
-	switch name {
-	case "clone3": // the flags are the first u64 of struct clone_args
-		slots[0] = 0
-		return slots, spMem0, nil
-	case "prlimit64": // the resource, and whether a new limit is set
+// A key in memory has its register in the first slot, and mem says what the
+// kernel reads there: a u64, kept in that slot, or the start of a string,
+// kept in all three.
+func keySlots(name string) (slots [3]int8, flags, mem uint8, err error) {
+	slots = [3]int8{noArg, noArg, noArg}
+	if mk, ok := sysargs.MemoryKeyOf(name); ok {
+		slots[0], mem = int8(mk.Arg), memU64
+		if mk.String {
+			mem = memStr
+		}
+		return slots, 0, mem, nil
+	}
+	if name == "prlimit64" { // the resource, and whether a new limit is set
 		slots[0], slots[2] = 1, 2
-		return slots, spNonNull2, nil
+		return slots, spNonNull2, 0, nil
 	}
 	as, ok := sysargs.KeyArgs(name)
 	if !ok || len(as) > 3 {
-		return slots, 0, fmt.Errorf("ebpf: no register layout for the key of %s", name)
+		return slots, 0, 0, fmt.Errorf("ebpf: no register layout for the key of %s", name)
 	}
 	for i, a := range as {
 		slots[i] = int8(a.Arg)
 	}
-	var flags uint8
 	if name == "prctl" {
 		flags |= spPrctlMM
 	}
-	return slots, flags, nil
+	return slots, flags, 0, nil
 }
 
 // noArg is a key slot that takes no register (the kernel reads a zero).
 const noArg = 6
 
-// regsOf rebuilds the argument registers sysargs.KeyFromRegs reads from the
-// values the kernel kept in the slots of spec s.
-func regsOf(s gvcheckSpec, vals [3]uint64) [6]uint64 {
+// regsOf rebuilds the argument registers sysargs.KeyFromRegs reads for
+// syscall name from the values the kernel kept in the slots of spec s.
+func regsOf(name string, s gvcheckSpec, vals [3]uint64) [6]uint64 {
 	var r [6]uint64
+	if s.Mem == memStr && s.Arg[0] >= 0 && s.Arg[0] < noArg {
+		var b [24]byte
+		for i, v := range vals {
+			binary.LittleEndian.PutUint64(b[8*i:], v)
+		}
+		r[s.Arg[0]] = sysargs.FromMemory(name, b[:])
+		return r
+	}
 	for i, a := range s.Arg {
 		if a >= 0 && a < noArg {
 			r[a] = vals[i]
@@ -107,8 +127,8 @@ func regsOf(s gvcheckSpec, vals [3]uint64) [6]uint64 {
 }
 
 // kernelSlots is what bpf/gvcheck.c keeps of the registers r of a call with
-// spec s (clone3's memory read aside); the tests check that regsOf of it
-// keys every call as r itself does.
+// spec s (keys in memory aside); the tests check that regsOf of it keys
+// every call as r itself does.
 func kernelSlots(s gvcheckSpec, r [6]uint64) [3]uint64 {
 	var v [3]uint64
 	for i, a := range s.Arg {

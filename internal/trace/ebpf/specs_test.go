@@ -3,7 +3,10 @@
 package ebpf
 
 import (
+	"encoding/binary"
 	"math/rand/v2"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/gvcheck/gvcheck/internal/sysargs"
@@ -31,6 +34,9 @@ func TestSpecsKeyLikeRegisters(t *testing.T) {
 			t.Errorf("%s has a key argument but no key spec", name)
 			continue
 		}
+		if s.Mem == memStr {
+			continue // TestSpecsStringKeys
+		}
 		for i := 0; i < 2000; i++ {
 			var r [6]uint64
 			for j := range r {
@@ -41,11 +47,54 @@ func TestSpecsKeyLikeRegisters(t *testing.T) {
 				}
 			}
 			want, wantVals, wantOK := sysargs.KeyFromRegs(arch, name, r)
-			got, gotVals, gotOK := sysargs.KeyFromRegs(arch, name, regsOf(s, kernelSlots(s, r)))
+			got, gotVals, gotOK := sysargs.KeyFromRegs(arch, name, regsOf(name, s, kernelSlots(s, r)))
 			if want != got || wantOK != gotOK || len(wantVals) != len(gotVals) {
 				t.Fatalf("%s%x: registers key it %q (%v), the kernel's slots %q (%v)", name, r, want, wantOK, got, gotOK)
 			}
 		}
+	}
+}
+
+// TestSpecsStringKeys checks that the start of a string the kernel keeps
+// (bpf_probe_read_user_str into the three slots: at most 23 bytes and a
+// NUL) keys a call as the ptrace tracer's reading of the same memory does.
+func TestSpecsStringKeys(t *testing.T) {
+	arch := sysno.AMD64
+	sp, err := specs(arch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := []string{"user.k", "security.selinux", "security.capability", "security.capabilityX",
+		"trusted.overlay.opaque", "system.posix_acl_access", "security." + strings.Repeat("x", 40), "other", ""}
+	checked := 0
+	for _, call := range sysargs.Syscalls() {
+		nr, ok := sysno.Number(arch, call)
+		if !ok || sp[nr].Mem != memStr {
+			continue
+		}
+		s := sp[nr]
+		for _, xname := range names {
+			mem := append([]byte(xname), 0)
+			var r [6]uint64
+			r[s.Arg[0]] = 0x1000
+			want, wantVals, wantOK := sysargs.KeyFromRegs(arch, call, sysargs.WithMemory(call, r, func(_ uintptr, n int) []byte {
+				return mem[:min(n, len(mem))]
+			}))
+			var kb [24]byte
+			copy(kb[:23], xname)
+			var slots [3]uint64
+			for i := range slots {
+				slots[i] = binary.LittleEndian.Uint64(kb[8*i:])
+			}
+			got, gotVals, gotOK := sysargs.KeyFromRegs(arch, call, regsOf(call, s, slots))
+			if want != got || wantOK != gotOK || !slices.Equal(wantVals, gotVals) {
+				t.Errorf("%s(%q): ptrace keys it %q %v, the kernel's bytes %q %v", call, xname, want, wantVals, got, gotVals)
+			}
+			checked++
+		}
+	}
+	if checked == 0 {
+		t.Error("no syscall keyed by a string")
 	}
 }
 

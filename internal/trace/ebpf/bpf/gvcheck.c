@@ -48,7 +48,6 @@
 #define SP_CHILD0 (1 << 2)   // clone family: a return of 0 is the child's, not a call
 #define SP_PRCTL_MM (1 << 3) // the second key value counts only for PR_SET_MM
 #define SP_NONNULL2 (1 << 4) // the third key value is whether the pointer is non-NULL
-#define SP_MEM0 (1 << 5)     // the first key value is the u64 its register points to
 #define SP_EXEC (1 << 6)     // execve/execveat: on success the path comes from sched_prepare_exec
 #define SP_CHDIR (1 << 7)    // chdir: on success a relative path names the new working directory
 
@@ -60,12 +59,17 @@
 #define MODE_SEEDS (1 << 0)   // thread groups listed in seeds
 #define MODE_CGROUP2 (1 << 1) // tasks in cfg_cgroup_id or below
 
+// struct spec mem: where a key that is not in registers lives.
+#define MEM_U64 1 // the first key value is the u64 its register points to
+#define MEM_STR 2 // the key values are the first bytes of the string it points to
+
 struct spec {
 	__u8 flags;
 	__s8 arg[3];   // argument registers of the key, 6 for none
 	__s8 path_arg; // -1 for none
 	__s8 dir_arg;  // -1: the working directory
-	__u8 pad[2];
+	__u8 mem;      // MEM_*, 0 for a key in registers
+	__u8 pad;
 };
 
 struct task_state {
@@ -593,11 +597,18 @@ __attribute__((noinline)) int record(struct scratch *s)
 			k.args[1] = 0;
 		if (sp.flags & SP_NONNULL2)
 			k.args[2] = k.args[2] != 0;
-		if (sp.flags & SP_MEM0) {
+		if (sp.mem == MEM_U64) {
 			__u64 v = 0;
 			if (bpf_probe_read_user(&v, sizeof(v), (const void *)k.args[0]) != 0)
 				v = 0;
 			k.args[0] = v;
+		} else if (sp.mem == MEM_STR) {
+			// The bytes are part of the map key: zero what the string
+			// does not fill, and all of it when it cannot be read.
+			const void *p = (const void *)k.args[0];
+			k.args[0] = k.args[1] = k.args[2] = 0;
+			if (bpf_probe_read_user_str(k.args, sizeof(k.args), p) < 0)
+				k.args[0] = k.args[1] = k.args[2] = 0;
 		}
 	}
 	add(&calls, &k, &lost_calls);

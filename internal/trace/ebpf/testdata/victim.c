@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <signal.h>
 #include <termios.h>
 #include <unistd.h>
@@ -96,6 +97,16 @@ static void options(void)
 		munmap(p, 1 << 21);
 	unshare(CLONE_NEWUTS);
 	syscall(SYS_membarrier, 0, 0, 0);
+	// Keys in memory: an extended attribute's namespace.
+	fd = open("xattrs", O_CREAT | O_RDWR, 0600);
+	fsetxattr(fd, "user.victim", "v", 1, 0);
+	setxattr("xattrs", "security.victim", "v", 1, 0);
+	lsetxattr("xattrs", "trusted.a-name-longer-than-what-the-kernel-keeps", "v", 1, 0);
+	removexattr("xattrs", "security.victim");
+	fremovexattr(fd, "no-namespace"); // EOPNOTSUPP: no key
+	setxattr("xattrs", NULL, "v", 1, 0); // EFAULT: no key
+	close(fd);
+	unlink("xattrs");
 	syscall(999); // ENOSYS
 }
 

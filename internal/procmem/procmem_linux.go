@@ -1,0 +1,99 @@
+//go:build linux
+
+// Package procmem reads another process's memory: a tracer's or a
+// supervisor's view of the arguments a call points to.
+package procmem
+
+import (
+	"bytes"
+	"errors"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// PageSize is the unit a read may fail by: a string may end just before an
+// unmapped page.
+const PageSize = 4096
+
+// Read copies len(b) bytes at addr in tid's memory, with process_vm_readv,
+// or PTRACE_PEEKDATA where that is unavailable (the caller must then be
+// tid's tracer, and tid stopped).
+func Read(tid int, addr uintptr, b []byte) error {
+	if addr == 0 || len(b) == 0 {
+		return unix.EFAULT
+	}
+	local := []unix.Iovec{{Base: &b[0]}}
+	local[0].SetLen(len(b))
+	remote := []unix.RemoteIovec{{Base: addr, Len: len(b)}}
+	n, err := unix.ProcessVMReadv(tid, local, remote, 0)
+	if err == nil && n == len(b) {
+		return nil
+	}
+	if err == nil {
+		return unix.EFAULT
+	}
+	if err != unix.ENOSYS && err != unix.EPERM {
+		return err
+	}
+	return peek(tid, addr, b)
+}
+
+func peek(tid int, addr uintptr, b []byte) error {
+	var word [8]byte
+	for off := 0; off < len(b); {
+		a := addr + uintptr(off)
+		aligned := a &^ 7
+		_, _, e := unix.RawSyscall6(unix.SYS_PTRACE, unix.PTRACE_PEEKDATA, uintptr(tid), aligned,
+			uintptr(unsafe.Pointer(&word[0])), 0, 0)
+		if e != 0 {
+			return e
+		}
+		off += copy(b[off:], word[a-aligned:])
+	}
+	return nil
+}
+
+// ErrTooLong is a string with no NUL within the limit.
+var ErrTooLong = errors.New("string too long")
+
+// String reads a NUL-terminated string of at most max bytes at addr, page
+// by page so that a string ending just before an unmapped page reads. The
+// first read is short: most strings are, and a stopped tracee pays for every
+// byte.
+func String(tid int, addr uintptr, max int) (string, error) {
+	var out []byte
+	for len(out) < max {
+		n := min(PageSize-int(addr%PageSize), max-len(out))
+		if out == nil {
+			n = min(n, 256)
+		}
+		buf := make([]byte, n)
+		if err := Read(tid, addr, buf); err != nil {
+			return "", err
+		}
+		if i := bytes.IndexByte(buf, 0); i >= 0 {
+			return string(append(out, buf[:i]...)), nil
+		}
+		out = append(out, buf...)
+		addr += uintptr(n)
+	}
+	return "", ErrTooLong
+}
+
+// Upto reads n bytes at addr, or as many as are mapped before the first
+// page that is not: the start of a string that may end early. It returns
+// nil when nothing could be read.
+func Upto(tid int, addr uintptr, n int) []byte {
+	var out []byte
+	for len(out) < n {
+		k := min(PageSize-int(addr%PageSize), n-len(out))
+		buf := make([]byte, k)
+		if Read(tid, addr, buf) != nil {
+			break
+		}
+		out = append(out, buf...)
+		addr += uintptr(k)
+	}
+	return out
+}
