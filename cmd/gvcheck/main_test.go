@@ -16,6 +16,7 @@ import (
 
 	"github.com/gvcheck/gvcheck/internal/cli"
 	"github.com/gvcheck/gvcheck/internal/policy"
+	"github.com/gvcheck/gvcheck/internal/schematest"
 	"github.com/gvcheck/gvcheck/internal/testenv"
 	"github.com/gvcheck/gvcheck/internal/trace/ebpf"
 )
@@ -53,6 +54,7 @@ func TestScript(t *testing.T) {
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"status": cmdStatus,
+			"schema": cmdSchema,
 		},
 		Condition: condition,
 	})
@@ -120,5 +122,32 @@ func cmdStatus(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	if got != want {
 		ts.Fatalf("exit status %d, want %d", got, want)
+	}
+}
+
+// cmdSchema validates a JSON report (a file, or stdout) against the
+// schema it names, or a SARIF log against SARIF 2.1.0:
+// schema report.json
+// schema -sarif stdout
+func cmdSchema(ts *testscript.TestScript, neg bool, args []string) {
+	sarif := len(args) > 0 && args[0] == "-sarif"
+	if sarif {
+		args = args[1:]
+	}
+	if len(args) != 1 {
+		ts.Fatalf("usage: schema [-sarif] FILE")
+	}
+	data := []byte(ts.ReadFile(args[0]))
+	var err error
+	if sarif {
+		err = schematest.ValidateSARIF(data)
+	} else {
+		err = schematest.Validate(data, "")
+	}
+	switch {
+	case err != nil && !neg:
+		ts.Fatalf("%s does not match its schema: %v", args[0], err)
+	case err == nil && neg:
+		ts.Fatalf("%s matches its schema", args[0])
 	}
 }

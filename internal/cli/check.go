@@ -69,7 +69,7 @@ workload; --workloads reports each input (and each object of a list) on its own 
 			if err != nil {
 				return err
 			}
-			ropt := report.Options{All: out.all}
+			ropt := report.Options{All: out.all, FailOn: failOn}
 			var rws []report.Workload
 			failed := false
 			for _, w := range wls {

@@ -5,8 +5,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 
 	"github.com/spf13/pflag"
+
+	"github.com/gvcheck/gvcheck/internal/report"
 )
 
 // outputFlags choose the report format and where it goes.
@@ -24,16 +28,15 @@ func (o *outputFlags) register(fs *pflag.FlagSet, dest ...string) {
 	if len(dest) > 0 {
 		to = dest[0]
 	}
-	fs.StringVarP(&o.format, "format", "f", "text", "report format: text, json or markdown")
+	fs.StringVarP(&o.format, "format", "f", "text", "report format: "+strings.Join(report.Formats, ", "))
 	fs.StringVarP(&o.file, "output", "o", "", "write the report to this file instead of "+to)
 }
 
 func (o *outputFlags) validate() error {
-	switch o.format {
-	case "text", "json", "markdown", "md":
+	if o.format == "md" || slices.Contains(report.Formats, o.format) {
 		return nil
 	}
-	return usagef("--format: unknown format %q (want text, json or markdown)", o.format)
+	return usagef("--format: unknown format %q (want %s)", o.format, strings.Join(report.Formats, ", "))
 }
 
 // writeTo writes via fn to --output (atomically, so a failed run leaves no

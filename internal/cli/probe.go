@@ -142,6 +142,9 @@ files stay as they were (--in-place to run in them). Standard input is
 			if err := out.validate(); err != nil {
 				return err
 			}
+			if err := experimentFormat(&out); err != nil {
+				return err
+			}
 			failOn, err := parseFailOn(out.failOn)
 			if err != nil {
 				return err

@@ -86,7 +86,7 @@ func (t *traceFlags) finish(w io.Writer, name string, tg *target, failOn analyze
 	if res == nil {
 		res = tg.analyze(p)
 	}
-	ropt := report.Options{All: t.out.all}
+	ropt := report.Options{All: t.out.all, FailOn: failOn}
 	wl := report.NewWorkload(name, p, res, ropt)
 	if exp != nil {
 		report.AddExperiment(&wl, exp)

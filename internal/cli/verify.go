@@ -66,6 +66,9 @@ runsc comes from PATH or --runsc, and must be a static build
 			if err := out.validate(); err != nil {
 				return err
 			}
+			if err := experimentFormat(&out); err != nil {
+				return err
+			}
 			failOn, err := parseFailOn(out.failOn)
 			if err != nil {
 				return err
