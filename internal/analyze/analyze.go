@@ -159,6 +159,24 @@ type Options struct {
 	// FileCaps returns the file capabilities of an executable the profile
 	// names (nil: not checked).
 	FileCaps func(path string) (filecap.Caps, bool)
+	// SandboxCaps are the capabilities the sandboxed program's bounding
+	// set holds (a container's, less what runsc removes); nil means
+	// those of `runsc do`.
+	SandboxCaps []string
+	// Mounts are paths the sandbox's specification mounts (a container's
+	// /dev/mqueue, /dev/shm, ...): they and what is below them exist
+	// whatever gVisor's own /proc, /sys and /dev hold.
+	Mounts []string
+}
+
+// Mounted reports whether p is one of opt.Mounts or below one.
+func (opt Options) Mounted(p string) bool {
+	for _, m := range opt.Mounts {
+		if p == m || strings.HasPrefix(p, strings.TrimSuffix(m, "/")+"/") {
+			return true
+		}
+	}
+	return false
 }
 
 // harmlessWithoutFlag lists syscall-wide rules whose absence programs are
@@ -359,7 +377,7 @@ func judgePaths(p *profile.Profile, opt Options) []Finding {
 			continue // missing natively too: gVisor changes nothing
 		}
 		ok, why := opt.Rules.PathProvided(path)
-		if ok {
+		if ok || opt.Mounted(path) {
 			continue
 		}
 		sc := strings.Join(use.Syscalls, ",")
@@ -391,6 +409,9 @@ func judgeExecs(p *profile.Profile, opt Options) []Finding {
 		}
 	}
 	held := opt.Rules.Capabilities(false, opt.RunscFlags)
+	if opt.SandboxCaps != nil {
+		held = opt.SandboxCaps
+	}
 	var out []Finding
 	for _, exe := range slices.Sorted(maps.Keys(exes)) {
 		caps, ok := opt.FileCaps(exe)

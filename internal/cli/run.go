@@ -133,6 +133,7 @@ func newRunCmd(e *env) *cobra.Command {
 	var (
 		f         traceFlags
 		pf        probeFlags
+		img       imageFlags
 		probeMode string
 	)
 	cmd := &cobra.Command{
@@ -163,16 +164,36 @@ give --test (and --ready).
 The program keeps its terminal, standard streams and signals. The report
 goes to standard error, or to --output.
 
+With --image, the program is a container image's (its entrypoint and cmd,
+arguments after -- replacing the cmd, with its environment, working
+directory and user), run from the image's own root filesystem as Docker
+would run it (see 'gvcheck verify --help'), traced with the ptrace backend.
+
 ` + exitStatusHelp + runExitHelp,
 		Example: `  gvcheck run -- ./myapp --serve
   gvcheck run --full --all -o report.md -f markdown -- make test
-  gvcheck run --save app.json -- ./myapp && gvcheck check --gvisor 2023-01-01 app.json`,
-		Args: needsCommand,
+  gvcheck run --save app.json -- ./myapp && gvcheck check --gvisor 2023-01-01 app.json
+  gvcheck run --image docker:myapp:latest
+  gvcheck run --image oci:./layout:v1 -- /bin/sh -c 'ls /proc'`,
+		Args: commandOrImage(&img),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
+			if err := img.check(cmd); err != nil {
+				return err
+			}
+			if img.used() {
+				if f.backend == "ebpf" {
+					return usagef("--image: the program runs in the image's root, which only the ptrace backend sets up")
+				}
+				f.backend = "ptrace"
+				f.notes = append(f.notes, img.implyFlags(&f.target)...)
+			}
 			be, err := chooseBackend(f.backend, f.simulate, "")
 			if err != nil {
 				return err
+			}
+			if img.used() {
+				be.why = "an image's program runs in the image's root, which the ptrace backend sets up"
 			}
 			// Loading the BPF program overlaps with preparing the target.
 			pre := be.preload()
@@ -181,9 +202,25 @@ goes to standard error, or to --output.
 			if err != nil {
 				return err
 			}
+			var ir *imageRun
+			name := ""
+			if img.used() {
+				if ir, err = img.prepare(ctx, args); err != nil {
+					return err
+				}
+				defer ir.Close()
+				ir.setTarget(tg)
+				args, name = ir.proc.Argv, ir.name()
+			}
 			opt, err := f.traceOptions(tg)
 			if err != nil {
 				return err
+			}
+			if ir != nil {
+				opt.Rootfs, opt.Path, opt.Env, opt.Dir = ir.rootfs, ir.proc.Path, ir.proc.Env, ir.proc.Dir
+				opt.Network = networkOf(tg.flags)
+			} else {
+				name = args[0]
 			}
 			stop := func() {}
 			if f.progress {
@@ -208,6 +245,9 @@ goes to standard error, or to --output.
 				if err != nil {
 					return err
 				}
+				if ir != nil {
+					ir.configure(&cfg, tg, pf.caps)
+				}
 				cfg.Differences = simulate.Differences(res.Profile, analysis.Findings, cfg.Target)
 				if f.progress && isTerminal(e.stderr) {
 					cfg.Progress = func(s string) { fmt.Fprintf(e.stderr, "\r\033[Kgvcheck: %s", s) }
@@ -223,7 +263,7 @@ goes to standard error, or to --output.
 			} else if probeMode != "never" && analysis.Max() >= analyze.LevelNeedsOption {
 				f.notes = append(f.notes, "no experiment: "+why)
 			}
-			failed, err := f.finish(e.stderr, args[0], tg, failOn, res.Profile, analysis, exp)
+			failed, err := f.finish(e.stderr, name, tg, failOn, res.Profile, analysis, exp)
 			if err != nil {
 				return err
 			}
@@ -238,6 +278,7 @@ goes to standard error, or to --output.
 	}
 	f.register(cmd, "standard error")
 	pf.register(cmd, true)
+	img.register(cmd.Flags())
 	cmd.Flags().StringVar(&probeMode, "probe", "auto", "experiment after the trace (re-run with gVisor's differences simulated): auto (when there are risky findings), always (also plain --probe), never")
 	cmd.Flags().Lookup("probe").NoOptDefVal = "always"
 	cmd.Flags().BoolVar(&f.simulate, "simulate", false, "simulate gVisor's syscall surface: every syscall gVisor does not support fails with gVisor's errno (see also 'gvcheck probe')")
