@@ -53,8 +53,10 @@ func TestScript(t *testing.T) {
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"status": cmdStatus,
-			"schema": cmdSchema,
+			"status":   cmdStatus,
+			"schema":   cmdSchema,
+			"mkimage":  cmdMkimage,
+			"treehash": cmdTreehash,
 		},
 		Condition: condition,
 	})
@@ -81,6 +83,11 @@ func condition(cond string) (bool, error) {
 	case cond == "root":
 		if os.Geteuid() != 0 {
 			return lack("not root")
+		}
+		return true, nil
+	case cond == "docker": // a Docker Engine answers here
+		if !dockerEngine() {
+			return lack("no Docker Engine answers")
 		}
 		return true, nil
 	case cond == "ebpf":

@@ -234,3 +234,13 @@ func openDocker(ctx context.Context, ref Ref, opt Options) (*Image, error) {
 	}
 	return out, nil
 }
+
+// Remove deletes image name from the Engine (docker rmi -f).
+func (e *Engine) Remove(ctx context.Context, name string) error {
+	resp, err := e.do(ctx, http.MethodDelete, "/images/"+pathEscape(name)+"?force=1", nil)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	return nil
+}

@@ -187,3 +187,38 @@ func HostFiles(paths []string, links map[string]string) ([]File, error) {
 	}
 	return out, nil
 }
+
+// Written is a test image written in every source form.
+type Written struct {
+	Layout  string // OCI image layout directory (tag: the image's name)
+	Archive string // docker archive
+	Docker  string // name in the Docker Engine ("" when not loaded)
+}
+
+// Write builds the named test image into dir as an OCI layout and a docker
+// archive, and with load imports the archive into the Docker Engine as
+// gvcheck-test/NAME:TAG.
+func Write(ctx context.Context, name, dir, tag string, load bool) (*Written, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	img, err := Build(name, dir)
+	if err != nil {
+		return nil, err
+	}
+	w := &Written{Layout: filepath.Join(dir, "layout"), Archive: filepath.Join(dir, name+".tar")}
+	if err := WriteLayout(w.Layout, img, name); err != nil {
+		return nil, fmt.Errorf("%s: layout: %w", name, err)
+	}
+	ref := "gvcheck-test/" + name + ":" + tag
+	if err := WriteArchive(w.Archive, img, ref); err != nil {
+		return nil, fmt.Errorf("%s: archive: %w", name, err)
+	}
+	if load {
+		if err := Load(ctx, w.Archive); err != nil {
+			return nil, fmt.Errorf("%s: docker load: %w", name, err)
+		}
+		w.Docker = ref
+	}
+	return w, nil
+}
