@@ -4,7 +4,6 @@ import (
 	"archive/tar"
 	"context"
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -15,16 +14,12 @@ import (
 	"github.com/gvcheck/gvcheck/internal/container"
 	"github.com/gvcheck/gvcheck/internal/image"
 	"github.com/gvcheck/gvcheck/internal/image/imagetest"
+	"github.com/gvcheck/gvcheck/internal/testenv"
 )
 
 func needRoot(t *testing.T) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") != "" {
-			t.Fatal("CI runs as root; container tests must not be skipped")
-		}
-		t.Skip("unpacking layers needs root")
-	}
+	testenv.NeedRoot(t)
 }
 
 // open builds an image with an /etc/passwd and /etc/group and a program.

@@ -19,16 +19,12 @@ import (
 	"github.com/gvcheck/gvcheck/internal/filecap"
 	"github.com/gvcheck/gvcheck/internal/image"
 	"github.com/gvcheck/gvcheck/internal/image/imagetest"
+	"github.com/gvcheck/gvcheck/internal/testenv"
 )
 
 func needRoot(t *testing.T) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") != "" {
-			t.Fatal("CI runs as root; image tests must not be skipped")
-		}
-		t.Skip("unpacking layers needs root (whiteouts are device nodes, file capabilities security xattrs)")
-	}
+	testenv.NeedRoot(t)
 }
 
 // netRawCap is security.capability for cap_net_raw+ep (revision 2).
@@ -297,9 +293,6 @@ func requireDocker(t *testing.T) {
 		t.Skip(err)
 	}
 	if _, err := os.Stat(sock); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("CI machines run a Docker Engine: %v", err)
-		}
-		t.Skipf("no Docker Engine here: %v", err)
+		testenv.Missingf(t, "no Docker Engine here: %v", err)
 	}
 }

@@ -4,6 +4,7 @@ package isolate
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/gvcheck/gvcheck/internal/image"
 	"github.com/gvcheck/gvcheck/internal/image/imagetest"
+	"github.com/gvcheck/gvcheck/internal/testenv"
 )
 
 // busyboxLayers unpacks the busybox test image and returns its layers,
@@ -33,7 +35,7 @@ func busyboxLayers(t *testing.T) []string {
 
 func runRootfs(t *testing.T, spec *Spec, script string) (string, error) {
 	t.Helper()
-	enc, err := spec.Encode()
+	enc, err := json.Marshal(spec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +49,7 @@ func runRootfs(t *testing.T, spec *Spec, script string) (string, error) {
 // sets it up, as the image's user with Docker's bounding set, and the
 // layers stay as they were.
 func TestRootfs(t *testing.T) {
-	needIsolation(t)
+	testenv.NeedRoot(t)
 	layers := busyboxLayers(t)
 	before := hashLayers(t, layers)
 	files := t.TempDir()
