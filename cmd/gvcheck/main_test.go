@@ -57,6 +57,7 @@ func TestScript(t *testing.T) {
 			"schema":   cmdSchema,
 			"mkimage":  cmdMkimage,
 			"treehash": cmdTreehash,
+			"lines":    cmdLines,
 		},
 		Condition: condition,
 	})
@@ -156,5 +157,20 @@ func cmdSchema(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("%s does not match its schema: %v", args[0], err)
 	case err == nil && neg:
 		ts.Fatalf("%s matches its schema", args[0])
+	}
+}
+
+// cmdLines checks that a file has at most N lines:
+// lines 60 report.txt
+func cmdLines(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: lines MAX FILE")
+	}
+	max, err := strconv.Atoi(args[0])
+	if err != nil {
+		ts.Fatalf("lines: %v", err)
+	}
+	if n := strings.Count(ts.ReadFile(args[1]), "\n"); n > max {
+		ts.Fatalf("%s has %d lines, want at most %d", args[1], n, max)
 	}
 }

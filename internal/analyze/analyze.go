@@ -137,6 +137,9 @@ type Finding struct {
 	// Accepted is set when a baseline (--baseline) lists the finding: it
 	// is reported but does not count towards the exit status.
 	Accepted bool `json:"accepted,omitempty"`
+	// Harmless marks findings programs are known to survive (rseq: glibc
+	// carries on without it); reports explain them once.
+	Harmless bool `json:"harmless,omitempty"`
 }
 
 // Title names the finding as people read it: "prctl(PR_SET_MM)".
@@ -358,7 +361,7 @@ func judgeWide(s *profile.Syscall, e compat.Entry, opt Options) (Finding, bool) 
 		f.Level, f.NeedsFlag = LevelNeedsOption, rule.NeedsFlag
 	}
 	if why, ok := harmlessWithoutFlag[s.Name]; ok {
-		f.Level = LevelPartial
+		f.Level, f.Harmless = LevelPartial, true
 		f.Note = strings.TrimSpace(rule.Note + "; " + why)
 	}
 	return f, true

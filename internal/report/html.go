@@ -40,6 +40,7 @@ var htmlPage = template.Must(template.New("report").Funcs(template.FuncMap{
 	"counts":      Counts,
 	"anchor":      htmlAnchor,
 	"key":         Key,
+	"shown":       shownFindings,
 	"verdictRank": func(v analyze.Verdict) int { return verdictRank[v] },
 	"hasFindings": func(ws []Workload) bool {
 		for _, w := range ws {

@@ -72,7 +72,7 @@ func WriteJUnit(w io.Writer, r *Report, opt Options) error {
 			verdict.Failure = &junitFailure{Message: msg, Type: string(wl.Verdict), Text: msg}
 		}
 		s.Cases = append(s.Cases, verdict)
-		for _, f := range wl.Findings {
+		for _, f := range shownFindings(wl, opt) {
 			c := junitCase{Name: fmt.Sprintf("%s (%s)", f.Title(), f.Level), ClassName: class}
 			text := strings.Join(append([]string{findingLine(wl, f)}, findingDetails(f)...), "\n")
 			switch {

@@ -29,9 +29,9 @@ func WriteMarkdown(out io.Writer, r *Report, opt Options) error {
 		s := w.Summary
 		fmt.Fprintf(bw, "Summary: %s seen, %d fully supported, %d partial, %d unimplemented\n",
 			Plural(s.SyscallsSeen, "syscall"), s.FullySupported, s.Partial, s.Unimplemented)
-		if len(w.Findings) > 0 {
+		if shown := shownFindings(w, opt); len(shown) > 0 {
 			fmt.Fprintf(bw, "\n| Level | Syscall | Calls | Under gVisor | Note |\n|---|---|---:|---|---|\n")
-			for _, f := range w.Findings {
+			for _, f := range shown {
 				note := f.Note
 				for _, u := range f.URLs {
 					note = strings.TrimSpace(note + " " + u)
