@@ -38,6 +38,7 @@ type traceFlags struct {
 	progress bool
 	backend  string
 	notes    []string // added to the report
+	baseline baselineFlags
 }
 
 func (t *traceFlags) register(cmd *cobra.Command, reportDest string) {
@@ -46,6 +47,7 @@ func (t *traceFlags) register(cmd *cobra.Command, reportDest string) {
 	t.out.register(fs, reportDest)
 	fs.BoolVar(&t.out.all, "all", false, "list every syscall seen, not only the findings (with --full: the complete inventory)")
 	registerFailOn(fs, &t.out.failOn)
+	t.baseline.register(fs)
 	fs.BoolVar(&t.full, "full", false, "record every syscall, with counts, errors and key arguments, not only those gVisor does not fully support")
 	fs.BoolVar(&t.paths, "paths", true, "in fast mode, also stop at every syscall that names a file, to check the /proc, /sys and /dev paths it uses (--full always does)")
 	fs.BoolVar(&t.exact, "exact-errors", false, "with --full, wait for the result of every call instead of sampling errors")
@@ -93,6 +95,9 @@ func (t *traceFlags) finish(w io.Writer, name string, tg *target, failOn analyze
 	}
 	wl.Notes = append(wl.Notes, t.notes...)
 	rep := report.New("gvcheck "+Version, tg.report, []report.Workload{wl})
+	if err := t.baseline.apply(rep); err != nil {
+		return false, err
+	}
 	if err := t.out.writeTo(w, func(w io.Writer) error { return report.Write(w, rep, t.out.format, ropt) }); err != nil {
 		return false, err
 	}

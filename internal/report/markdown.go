@@ -14,6 +14,9 @@ func WriteMarkdown(out io.Writer, r *Report, opt Options) error {
 	bw := bufio.NewWriter(out)
 	fmt.Fprintf(bw, "## gvcheck: %s %s\n\n", verdictMark(r.Verdict), headline(r))
 	fmt.Fprintf(bw, "Target: %s\n", targetLine(r.Target))
+	if b := r.Baseline; b != nil {
+		fmt.Fprintf(bw, "\nBaseline: %s\n", mdCell(baselineLine(b)))
+	}
 	if len(r.Workloads) > 1 {
 		fmt.Fprintf(bw, "\n| Workload | Verdict | Seen | Unimplemented | Partial | Worst |\n|---|---|---:|---:|---:|---|\n")
 		for _, w := range r.Workloads {
@@ -39,7 +42,7 @@ func WriteMarkdown(out io.Writer, r *Report, opt Options) error {
 				if len(f.Args) > 0 {
 					note = strings.TrimSpace(note + " (arguments: " + strings.Join(f.Args, ", ") + ")")
 				}
-				fmt.Fprintf(bw, "| %s | `%s` | %s | %s | %s |\n", f.Level, f.Title(), calls(f.Count), mdCell(outcome(f)), mdCell(note))
+				fmt.Fprintf(bw, "| %s | `%s` | %s | %s | %s |\n", f.Level, f.Title(), calls(f.Count), mdCell(outcomeShown(f)), mdCell(note))
 			}
 		}
 		if opt.All && len(w.Rows) > 0 {

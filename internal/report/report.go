@@ -26,6 +26,8 @@ type Report struct {
 	Target    Target          `json:"target"`
 	Verdict   analyze.Verdict `json:"verdict"`
 	Workloads []Workload      `json:"workloads"`
+	// Baseline says what --baseline accepted.
+	Baseline *BaselineSummary `json:"baseline,omitempty"`
 }
 
 // Target is the gVisor the evidence was judged against.

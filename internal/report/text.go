@@ -17,6 +17,9 @@ func WriteText(out io.Writer, r *Report, opt Options) error {
 	bw := bufio.NewWriter(out)
 	fmt.Fprintf(bw, "gvcheck: %s\n", headline(r))
 	fmt.Fprintf(bw, "target:   %s\n", targetLine(r.Target))
+	if b := r.Baseline; b != nil {
+		fmt.Fprintf(bw, "baseline: %s\n", baselineLine(b))
+	}
 	if len(r.Workloads) > 1 {
 		fmt.Fprintln(bw)
 		tw := tabwriter.NewWriter(bw, 0, 0, 2, ' ', 0)
@@ -155,10 +158,10 @@ func writeWorkloadText(bw *bufio.Writer, w Workload, opt Options, explained map[
 		}
 		for _, f := range shown {
 			if w.Experiment != nil {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", f.Level, f.Title(), calls(f.Count), outcome(f), dashEmpty(f.Tried))
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", f.Level, f.Title(), calls(f.Count), outcomeShown(f), dashEmpty(f.Tried))
 				continue
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", f.Level, f.Title(), calls(f.Count), outcome(f))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", f.Level, f.Title(), calls(f.Count), outcomeShown(f))
 		}
 		tw.Flush()
 		for _, f := range shown {
@@ -392,4 +395,20 @@ func callsWord(n uint64) string {
 		return "calls unknown"
 	}
 	return Plural(int(n), "call")
+}
+
+// outcomeShown is outcome with the baseline's mark.
+func outcomeShown(f analyze.Finding) string {
+	if f.Accepted {
+		return outcome(f) + " [accepted]"
+	}
+	return outcome(f)
+}
+
+func baselineLine(b *BaselineSummary) string {
+	s := fmt.Sprintf("%s: %d accepted, %d new", b.File, b.Accepted, b.New)
+	if len(b.Gone) > 0 {
+		s += fmt.Sprintf("; %d no longer found (%s)", len(b.Gone), strings.Join(b.Gone, ", "))
+	}
+	return s
 }
