@@ -35,6 +35,7 @@ type traceFlags struct {
 	simulate bool
 	exact    bool
 	save     string
+	redact   bool
 	progress bool
 	backend  string
 	notes    []string // added to the report
@@ -52,6 +53,7 @@ func (t *traceFlags) register(cmd *cobra.Command, reportDest string) {
 	fs.BoolVar(&t.paths, "paths", true, "in fast mode, also stop at every syscall that names a file, to check the /proc, /sys and /dev paths it uses (--full always does)")
 	fs.BoolVar(&t.exact, "exact-errors", false, "with --full, wait for the result of every call instead of sampling errors")
 	fs.StringVar(&t.save, "save", "", "save the observed profile as JSON, to re-check later with 'gvcheck check FILE --gvisor ...'")
+	fs.BoolVar(&t.redact, "redact", false, "leave the program's arguments out of the report and the saved profile (they may hold secrets); its name stays")
 	registerBackend(fs, &t.backend)
 }
 
@@ -80,6 +82,9 @@ func (t *traceFlags) prepare(ctx context.Context) (*target, analyze.Level, error
 // finish saves the profile and writes the report; it returns whether the
 // findings fail the --fail-on gate.
 func (t *traceFlags) finish(w io.Writer, name string, tg *target, failOn analyze.Level, p *profile.Profile, res *analyze.Result, exp *probe.Result) (bool, error) {
+	if t.redact {
+		p.RedactArgs()
+	}
 	if t.save != "" {
 		if err := writeProfile(t.save, p); err != nil {
 			return false, err
