@@ -150,8 +150,12 @@ func TestBoundedMemory(t *testing.T) {
 		want string
 	}{
 		{"names", gen(3*million, func(i int) string { return fmt.Sprintf("syscall_%d\n", 1000+i) }), "distinct syscalls"},
-		{"strace", gen(3*million, func(i int) string { return fmt.Sprintf("1 syscall_%#x(0) = -1 ENOSYS (Function not implemented)\n", 1000+i) }), "distinct syscalls"},
-		{"keys", gen(3*million, func(i int) string { return fmt.Sprintf("1 ioctl(3, %#x, 0) = -1 ENOTTY (Inappropriate ioctl for device)\n", 0x1000+i) }), "distinct key arguments"},
+		{"strace", gen(3*million, func(i int) string {
+			return fmt.Sprintf("1 syscall_%#x(0) = -1 ENOSYS (Function not implemented)\n", 1000+i)
+		}), "distinct syscalls"},
+		{"keys", gen(3*million, func(i int) string {
+			return fmt.Sprintf("1 ioctl(3, %#x, 0) = -1 ENOTTY (Inappropriate ioctl for device)\n", 0x1000+i)
+		}), "distinct key arguments"},
 	} {
 		var before runtime.MemStats
 		runtime.GC()

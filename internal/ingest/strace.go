@@ -79,10 +79,10 @@ type straceParser struct {
 	mode32       int64
 	x32          int64
 	pathsDropped int64
-	bound        error      // a bound of bounds.go exceeded
-	keys         int        // distinct key arguments
-	exeUses      int        // distinct (syscall, executable) pairs
-	seq          int        // pidState.order of the next new process
+	bound        error     // a bound of bounds.go exceeded
+	keys         int       // distinct key arguments
+	exeUses      int       // distinct (syscall, executable) pairs
+	seq          int       // pidState.order of the next new process
 	forking      *pidState // the last process seen entering fork/clone
 	pidCache     [256]struct {
 		pid int
