@@ -11,7 +11,7 @@ import (
 // layers is ARCHITECTURE.md's table: a package may import only packages of
 // lower layers.
 var layers = map[string]int{
-	"internal/sysno": 0, "internal/filecap": 0, "internal/sigstate": 0, "internal/isolate": 0,
+	"internal/sysno": 0, "internal/filecap": 0, "internal/sigstate": 0, "internal/isolate": 0, "internal/outfile": 0,
 	"internal/buildinfo": 0, "internal/testenv": 0, "internal/schematest": 0, "internal/cmd/golit": 0, "internal/cmd/xsysconst": 0,
 	"internal/ingest/stracegen": 0,
 	"internal/sysargs":          1,
