@@ -11,14 +11,14 @@ import (
 // layers is ARCHITECTURE.md's table: a package may import only packages of
 // lower layers.
 var layers = map[string]int{
-	"internal/sysno": 0, "internal/filecap": 0, "internal/procmem": 0, "internal/sigstate": 0, "internal/isolate": 0,
-	"internal/buildinfo": 0, "internal/testenv": 0, "internal/cmd/golit": 0, "internal/cmd/xsysconst": 0,
+	"internal/sysno": 0, "internal/filecap": 0, "internal/procmem": 0, "internal/sigstate": 0, "internal/isolate": 0, "internal/outfile": 0,
+	"internal/buildinfo": 0, "internal/testenv": 0, "internal/schematest": 0, "internal/cmd/golit": 0, "internal/cmd/xsysconst": 0,
 	"internal/ingest/stracegen": 0,
 	"internal/sysargs":          1,
 	"internal/profile":          2, "internal/compat": 2, "internal/rules": 2,
 	"internal/analyze": 3, "internal/outcome": 3, "internal/compat/extract": 3, "internal/rules/extract": 3,
-	"internal/policy": 4, "internal/ingest": 4, "internal/gvisor": 4, "internal/diverge": 4,
-	"internal/trace":      5,
+	"internal/policy": 4, "internal/ingest": 4, "internal/gvisor": 4, "internal/diverge": 4, "internal/image": 4,
+	"internal/trace": 5, "internal/container": 5, "internal/image/imagetest": 5,
 	"internal/trace/ebpf": 6, "internal/launch": 6, "internal/simulate": 6,
 	"internal/probe": 7, "internal/verify": 7,
 	"internal/report": 8,

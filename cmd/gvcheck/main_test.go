@@ -16,6 +16,7 @@ import (
 
 	"github.com/gvcheck/gvcheck/internal/cli"
 	"github.com/gvcheck/gvcheck/internal/policy"
+	"github.com/gvcheck/gvcheck/internal/schematest"
 	"github.com/gvcheck/gvcheck/internal/testenv"
 	"github.com/gvcheck/gvcheck/internal/trace/ebpf"
 )
@@ -52,7 +53,11 @@ func TestScript(t *testing.T) {
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"status": cmdStatus,
+			"status":   cmdStatus,
+			"schema":   cmdSchema,
+			"mkimage":  cmdMkimage,
+			"treehash": cmdTreehash,
+			"lines":    cmdLines,
 		},
 		Condition: condition,
 	})
@@ -79,6 +84,11 @@ func condition(cond string) (bool, error) {
 	case cond == "root":
 		if os.Geteuid() != 0 {
 			return lack("not root")
+		}
+		return true, nil
+	case cond == "docker": // a Docker Engine answers here
+		if !dockerEngine() {
+			return lack("no Docker Engine answers")
 		}
 		return true, nil
 	case cond == "ebpf":
@@ -120,5 +130,47 @@ func cmdStatus(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	if got != want {
 		ts.Fatalf("exit status %d, want %d", got, want)
+	}
+}
+
+// cmdSchema validates a JSON report (a file, or stdout) against the
+// schema it names, or a SARIF log against SARIF 2.1.0:
+// schema report.json
+// schema -sarif stdout
+func cmdSchema(ts *testscript.TestScript, neg bool, args []string) {
+	sarif := len(args) > 0 && args[0] == "-sarif"
+	if sarif {
+		args = args[1:]
+	}
+	if len(args) != 1 {
+		ts.Fatalf("usage: schema [-sarif] FILE")
+	}
+	data := []byte(ts.ReadFile(args[0]))
+	var err error
+	if sarif {
+		err = schematest.ValidateSARIF(data)
+	} else {
+		err = schematest.Validate(data, "")
+	}
+	switch {
+	case err != nil && !neg:
+		ts.Fatalf("%s does not match its schema: %v", args[0], err)
+	case err == nil && neg:
+		ts.Fatalf("%s matches its schema", args[0])
+	}
+}
+
+// cmdLines checks that a file has at most N lines:
+// lines 60 report.txt
+func cmdLines(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: lines MAX FILE")
+	}
+	max, err := strconv.Atoi(args[0])
+	if err != nil {
+		ts.Fatalf("lines: %v", err)
+	}
+	if n := strings.Count(ts.ReadFile(args[1]), "\n"); n > max {
+		ts.Fatalf("%s has %d lines, want at most %d", args[1], n, max)
 	}
 }

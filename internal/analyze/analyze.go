@@ -137,6 +137,9 @@ type Finding struct {
 	// Accepted is set when a baseline (--baseline) lists the finding: it
 	// is reported but does not count towards the exit status.
 	Accepted bool `json:"accepted,omitempty"`
+	// Harmless marks findings programs are known to survive (rseq: glibc
+	// carries on without it); reports explain them once.
+	Harmless bool `json:"harmless,omitempty"`
 }
 
 // Title names the finding as people read it: "prctl(PR_SET_MM)".
@@ -159,6 +162,24 @@ type Options struct {
 	// FileCaps returns the file capabilities of an executable the profile
 	// names (nil: not checked).
 	FileCaps func(path string) (filecap.Caps, bool)
+	// SandboxCaps are the capabilities the sandboxed program's bounding
+	// set holds (a container's, less what runsc removes); nil means
+	// those of `runsc do`.
+	SandboxCaps []string
+	// Mounts are paths the sandbox's specification mounts (a container's
+	// /dev/mqueue, /dev/shm, ...): they and what is below them exist
+	// whatever gVisor's own /proc, /sys and /dev hold.
+	Mounts []string
+}
+
+// Mounted reports whether p is one of opt.Mounts or below one.
+func (opt Options) Mounted(p string) bool {
+	for _, m := range opt.Mounts {
+		if p == m || strings.HasPrefix(p, strings.TrimSuffix(m, "/")+"/") {
+			return true
+		}
+	}
+	return false
 }
 
 // harmlessWithoutFlag lists syscall-wide rules whose absence programs are
@@ -340,7 +361,7 @@ func judgeWide(s *profile.Syscall, e compat.Entry, opt Options) (Finding, bool) 
 		f.Level, f.NeedsFlag = LevelNeedsOption, rule.NeedsFlag
 	}
 	if why, ok := harmlessWithoutFlag[s.Name]; ok {
-		f.Level = LevelPartial
+		f.Level, f.Harmless = LevelPartial, true
 		f.Note = strings.TrimSpace(rule.Note + "; " + why)
 	}
 	return f, true
@@ -359,7 +380,7 @@ func judgePaths(p *profile.Profile, opt Options) []Finding {
 			continue // missing natively too: gVisor changes nothing
 		}
 		ok, why := opt.Rules.PathProvided(path)
-		if ok {
+		if ok || opt.Mounted(path) {
 			continue
 		}
 		sc := strings.Join(use.Syscalls, ",")
@@ -391,6 +412,9 @@ func judgeExecs(p *profile.Profile, opt Options) []Finding {
 		}
 	}
 	held := opt.Rules.Capabilities(false, opt.RunscFlags)
+	if opt.SandboxCaps != nil {
+		held = opt.SandboxCaps
+	}
 	var out []Finding
 	for _, exe := range slices.Sorted(maps.Keys(exes)) {
 		caps, ok := opt.FileCaps(exe)

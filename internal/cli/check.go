@@ -18,6 +18,7 @@ func newCheckCmd(e *env) *cobra.Command {
 		out       outputFlags
 		inFormat  string
 		workloads bool
+		bl        baselineFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "check [FILE|DIR|-]...",
@@ -69,19 +70,20 @@ workload; --workloads reports each input (and each object of a list) on its own 
 			if err != nil {
 				return err
 			}
-			ropt := report.Options{All: out.all}
+			ropt := report.Options{All: out.all, FailOn: failOn}
 			var rws []report.Workload
-			failed := false
 			for _, w := range wls {
 				if w.Profile.Arch != tg.table.Arch {
 					return fmt.Errorf("%s: evidence is %s but the target table is %s", w.Name, w.Profile.Arch, tg.table.Arch)
 				}
 				res := tg.analyze(w.Profile)
-				rw := report.NewWorkload(w.Name, w.Profile, res, ropt)
-				failed = failed || gateFails(rw, failOn)
-				rws = append(rws, rw)
+				rws = append(rws, report.NewWorkload(w.Name, w.Profile, res, ropt))
 			}
 			rep := report.New("gvcheck "+Version, tg.report, rws)
+			if err := bl.apply(rep); err != nil {
+				return err
+			}
+			failed := reportFails(rep, failOn)
 			if err := out.writeTo(e.stdout, func(w io.Writer) error { return report.Write(w, rep, out.format, ropt) }); err != nil {
 				return err
 			}
@@ -96,6 +98,7 @@ workload; --workloads reports each input (and each object of a list) on its own 
 	out.register(fs)
 	fs.BoolVar(&out.all, "all", false, "list every syscall seen, not only the findings")
 	registerFailOn(fs, &out.failOn)
+	bl.register(fs)
 	fs.StringVar(&inFormat, "input-format", "auto", "input format: auto, strace, strace-summary, names, profile, oci-seccomp, spo")
 	fs.BoolVar(&workloads, "workloads", false, "report each input, and each object of a multi-object file, as its own workload")
 	return cmd

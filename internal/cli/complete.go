@@ -8,6 +8,7 @@ import (
 
 	"github.com/gvcheck/gvcheck/internal/compat"
 	"github.com/gvcheck/gvcheck/internal/ingest"
+	"github.com/gvcheck/gvcheck/internal/report"
 	"github.com/gvcheck/gvcheck/internal/sysno"
 )
 
@@ -61,7 +62,7 @@ func formatsOf(c *cobra.Command) []string {
 }
 
 // reportFormats are the formats of gvcheck.report/v1 reports.
-var reportFormats = []string{"text", "json", "markdown"}
+var reportFormats = report.Formats
 
 func formatNames(fs []ingest.Format) []string {
 	out := make([]string, len(fs))

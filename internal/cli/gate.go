@@ -40,28 +40,25 @@ func registerFailOn(fs *pflag.FlagSet, p *string) {
 	fs.StringVar(p, "fail-on", defaultFailOn, failOnUsage)
 }
 
-// gateFails applies the exit rule to one workload: its experiment decides
-// when there is one; otherwise any finding at or above level that a
-// baseline has not accepted.
+// gateFails applies the exit rule to one workload (report.Workload.Fails).
 func gateFails(w report.Workload, level analyze.Level) bool {
-	if level > analyze.LevelUnimplemented {
-		return false
-	}
-	if e := w.Experiment; e != nil && e.Outcome != "inconsistent" {
-		return e.Outcome != "works"
-	}
-	for _, f := range w.Findings {
-		if f.Level >= level && !f.Accepted {
-			return true
-		}
-	}
-	return false
+	return w.Fails(level)
 }
 
 // outcomeFails applies the exit rule to a program's outcome (probe,
 // verify): not working fails at every level but never.
 func outcomeFails(works bool, level analyze.Level) bool {
 	return !works && level <= analyze.LevelUnimplemented
+}
+
+// experimentFormat checks --format for probe and verify, whose reports
+// have their own schemas: text, json or markdown.
+func experimentFormat(o *outputFlags) error {
+	switch o.format {
+	case "text", "json", "markdown", "md":
+		return nil
+	}
+	return usagef("--format: %q is for check, run and attach reports; probe and verify write text, json or markdown", o.format)
 }
 
 // parseFailOn reads --fail-on.

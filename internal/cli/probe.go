@@ -113,6 +113,7 @@ func newProbeCmd(e *env) *cobra.Command {
 		target targetFlags
 		out    outputFlags
 		pf     probeFlags
+		img    imageFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "probe [flags] -- CMD [ARGS...]",
@@ -134,17 +135,31 @@ namespaces over a private copy of the files, so runs share nothing and your
 files stay as they were (--in-place to run in them). Standard input is
 /dev/null unless --stdin names a file.
 
+With --image, the program is a container image's, run from the image's own
+root as Docker would run it (see 'gvcheck verify --help').
+
 ` + exitStatusHelp,
 		Example: `  gvcheck probe -- ./myapp --selftest
-  gvcheck probe --ready port:8000 --test 'curl -sf http://127.0.0.1:8000/' -- python3 -m http.server 8000`,
-		Args: needsCommand,
+  gvcheck probe --ready port:8000 --test 'curl -sf http://127.0.0.1:8000/' -- python3 -m http.server 8000
+  gvcheck probe --image oci:./layout:v1`,
+		Args: commandOrImage(&img),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := out.validate(); err != nil {
+				return err
+			}
+			if err := experimentFormat(&out); err != nil {
 				return err
 			}
 			failOn, err := parseFailOn(out.failOn)
 			if err != nil {
 				return err
+			}
+			if err := img.check(cmd); err != nil {
+				return err
+			}
+			var notes []string
+			if img.used() {
+				notes = img.implyFlags(&target)
 			}
 			ctx, cancel := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 			defer cancel()
@@ -156,6 +171,16 @@ files stay as they were (--in-place to run in them). Standard input is
 			if err != nil {
 				return err
 			}
+			if img.used() {
+				ir, err := img.prepare(ctx, args)
+				if err != nil {
+					return err
+				}
+				defer ir.Close()
+				ir.setTarget(tg)
+				ir.configure(&cfg, tg, pf.caps)
+				args = ir.proc.Argv
+			}
 			res, err := probe.Probe(ctx, cfg)
 			if err != nil {
 				if errors.Is(err, probe.ErrReferenceFailed) {
@@ -164,7 +189,9 @@ files stay as they were (--in-place to run in them). Standard input is
 				return err
 			}
 			if err := out.writeTo(e.stdout, func(w io.Writer) error {
-				return report.WriteProbe(w, report.NewProbe("gvcheck "+Version, tg.report, args, res), out.format)
+				p := report.NewProbe("gvcheck "+Version, tg.report, args, res)
+				p.Notes = append(p.Notes, notes...)
+				return report.WriteProbe(w, p, out.format)
 			}); err != nil {
 				return err
 			}
@@ -178,6 +205,7 @@ files stay as they were (--in-place to run in them). Standard input is
 	out.register(cmd.Flags())
 	registerFailOn(cmd.Flags(), &out.failOn)
 	pf.register(cmd, true)
+	img.register(cmd.Flags())
 	cmd.Flags().SetInterspersed(false)
 	return cmd
 }

@@ -35,9 +35,11 @@ type traceFlags struct {
 	simulate bool
 	exact    bool
 	save     string
+	redact   bool
 	progress bool
 	backend  string
 	notes    []string // added to the report
+	baseline baselineFlags
 }
 
 func (t *traceFlags) register(cmd *cobra.Command, reportDest string) {
@@ -46,10 +48,12 @@ func (t *traceFlags) register(cmd *cobra.Command, reportDest string) {
 	t.out.register(fs, reportDest)
 	fs.BoolVar(&t.out.all, "all", false, "list every syscall seen, not only the findings (with --full: the complete inventory)")
 	registerFailOn(fs, &t.out.failOn)
+	t.baseline.register(fs)
 	fs.BoolVar(&t.full, "full", false, "record every syscall, with counts, errors and key arguments, not only those gVisor does not fully support")
 	fs.BoolVar(&t.paths, "paths", true, "in fast mode, also stop at every syscall that names a file, to check the /proc, /sys and /dev paths it uses (--full always does)")
 	fs.BoolVar(&t.exact, "exact-errors", false, "with --full, wait for the result of every call instead of sampling errors")
 	fs.StringVar(&t.save, "save", "", "save the observed profile as JSON, to re-check later with 'gvcheck check FILE --gvisor ...'")
+	fs.BoolVar(&t.redact, "redact", false, "leave the program's arguments out of the report and the saved profile (they may hold secrets); its name stays")
 	registerBackend(fs, &t.backend)
 }
 
@@ -78,6 +82,9 @@ func (t *traceFlags) prepare(ctx context.Context) (*target, analyze.Level, error
 // finish saves the profile and writes the report; it returns whether the
 // findings fail the --fail-on gate.
 func (t *traceFlags) finish(w io.Writer, name string, tg *target, failOn analyze.Level, p *profile.Profile, res *analyze.Result, exp *probe.Result) (bool, error) {
+	if t.redact {
+		p.RedactArgs()
+	}
 	if t.save != "" {
 		if err := writeProfile(t.save, p); err != nil {
 			return false, err
@@ -86,13 +93,16 @@ func (t *traceFlags) finish(w io.Writer, name string, tg *target, failOn analyze
 	if res == nil {
 		res = tg.analyze(p)
 	}
-	ropt := report.Options{All: t.out.all}
+	ropt := report.Options{All: t.out.all, FailOn: failOn}
 	wl := report.NewWorkload(name, p, res, ropt)
 	if exp != nil {
 		report.AddExperiment(&wl, exp)
 	}
 	wl.Notes = append(wl.Notes, t.notes...)
 	rep := report.New("gvcheck "+Version, tg.report, []report.Workload{wl})
+	if err := t.baseline.apply(rep); err != nil {
+		return false, err
+	}
 	if err := t.out.writeTo(w, func(w io.Writer) error { return report.Write(w, rep, t.out.format, ropt) }); err != nil {
 		return false, err
 	}
@@ -133,6 +143,7 @@ func newRunCmd(e *env) *cobra.Command {
 	var (
 		f         traceFlags
 		pf        probeFlags
+		img       imageFlags
 		probeMode string
 	)
 	cmd := &cobra.Command{
@@ -163,16 +174,36 @@ give --test (and --ready).
 The program keeps its terminal, standard streams and signals. The report
 goes to standard error, or to --output.
 
+With --image, the program is a container image's (its entrypoint and cmd,
+arguments after -- replacing the cmd, with its environment, working
+directory and user), run from the image's own root filesystem as Docker
+would run it (see 'gvcheck verify --help'), traced with the ptrace backend.
+
 ` + exitStatusHelp + runExitHelp,
 		Example: `  gvcheck run -- ./myapp --serve
   gvcheck run --full --all -o report.md -f markdown -- make test
-  gvcheck run --save app.json -- ./myapp && gvcheck check --gvisor 2023-01-01 app.json`,
-		Args: needsCommand,
+  gvcheck run --save app.json -- ./myapp && gvcheck check --gvisor 2023-01-01 app.json
+  gvcheck run --image docker:myapp:latest
+  gvcheck run --image oci:./layout:v1 -- /bin/sh -c 'ls /proc'`,
+		Args: commandOrImage(&img),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
+			if err := img.check(cmd); err != nil {
+				return err
+			}
+			if img.used() {
+				if f.backend == "ebpf" {
+					return usagef("--image: the program runs in the image's root, which only the ptrace backend sets up")
+				}
+				f.backend = "ptrace"
+				f.notes = append(f.notes, img.implyFlags(&f.target)...)
+			}
 			be, err := chooseBackend(f.backend, f.simulate, "")
 			if err != nil {
 				return err
+			}
+			if img.used() {
+				be.why = "an image's program runs in the image's root, which the ptrace backend sets up"
 			}
 			// Loading the BPF program overlaps with preparing the target.
 			pre := be.preload()
@@ -181,9 +212,25 @@ goes to standard error, or to --output.
 			if err != nil {
 				return err
 			}
+			var ir *imageRun
+			name := ""
+			if img.used() {
+				if ir, err = img.prepare(ctx, args); err != nil {
+					return err
+				}
+				defer ir.Close()
+				ir.setTarget(tg)
+				args, name = ir.proc.Argv, ir.name()
+			}
 			opt, err := f.traceOptions(tg)
 			if err != nil {
 				return err
+			}
+			if ir != nil {
+				opt.Rootfs, opt.Path, opt.Env, opt.Dir = ir.rootfs, ir.proc.Path, ir.proc.Env, ir.proc.Dir
+				opt.Network = networkOf(tg.flags)
+			} else {
+				name = args[0]
 			}
 			stop := func() {}
 			if f.progress {
@@ -208,6 +255,9 @@ goes to standard error, or to --output.
 				if err != nil {
 					return err
 				}
+				if ir != nil {
+					ir.configure(&cfg, tg, pf.caps)
+				}
 				cfg.Differences = simulate.Differences(res.Profile, analysis.Findings, cfg.Target)
 				if f.progress && isTerminal(e.stderr) {
 					cfg.Progress = func(s string) { fmt.Fprintf(e.stderr, "\r\033[Kgvcheck: %s", s) }
@@ -223,7 +273,7 @@ goes to standard error, or to --output.
 			} else if probeMode != "never" && analysis.Max() >= analyze.LevelNeedsOption {
 				f.notes = append(f.notes, "no experiment: "+why)
 			}
-			failed, err := f.finish(e.stderr, args[0], tg, failOn, res.Profile, analysis, exp)
+			failed, err := f.finish(e.stderr, name, tg, failOn, res.Profile, analysis, exp)
 			if err != nil {
 				return err
 			}
@@ -238,6 +288,7 @@ goes to standard error, or to --output.
 	}
 	f.register(cmd, "standard error")
 	pf.register(cmd, true)
+	img.register(cmd.Flags())
 	cmd.Flags().StringVar(&probeMode, "probe", "auto", "experiment after the trace (re-run with gVisor's differences simulated): auto (when there are risky findings), always (also plain --probe), never")
 	cmd.Flags().Lookup("probe").NoOptDefVal = "always"
 	cmd.Flags().BoolVar(&f.simulate, "simulate", false, "simulate gVisor's syscall surface: every syscall gVisor does not support fails with gVisor's errno (see also 'gvcheck probe')")

@@ -107,11 +107,25 @@ type target struct {
 	rules  *rules.Set
 	flags  []string
 	report report.Target
+	// fileCaps reads executables' file capabilities (nil: the host's), and
+	// sandboxCaps are the capabilities the sandbox holds (nil: runsc do's);
+	// a container image sets both.
+	fileCaps    func(string) (filecap.Caps, bool)
+	sandboxCaps []string
+	mounts      []string
 }
 
 // analyze judges p against the target.
 func (t *target) analyze(p *profile.Profile) *analyze.Result {
-	return analyze.AnalyzeWith(p, t.table, analyze.Options{Rules: t.rules, RunscFlags: t.flags, FileCaps: hostFileCaps})
+	return analyze.AnalyzeWith(p, t.table, t.options())
+}
+
+func (t *target) options() analyze.Options {
+	fc := t.fileCaps
+	if fc == nil {
+		fc = hostFileCaps
+	}
+	return analyze.Options{Rules: t.rules, RunscFlags: t.flags, FileCaps: fc, SandboxCaps: t.sandboxCaps, Mounts: t.mounts}
 }
 
 // resolve loads the target for arch (the evidence's architecture).

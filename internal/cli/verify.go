@@ -14,6 +14,7 @@ import (
 
 	"github.com/gvcheck/gvcheck/internal/analyze"
 	"github.com/gvcheck/gvcheck/internal/compat"
+	"github.com/gvcheck/gvcheck/internal/container"
 	"github.com/gvcheck/gvcheck/internal/gvisor"
 	"github.com/gvcheck/gvcheck/internal/profile"
 	"github.com/gvcheck/gvcheck/internal/report"
@@ -33,6 +34,7 @@ func newVerifyCmd(e *env) *cobra.Command {
 		compareOutput bool
 		inPlace       bool
 		maxShown      int
+		img           imageFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "verify [flags] -- CMD [ARGS...]",
@@ -54,21 +56,47 @@ tracing changed how a run ended, the report says so.
 
 Standard input is /dev/null.
 
+With --image, the program is a container image's (its entrypoint and cmd,
+arguments after -- replacing the cmd, its environment, working directory
+and user), and both sides run it as Docker would: natively from the
+image's own root (its layers read-only under a private overlay, /proc,
+/sys, a minimal /dev, /etc/hosts and the like mounted, Docker's capability
+set, the image's user and groups), and under gVisor with 'runsc run' on an
+OCI bundle generated from the image with Docker's default specification.
+--cap-add, --cap-drop, --privileged, --read-only, --network and --user
+change both sides as 'docker run' would; --cap-add NET_RAW and --network
+host also give runsc the options they need (--net-raw, --network=host).
+
 runsc comes from PATH or --runsc, and must be a static build
 (` + gvisor.InstallHint + `).
 
 ` + exitStatusHelp,
 		Example: `  gvcheck verify -- python3 -c 'print(1)'
   gvcheck verify -- nmap localhost
-  gvcheck verify --ready port:8000 --test 'curl -sf http://127.0.0.1:8000/' -- python3 -m http.server 8000`,
-		Args: needsCommand,
+  gvcheck verify --ready port:8000 --test 'curl -sf http://127.0.0.1:8000/' -- python3 -m http.server 8000
+  gvcheck verify --image docker:myapp:latest
+  gvcheck verify --image archive:app.tar --cap-add NET_RAW -- ping -c1 127.0.0.1`,
+		Args: commandOrImage(&img),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := out.validate(); err != nil {
+				return err
+			}
+			if err := experimentFormat(&out); err != nil {
 				return err
 			}
 			failOn, err := parseFailOn(out.failOn)
 			if err != nil {
 				return err
+			}
+			if err := img.check(cmd); err != nil {
+				return err
+			}
+			var notes []string
+			if img.used() {
+				if bundle != "" {
+					return usagef("--bundle and --image both name what runs under gVisor: give one")
+				}
+				notes = img.implyFlags(&target)
 			}
 			flags, err := target.options()
 			if err != nil {
@@ -99,15 +127,32 @@ runsc comes from PATH or --runsc, and must be a static build
 			if err != nil {
 				return err
 			}
-			res, err := verify.Verify(ctx, verify.Config{
+			vc := verify.Config{
 				Argv: args, Timeout: timeout, Runner: runner, Network: networkOf(flags), Bundle: bundle,
 				Test: test, Ready: rdy, Expect: re, CompareOutput: compareOutput,
 				InPlace: inPlace, Explain: mode, Unsupported: tg.unsupportedCall,
-			})
+			}
+			if img.used() {
+				ir, err := img.prepare(ctx, args)
+				if err != nil {
+					return err
+				}
+				defer ir.Close()
+				ir.setTarget(tg)
+				b, err := container.NewBundle(ir.im, ir.proc, ir.settings)
+				if err != nil {
+					return err
+				}
+				defer b.Close()
+				vc.Argv, vc.Env, vc.Dir, vc.Rootfs, vc.Path, vc.Bundle = ir.proc.Argv, ir.proc.Env, ir.proc.Dir, ir.rootfs, ir.proc.Path, b.Dir
+				vc.InPlace = false
+			}
+			res, err := verify.Verify(ctx, vc)
 			if err != nil {
 				return err
 			}
 			v := buildVerify(res, tg, target.runscPath(), maxShown)
+			v.Notes = append(v.Notes, notes...)
 			if err := out.writeTo(e.stdout, func(w io.Writer) error { return report.WriteVerify(w, v, out.format) }); err != nil {
 				return err
 			}
@@ -130,6 +175,7 @@ runsc comes from PATH or --runsc, and must be a static build
 	fs.BoolVar(&compareOutput, "compare-output", false, "the program works only if its stdout is also the same")
 	fs.BoolVar(&inPlace, "in-place", false, "run natively in the current directory itself instead of a private copy (the program's writes stay)")
 	fs.IntVar(&maxShown, "max-divergences", 10, "show at most this many divergences")
+	img.register(fs)
 	cmd.Flags().SetInterspersed(false)
 	return cmd
 }

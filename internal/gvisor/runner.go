@@ -337,7 +337,10 @@ func (r *Runner) prepare(ctx context.Context, opt RunOptions) (*session, error) 
 // standard input file it opened.
 func (s *session) command(opt RunOptions) (*exec.Cmd, func(), error) {
 	cmd := exec.Command(s.runsc, s.args...)
-	cmd.Dir = opt.Dir
+	if opt.Bundle == "" {
+		// A bundle's process names its directory in the bundle's root.
+		cmd.Dir = opt.Dir
+	}
 	cmd.Env = opt.Env
 	cmd.Stdin = opt.Stdin
 	closeStdin := func() {}

@@ -170,44 +170,179 @@ func ReadWorkloads(r io.Reader, name string, opt Options) ([]Workload, error) {
 	if err := opt.check(); err != nil {
 		return nil, err
 	}
-	br := bufio.NewReaderSize(r, headSize)
-	head, err := br.Peek(headSize)
-	if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
+	in, err := newInput(r, name, opt)
+	if err != nil {
+		return nil, err
+	}
+	defer in.close()
+	return in.workloads(opt)
+}
+
+// input is one input, opened once: its format is sniffed from the
+// buffered start of the stream, which the parser then reads on from, so
+// that pipes, FIFOs and <(...) work like files.
+type input struct {
+	name   string
+	br     *bufio.Reader
+	format Format
+	small  bool     // the whole input fits in the sniffed start
+	file   *os.File // set for an input opened here
+	gz     bool
+	closer []io.Closer
+}
+
+func (in *input) close() {
+	for i := len(in.closer) - 1; i >= 0; i-- {
+		in.closer[i].Close()
+	}
+	in.closer = nil
+	if in.file != nil {
+		in.file.Close()
+		in.file = nil
+	}
+}
+
+// openInput opens path once.
+func openInput(path string, opt Options) (*input, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	in, err := newInput(f, path, opt)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	in.file = f
+	return in, nil
+}
+
+// park frees the buffer of an input that is a regular file, which rewind
+// reads again from its start through the same descriptor; other inputs
+// (pipes, FIFOs) keep what they have buffered.
+func (in *input) park() {
+	if in.file == nil {
+		return
+	}
+	if fi, err := in.file.Stat(); err != nil || !fi.Mode().IsRegular() {
+		return
+	}
+	for i := len(in.closer) - 1; i >= 0; i-- {
+		in.closer[i].Close()
+	}
+	in.closer = nil
+	in.br = nil
+}
+
+// rewind makes a parked input readable again from its start.
+func (in *input) rewind() error {
+	if in.br != nil {
+		return nil
+	}
+	if _, err := in.file.Seek(0, io.SeekStart); err != nil {
+		return fmt.Errorf("%s: %w", in.name, err)
+	}
+	in.br = bufio.NewReaderSize(in.file, headSize)
+	if in.gz {
+		zr, err := gzip.NewReader(in.br)
+		if err != nil {
+			return fmt.Errorf("%s: %w", in.name, err)
+		}
+		in.closer = append(in.closer, zr)
+		in.br = bufio.NewReaderSize(zr, headSize)
+	}
+	return nil
+}
+
+func newInput(r io.Reader, name string, opt Options) (*input, error) {
+	in := &input{name: name, br: bufio.NewReaderSize(r, headSize)}
+	magic, err := in.br.Peek(2)
+	if err != nil && err != io.EOF {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	if bytes.HasPrefix(head, []byte{0x1f, 0x8b}) { // a gzip'd log
-		zr, err := gzip.NewReader(br)
+	if bytes.Equal(magic, []byte{0x1f, 0x8b}) { // a gzip'd log
+		zr, err := gzip.NewReader(in.br)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
-		defer zr.Close()
-		br = bufio.NewReaderSize(zr, headSize)
-		head, err = br.Peek(headSize)
-		if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
-			return nil, fmt.Errorf("%s: %w", name, err)
-		}
+		in.gz = true
+		in.closer = append(in.closer, zr)
+		in.br = bufio.NewReaderSize(zr, headSize)
 	}
-	f := opt.Format
-	if f == "" || f == FormatAuto {
-		f = Detect(head)
-		if f == "" {
+	head, eof, err := sniff(in.br)
+	if err != nil {
+		in.close()
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	in.small = eof
+	in.format = opt.Format
+	if in.format == "" || in.format == FormatAuto {
+		in.format = Detect(head)
+		if in.format == "" {
+			in.close()
 			if len(bytes.TrimSpace(head)) == 0 {
 				return nil, fmt.Errorf("%s: empty input", name)
 			}
 			return nil, fmt.Errorf("%s: unrecognised input: not a strace log, strace -c summary, name list, gvcheck profile or seccomp profile (use --input-format to force one)", name)
 		}
 	}
+	return in, nil
+}
+
+// sniffLines is how many lines of a stream sniff needs to recognise a
+// strace log before headSize bytes have come.
+const sniffLines = 16
+
+// sniff returns the start of the stream for Detect, and whether it is the
+// whole stream. It waits for headSize bytes or the end of the stream, but
+// a strace log is recognised from its first lines, so that a log still
+// being written (strace -o FIFO) is read as it comes.
+func sniff(br *bufio.Reader) ([]byte, bool, error) {
+	checked := 0 // newlines already looked at
+	for n := 1; ; {
+		b, err := br.Peek(n)
+		if err == io.EOF {
+			return b, true, nil
+		}
+		if err != nil && err != bufio.ErrBufferFull {
+			return nil, false, err
+		}
+		b, _ = br.Peek(br.Buffered())
+		if len(b) >= headSize {
+			return b[:headSize], false, nil
+		}
+		if nl := bytes.Count(b, []byte{'\n'}); nl > checked && checked < sniffLines {
+			checked = nl
+			end, k := 0, 0
+			for ; k < sniffLines && end < len(b); k++ {
+				i := bytes.IndexByte(b[end:], '\n')
+				if i < 0 {
+					break
+				}
+				end += i + 1
+			}
+			if Detect(b[:end]) == FormatStrace {
+				return b, false, nil
+			}
+		}
+		n = len(b) + 1
+	}
+}
+
+// workloads parses the input by its format.
+func (in *input) workloads(opt Options) ([]Workload, error) {
+	name, br := in.name, in.br
 	one := func(p *profile.Profile, err error) ([]Workload, error) {
 		if err != nil {
 			return nil, err
 		}
 		return []Workload{{Name: name, Profile: p}}, nil
 	}
-	switch f {
+	switch in.format {
 	case FormatStrace:
 		s := newStraceParser(opt, name)
 		// An input that fits in the head is too small to share out.
-		s.smallIn = len(head) < headSize
+		s.smallIn = in.small
 		if err := s.parse(br, name, 0); err != nil {
 			return nil, err
 		}
@@ -217,9 +352,16 @@ func ReadWorkloads(r io.Reader, name string, opt Options) ([]Workload, error) {
 	case FormatNames:
 		return one(readNames(br, name, opt))
 	case FormatProfile:
-		p, err := profile.Read(br)
+		data, err := readDoc(br, name)
+		if err != nil {
+			return nil, err
+		}
+		p, err := profile.Read(bytes.NewReader(data))
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		if len(p.Syscalls) > maxSyscalls {
+			return nil, tooManySyscalls(name)
 		}
 		if opt.Arch != "" && p.Arch != opt.Arch {
 			return nil, fmt.Errorf("%s: profile is for %s, not %s", name, p.Arch, opt.Arch)
@@ -238,7 +380,7 @@ func ReadWorkloads(r io.Reader, name string, opt Options) ([]Workload, error) {
 	case FormatSPO:
 		return readSPO(br, name, opt)
 	}
-	return nil, fmt.Errorf("%s: unknown input format %q", name, f)
+	return nil, fmt.Errorf("%s: unknown input format %q", name, in.format)
 }
 
 // ReadFiles parses files and directories and merges them into one profile.
@@ -271,16 +413,16 @@ func ReadFilesWorkloads(paths []string, opt Options) ([]Workload, error) {
 	if err := opt.check(); err != nil {
 		return nil, err
 	}
-	type input struct {
+	type arg struct {
 		name  string
 		group []string // per-pid files parsed as one strace session
 		dir   bool
 	}
-	var inputs []input
+	var inputs []arg
 	groups := map[string]int{} // BASE -> index in inputs
 	for _, path := range paths {
 		if path == "-" {
-			inputs = append(inputs, input{name: "-"})
+			inputs = append(inputs, arg{name: "-"})
 			continue
 		}
 		fi, err := os.Stat(path)
@@ -295,7 +437,7 @@ func ReadFilesWorkloads(paths []string, opt Options) ([]Workload, error) {
 			if len(files) == 0 {
 				return nil, fmt.Errorf("%s: directory holds no files", path)
 			}
-			inputs = append(inputs, input{name: path, group: files, dir: true})
+			inputs = append(inputs, arg{name: path, group: files, dir: true})
 			continue
 		}
 		if base, _, ok := pidSuffix(path); ok {
@@ -304,36 +446,57 @@ func ReadFilesWorkloads(paths []string, opt Options) ([]Workload, error) {
 				continue
 			}
 			groups[base] = len(inputs)
-			inputs = append(inputs, input{name: path, group: []string{path}})
+			inputs = append(inputs, arg{name: path, group: []string{path}})
 			continue
 		}
-		inputs = append(inputs, input{name: path})
+		inputs = append(inputs, arg{name: path})
 	}
-	// Evidence that names its architecture decides it for logs that do not.
-	if opt.Arch == "" {
-		for i := range inputs {
-			if inputs[i].name == "-" || inputs[i].group != nil {
-				continue
+	// Every input is opened once. Evidence that names its architecture
+	// (profiles) is parsed first, in order, and the first that names one
+	// decides it for logs that do not.
+	opened := make([]*input, len(inputs))
+	defer func() {
+		for _, x := range opened {
+			if x != nil {
+				x.close()
 			}
-			f, err := detectFile(inputs[i].name, opt)
-			if err != nil {
-				return nil, err
-			}
-			if a := fileArch(inputs[i].name, f); a != "" {
-				opt.Arch = a
-				break
-			}
+		}
+	}()
+	parsed := make([][]Workload, len(inputs))
+	for i, in := range inputs {
+		if in.group != nil {
+			continue
+		}
+		var x *input
+		var err error
+		if in.name == "-" {
+			x, err = newInput(os.Stdin, "-", opt)
+		} else {
+			x, err = openInput(in.name, opt)
+		}
+		if err != nil {
+			return nil, err
+		}
+		opened[i] = x
+		if !selfDescribing(x.format) {
+			x.park()
+			continue
+		}
+		ws, err := x.workloads(opt)
+		if err != nil {
+			return nil, err
+		}
+		parsed[i] = ws
+		x.close()
+		if opt.Arch == "" {
+			opt.Arch = namedArch(ws)
 		}
 	}
 	var ws []Workload
-	for _, in := range inputs {
+	for i, in := range inputs {
 		switch {
-		case in.name == "-":
-			w, err := ReadWorkloads(os.Stdin, "-", opt)
-			if err != nil {
-				return nil, err
-			}
-			ws = append(ws, w...)
+		case parsed[i] != nil:
+			ws = append(ws, parsed[i]...)
 		case in.group != nil:
 			name := in.name
 			if !in.dir && len(in.group) > 1 {
@@ -345,12 +508,12 @@ func ReadFilesWorkloads(paths []string, opt Options) ([]Workload, error) {
 			}
 			ws = append(ws, Workload{Name: name, Profile: p})
 		default:
-			f, err := os.Open(in.name)
-			if err != nil {
+			x := opened[i]
+			if err := x.rewind(); err != nil {
 				return nil, err
 			}
-			w, err := ReadWorkloads(f, in.name, opt)
-			f.Close()
+			w, err := x.workloads(opt)
+			x.close()
 			if err != nil {
 				return nil, err
 			}
@@ -360,31 +523,43 @@ func ReadFilesWorkloads(paths []string, opt Options) ([]Workload, error) {
 	return ws, nil
 }
 
-func readFile(path string, opt Options) (*profile.Profile, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
+func selfDescribing(f Format) bool {
+	return f == FormatProfile || f == FormatOCISeccomp || f == FormatSPO
+}
+
+// namedArch returns the architecture parsed profiles name, or "" where the
+// evidence named none (the host's was assumed).
+func namedArch(ws []Workload) sysno.Arch {
+	if len(ws) == 0 {
+		return ""
 	}
-	defer f.Close()
-	return Read(f, path, opt)
+	for _, src := range ws[0].Profile.Sources {
+		if strings.Contains(src.Detail, "architecture not named") {
+			return ""
+		}
+	}
+	return ws[0].Profile.Arch
 }
 
 // readGroup parses per-pid strace files as one session; files of another
-// format found among them are read on their own and merged.
+// format found among them are read on their own and merged. Each file is
+// opened once.
 func readGroup(name string, files []string, several bool, opt Options) (*profile.Profile, error) {
 	s := newStraceParser(opt, name)
 	var others []*profile.Profile
 	n := 0
 	for _, path := range files {
-		f := opt.Format
-		if f == "" || f == FormatAuto {
-			var err error
-			if f, err = detectFile(path, opt); err != nil {
+		in, err := openInput(path, opt)
+		if err != nil {
+			return nil, err
+		}
+		if in.format != FormatStrace {
+			ws, err := in.workloads(opt)
+			in.close()
+			if err != nil {
 				return nil, err
 			}
-		}
-		if f != FormatStrace {
-			p, err := readFile(path, opt)
+			p, err := mergeWorkloads(ws, path)
 			if err != nil {
 				return nil, err
 			}
@@ -392,17 +567,15 @@ func readGroup(name string, files []string, several bool, opt Options) (*profile
 			continue
 		}
 		_, pid, _ := pidSuffix(path)
-		fh, err := os.Open(path)
-		if err != nil {
-			return nil, err
-		}
-		if fi, err := fh.Stat(); err == nil {
+		if fi, err := in.file.Stat(); err == nil && fi.Mode().IsRegular() {
 			// Sharing out chunks pays only for logs of several chunks.
 			s.smallIn = fi.Size() < headSize
 			s.oneChunk = fi.Size() < 4*int64(chunkSize)
+		} else {
+			s.smallIn, s.oneChunk = in.small, false
 		}
-		err = s.parse(fh, path, pid)
-		fh.Close()
+		err = s.parse(in.br, path, pid)
+		in.close()
 		if err != nil {
 			return nil, err
 		}
@@ -464,59 +637,6 @@ func pidSuffix(path string) (base string, pid int, ok bool) {
 		return "", 0, false
 	}
 	return path[:i], n, true
-}
-
-func detectFile(path string, opt Options) (Format, error) {
-	if opt.Format != "" && opt.Format != FormatAuto {
-		return opt.Format, nil
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	var r io.Reader
-	br := bufio.NewReader(f)
-	if magic, _ := br.Peek(2); bytes.Equal(magic, []byte{0x1f, 0x8b}) {
-		zr, err := gzip.NewReader(br)
-		if err != nil {
-			return "", fmt.Errorf("%s: %w", path, err)
-		}
-		defer zr.Close()
-		r = zr
-	} else {
-		r = br
-	}
-	head := make([]byte, headSize)
-	n, err := io.ReadFull(r, head)
-	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
-		return "", fmt.Errorf("%s: %w", path, err)
-	}
-	return Detect(head[:n]), nil
-}
-
-// fileArch returns the architecture a self-describing file names, or "".
-func fileArch(path string, f Format) sysno.Arch {
-	switch f {
-	case FormatProfile, FormatOCISeccomp, FormatSPO:
-	default:
-		return ""
-	}
-	fh, err := os.Open(path)
-	if err != nil {
-		return ""
-	}
-	defer fh.Close()
-	ws, err := ReadWorkloads(fh, path, Options{Format: f})
-	if err != nil || len(ws) == 0 {
-		return ""
-	}
-	for _, src := range ws[0].Profile.Sources {
-		if src.Detail != "" && strings.Contains(src.Detail, "architecture not named") {
-			return ""
-		}
-	}
-	return ws[0].Profile.Arch
 }
 
 func joinDetail(a, b string) string {

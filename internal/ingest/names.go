@@ -56,6 +56,9 @@ func readNames(r io.Reader, name string, opt Options) (*profile.Profile, error) 
 			return nil, fmt.Errorf("%s:%d: unknown syscall %q for %s", name, lineNo, word, arch)
 		}
 		p.Syscall(nr)
+		if len(p.Syscalls) > maxSyscalls {
+			return nil, tooManySyscalls(name)
+		}
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("%s:%d: %w", name, lineNo+1, err)

@@ -164,6 +164,9 @@ func seccompProfile(spec *seccompSpec, kind, name, where string, opt Options) (*
 		}
 		notes = append(notes, fmt.Sprintf("%d syscalls allowed, default %s", len(allowed), spec.DefaultAction))
 	}
+	if len(p.Syscalls) > maxSyscalls {
+		return nil, tooManySyscalls(where)
+	}
 	if len(conditional) > 0 {
 		slices.Sort(conditional)
 		conditional = slices.Compact(conditional)
@@ -183,9 +186,9 @@ func seccompProfile(spec *seccompSpec, kind, name, where string, opt Options) (*
 }
 
 func readOCI(r io.Reader, name string, opt Options) (*profile.Profile, error) {
-	data, err := io.ReadAll(io.LimitReader(r, 64<<20))
+	data, err := readDoc(r, name)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
+		return nil, err
 	}
 	var spec seccompSpec
 	if err := json.Unmarshal(data, &spec); err != nil {
@@ -236,7 +239,8 @@ func readSPO(r io.Reader, name string, opt Options) (ws []Workload, err error) {
 			ws, err = nil, fmt.Errorf("%s: malformed YAML (%v)", name, v)
 		}
 	}()
-	dec := yaml.NewDecoder(io.LimitReader(r, 64<<20))
+	lim := &yamlLimiter{r: r}
+	dec := yaml.NewDecoder(lim)
 	var skipped []string
 	var add func(obj *k8sObject, doc int) error
 	add = func(obj *k8sObject, doc int) error {
@@ -279,6 +283,9 @@ func readSPO(r io.Reader, name string, opt Options) (ws []Workload, err error) {
 		err := dec.Decode(&obj)
 		if err == io.EOF {
 			break
+		}
+		if lim.tooLong != "" {
+			return nil, fmt.Errorf("%s: %s", name, lim.tooLong)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("%s: document %d: %w", name, doc, oneLine(err))

@@ -79,6 +79,10 @@ type straceParser struct {
 	mode32       int64
 	x32          int64
 	pathsDropped int64
+	bound        error     // a bound of bounds.go exceeded
+	keys         int       // distinct key arguments
+	exeUses      int       // distinct (syscall, executable) pairs
+	seq          int       // pidState.order of the next new process
 	forking      *pidState // the last process seen entering fork/clone
 	pidCache     [256]struct {
 		pid int
@@ -143,7 +147,8 @@ func (s *straceParser) state(pid int) *pidState {
 				st.pid = pid
 				s.zeroTaken = true
 			} else {
-				st = &pidState{order: len(s.pids), pid: pid}
+				st = &pidState{order: s.seq, pid: pid}
+				s.seq++
 				if f := s.forking; f != nil && f.pending && s.tables.isFork(f.pNr) {
 					// A new process (or thread) runs before strace shows
 					// the clone that made it return: it is that clone's.
@@ -158,11 +163,23 @@ func (s *straceParser) state(pid int) *pidState {
 	return st
 }
 
+// forget drops an exited process's state.
+func (s *straceParser) forget(pid int) {
+	delete(s.pids, pid)
+	if c := &s.pidCache[uint(pid)%uint(len(s.pidCache))]; c.pid == pid {
+		c.st = nil
+	}
+	if s.lastPid == pid {
+		s.last = nil
+	}
+}
+
 // child returns the state of a process another process in the log created.
 func (s *straceParser) child(pid int) *pidState {
 	c := s.pids[pid]
 	if c == nil {
-		c = &pidState{order: len(s.pids), pid: pid}
+		c = &pidState{order: s.seq, pid: pid}
+		s.seq++
 		s.pids[pid] = c
 	}
 	s.pidCache[uint(pid)%uint(len(s.pidCache))].st = nil
@@ -197,7 +214,25 @@ func (s *straceParser) adopt(parent, c *pidState, thread bool) {
 }
 
 // apply updates the state with one lexed line.
+// apply applies one record, within the bounds of bounds.go.
 func (s *straceParser) apply(r *rec, filePid int) error {
+	if err := s.applyRec(r, filePid); err != nil {
+		return err
+	}
+	switch {
+	case s.bound != nil:
+		return s.bound
+	case len(s.agg) > maxSyscalls:
+		return tooManySyscalls(s.src.Name)
+	case len(s.exes) > maxExes:
+		return fmt.Errorf("%s: more than %d distinct executables", s.src.Name, maxExes)
+	case len(s.pids) > maxLive:
+		return fmt.Errorf("%s: more than %d processes alive at once", s.src.Name, maxLive)
+	}
+	return nil
+}
+
+func (s *straceParser) applyRec(r *rec, filePid int) error {
 	s.src.Lines++
 	pid := filePid
 	if r.hasPid {
@@ -219,6 +254,12 @@ func (s *straceParser) apply(r *rec, filePid int) error {
 		}
 		if r.known {
 			st.exit = &profile.Exit{Code: int(r.exitCode), Signal: r.errno}
+		}
+		if st.child {
+			// Gone, and not the program's first process: forget it, so that
+			// memory follows the processes alive, not all there were. A
+			// thread's leader stays reachable through its threads.
+			s.forget(pid)
 		}
 		s.src.Skipped++
 		return nil
@@ -349,6 +390,9 @@ func (s *straceParser) record(pid int, st *pidState, nr int, args []byte, path s
 			}
 			u = a.args[key]
 			if u == nil {
+				if s.keys++; s.keys > maxKeys {
+					s.bound = fmt.Errorf("%s: more than %d distinct key arguments", s.src.Name, maxKeys)
+				}
 				u = &profile.ArgUse{Values: vals}
 				a.args[key] = u
 			}
@@ -371,6 +415,11 @@ func (s *straceParser) record(pid int, st *pidState, nr int, args []byte, path s
 	if st.exe != 0 {
 		if len(a.exes) <= st.exe {
 			a.exes = append(a.exes, make([]uint64, st.exe+1-len(a.exes))...)
+		}
+		if a.exes[st.exe] == 0 {
+			if s.exeUses++; s.exeUses > maxExeUses {
+				s.bound = fmt.Errorf("%s: more than %d distinct (syscall, executable) pairs", s.src.Name, maxExeUses)
+			}
 		}
 		a.exes[st.exe]++
 	}
@@ -469,7 +518,11 @@ func (s *straceParser) finish() (*profile.Profile, error) {
 		notes = append(notes, fmt.Sprintf("names not syscalls of %s left out: %s", s.arch, strings.Join(sortedKeys(s.unknown), ", ")))
 	}
 	if s.pathsDropped > 0 {
+		// Bounded like the rest, but not refused: a long log of many
+		// processes names many /proc/PID paths; the report says what is
+		// missing.
 		notes = append(notes, fmt.Sprintf("%d uses of paths beyond the first %d distinct ones not kept", s.pathsDropped, maxPaths))
+		s.src.Coverage = profile.CoverageIncomplete
 	}
 	s.src.Detail = joinDetail(s.src.Detail, strings.Join(notes, "; "))
 	s.p.Sources = append(s.p.Sources, s.src)

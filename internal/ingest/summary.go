@@ -127,6 +127,9 @@ func readSummary(r io.Reader, name string, opt Options) (*profile.Profile, error
 			continue
 		}
 		s := p.Syscall(nr)
+		if len(p.Syscalls) > maxSyscalls {
+			return nil, tooManySyscalls(name)
+		}
 		s.Record(calls, "")
 		if errs > 0 {
 			if s.Errors == nil {

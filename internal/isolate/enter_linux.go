@@ -28,6 +28,9 @@ func Enter(spec *Spec) error {
 			return err
 		}
 	}
+	if spec.Rootfs != nil {
+		return enterRootfs(spec)
+	}
 	if err := unix.Unshare(unix.CLONE_NEWNS | unix.CLONE_FS); err != nil {
 		return fmt.Errorf("%w: new mount namespace: %w", ErrUnavailable, err)
 	}

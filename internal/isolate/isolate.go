@@ -44,6 +44,9 @@ type Spec struct {
 	// namespaces of this process (a run's PID 1, seen from here), so that
 	// a test command sees what the program sees.
 	Join int `json:"join,omitempty"`
+	// Rootfs, if set, makes the root a container image's files instead of
+	// a copy of the host's (see Rootfs); Dir is then a path of the image.
+	Rootfs *Rootfs `json:"rootfs,omitempty"`
 }
 
 // Validate checks a spec before it is handed to the shim.
@@ -53,6 +56,9 @@ func (s *Spec) Validate() error {
 	}
 	if s.Dir == "" || !filepath.IsAbs(s.Dir) {
 		return fmt.Errorf("isolate: working directory %q is not absolute", s.Dir)
+	}
+	if s.Rootfs != nil {
+		return s.Rootfs.validate(s.Dir)
 	}
 	return nil
 }

@@ -49,6 +49,13 @@ type Config struct {
 	// Network "none" gives an isolated run a network namespace with only
 	// loopback; anything else keeps the host's network.
 	Network string
+	// Rootfs, if set, runs the program isolated in a container image's
+	// root (isolate.Rootfs) instead of a copy of the host's; Dir is then a
+	// path of the image, and Path the executable there.
+	Rootfs *isolate.Rootfs
+	// Path, if set, is the executable to run (Argv[0] is then only the
+	// program's argv[0]), as the program's root sees it.
+	Path string
 	// Filter is installed before the program starts. With Supervise set it
 	// may notify: Supervise is then called with its listener and must
 	// answer until stop is set or no task uses the filter.
@@ -101,6 +108,12 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if cfg.OutputLimit <= 0 {
 		cfg.OutputLimit = DefaultOutputLimit
 	}
+	if cfg.Rootfs != nil {
+		cfg.Isolate = true
+		if cfg.Dir == "" {
+			cfg.Dir = "/"
+		}
+	}
 	dir := cfg.Dir
 	if dir == "" {
 		wd, err := os.Getwd()
@@ -117,9 +130,11 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if env == nil {
 		env = os.Environ()
 	}
-	path, err := LookPath(cfg.Argv[0], env, dir)
-	if err != nil {
-		return nil, err
+	path := cfg.Path
+	if path == "" {
+		if path, err = LookPath(cfg.Argv[0], env, dir); err != nil {
+			return nil, err
+		}
 	}
 	stdinName := cfg.Stdin
 	if stdinName == "" {
@@ -141,7 +156,10 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	attr := policy.StartAttr{Dir: startDir(cfg.Isolate, dir), Pdeathsig: syscall.SIGKILL}
 	if cfg.Isolate {
-		spec.Isolate = &isolate.Spec{Dir: dir, Loopback: cfg.Network == "none", DiskUpper: isolate.Scratch(dir)}
+		spec.Isolate = &isolate.Spec{Dir: dir, Loopback: cfg.Network == "none", Rootfs: cfg.Rootfs}
+		if cfg.Rootfs == nil {
+			spec.Isolate.DiskUpper = isolate.Scratch(dir)
+		}
 		if up := spec.Isolate.DiskUpper; up != "" {
 			defer os.RemoveAll(up)
 		}

@@ -62,6 +62,12 @@ func Observe(ctx context.Context, cfg Config, topt trace.Options, keepCalls bool
 		<-outDone
 		return nil, err
 	}
+	if cfg.Rootfs != nil {
+		cfg.Isolate = true
+		if cfg.Dir == "" {
+			cfg.Dir = "/"
+		}
+	}
 	dir := cfg.Dir
 	if dir == "" {
 		dir = "."
@@ -77,6 +83,7 @@ func Observe(ctx context.Context, cfg Config, topt trace.Options, keepCalls bool
 	topt.Dir, topt.Env = dir, cfg.Env
 	topt.Stdin, topt.Stdout, topt.Stderr = stdin, stdout, stderr
 	topt.Isolate, topt.Network = cfg.Isolate, cfg.Network
+	topt.Rootfs, topt.Path = cfg.Rootfs, cfg.Path
 	topt.Started = func(pid int) { pidc <- pid }
 	if keepCalls {
 		next := topt.OnCall

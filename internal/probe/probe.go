@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/gvcheck/gvcheck/internal/analyze"
+	"github.com/gvcheck/gvcheck/internal/isolate"
 	"github.com/gvcheck/gvcheck/internal/launch"
 	"github.com/gvcheck/gvcheck/internal/outcome"
 	"github.com/gvcheck/gvcheck/internal/policy"
@@ -57,6 +58,9 @@ type Config struct {
 	// Network is the sandbox's network: "none" (default) gives every run a
 	// network namespace with only loopback, as runsc --network=none does.
 	Network string
+	// Rootfs and Path run a container image's program (see launch.Config).
+	Rootfs *isolate.Rootfs
+	Path   string
 	// Observe is the policy of the traced run that learns what the program
 	// asks of the kernel (the fast-mode policy of the target, with paths);
 	// nil traces every call.

@@ -27,7 +27,7 @@ func (r *execRunner) launchConfig() launch.Config {
 	return launch.Config{
 		Argv: r.cfg.Argv, Env: r.cfg.Env, Dir: r.cfg.Dir, Stdin: r.cfg.Stdin,
 		Timeout: r.cfg.Timeout, Grace: r.cfg.Grace, Isolate: !r.cfg.InPlace, Network: network,
-		Test: r.cfg.Test, Ready: r.cfg.Ready,
+		Test: r.cfg.Test, Ready: r.cfg.Ready, Rootfs: r.cfg.Rootfs, Path: r.cfg.Path,
 	}
 }
 

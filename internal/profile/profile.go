@@ -331,3 +331,18 @@ func (e Exit) String() string {
 	}
 	return "exit " + strconv.Itoa(e.Code)
 }
+
+// Redacted stands for a command-line argument left out of a profile.
+const Redacted = "REDACTED"
+
+// RedactArgs replaces the arguments of every recorded command line (not
+// the program's name) with Redacted, for a profile to be kept or shared
+// without the secrets command lines carry (--password=...).
+func (p *Profile) RedactArgs() {
+	for i := range p.Sources {
+		c := p.Sources[i].Command
+		for j := 1; j < len(c); j++ {
+			c[j] = Redacted
+		}
+	}
+}

@@ -14,6 +14,9 @@ func WriteMarkdown(out io.Writer, r *Report, opt Options) error {
 	bw := bufio.NewWriter(out)
 	fmt.Fprintf(bw, "## gvcheck: %s %s\n\n", verdictMark(r.Verdict), headline(r))
 	fmt.Fprintf(bw, "Target: %s\n", targetLine(r.Target))
+	if b := r.Baseline; b != nil {
+		fmt.Fprintf(bw, "\nBaseline: %s\n", mdCell(baselineLine(b)))
+	}
 	if len(r.Workloads) > 1 {
 		fmt.Fprintf(bw, "\n| Workload | Verdict | Seen | Unimplemented | Partial | Worst |\n|---|---|---:|---:|---:|---|\n")
 		for _, w := range r.Workloads {
@@ -29,9 +32,9 @@ func WriteMarkdown(out io.Writer, r *Report, opt Options) error {
 		s := w.Summary
 		fmt.Fprintf(bw, "Summary: %s seen, %d fully supported, %d partial, %d unimplemented\n",
 			Plural(s.SyscallsSeen, "syscall"), s.FullySupported, s.Partial, s.Unimplemented)
-		if len(w.Findings) > 0 {
+		if shown := shownFindings(w, opt); len(shown) > 0 {
 			fmt.Fprintf(bw, "\n| Level | Syscall | Calls | Under gVisor | Note |\n|---|---|---:|---|---|\n")
-			for _, f := range w.Findings {
+			for _, f := range shown {
 				note := f.Note
 				for _, u := range f.URLs {
 					note = strings.TrimSpace(note + " " + u)
@@ -39,7 +42,7 @@ func WriteMarkdown(out io.Writer, r *Report, opt Options) error {
 				if len(f.Args) > 0 {
 					note = strings.TrimSpace(note + " (arguments: " + strings.Join(f.Args, ", ") + ")")
 				}
-				fmt.Fprintf(bw, "| %s | `%s` | %s | %s | %s |\n", f.Level, f.Title(), calls(f.Count), mdCell(outcome(f)), mdCell(note))
+				fmt.Fprintf(bw, "| %s | `%s` | %s | %s | %s |\n", f.Level, f.Title(), calls(f.Count), mdCell(outcomeShown(f)), mdCell(note))
 			}
 		}
 		if opt.All && len(w.Rows) > 0 {

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/gvcheck/gvcheck/internal/analyze"
@@ -25,6 +26,8 @@ type Report struct {
 	Target    Target          `json:"target"`
 	Verdict   analyze.Verdict `json:"verdict"`
 	Workloads []Workload      `json:"workloads"`
+	// Baseline says what --baseline accepted.
+	Baseline *BaselineSummary `json:"baseline,omitempty"`
 }
 
 // Target is the gVisor the evidence was judged against.
@@ -69,6 +72,9 @@ type Experiment struct {
 type Options struct {
 	// All lists every observed syscall, not only the findings.
 	All bool
+	// FailOn is the --fail-on level: formats that mark findings as
+	// failures (JUnit, SARIF levels) mark those that count at it.
+	FailOn analyze.Level
 }
 
 var verdictRank = map[analyze.Verdict]int{
@@ -140,7 +146,10 @@ func WriteJSONValue(w io.Writer, v any) error {
 	return nil
 }
 
-// Write renders r in format ("text", "json" or "markdown").
+// Formats are the formats Write renders.
+var Formats = []string{"text", "json", "markdown", "sarif", "html", "junit"}
+
+// Write renders r in format (one of Formats; "md" is markdown).
 func Write(w io.Writer, r *Report, format string, opt Options) error {
 	switch format {
 	case "text", "":
@@ -149,8 +158,14 @@ func Write(w io.Writer, r *Report, format string, opt Options) error {
 		return WriteJSON(w, r)
 	case "markdown", "md":
 		return WriteMarkdown(w, r, opt)
+	case "sarif":
+		return WriteSARIF(w, r, opt)
+	case "html":
+		return WriteHTML(w, r, opt)
+	case "junit":
+		return WriteJUnit(w, r, opt)
 	}
-	return fmt.Errorf("unknown report format %q (want text, json or markdown)", format)
+	return fmt.Errorf("unknown report format %q (want %s)", format, strings.Join(Formats, ", "))
 }
 
 // render writes v as JSON, or as text or Markdown through a buffered writer

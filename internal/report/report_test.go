@@ -70,6 +70,9 @@ func TestGolden(t *testing.T) {
 		{"text", "report-all.txt", Options{All: true}},
 		{"markdown", "report.md", Options{All: true}},
 		{"json", "report.json", Options{}},
+		{"sarif", "report.sarif", Options{FailOn: analyze.LevelNeedsOption}},
+		{"html", "report.html", Options{FailOn: analyze.LevelNeedsOption}},
+		{"junit", "report.junit.xml", Options{FailOn: analyze.LevelNeedsOption}},
 	} {
 		t.Run(c.file, func(t *testing.T) {
 			r := sample()

@@ -17,6 +17,9 @@ func WriteText(out io.Writer, r *Report, opt Options) error {
 	bw := bufio.NewWriter(out)
 	fmt.Fprintf(bw, "gvcheck: %s\n", headline(r))
 	fmt.Fprintf(bw, "target:   %s\n", targetLine(r.Target))
+	if b := r.Baseline; b != nil {
+		fmt.Fprintf(bw, "baseline: %s\n", baselineLine(b))
+	}
 	if len(r.Workloads) > 1 {
 		fmt.Fprintln(bw)
 		tw := tabwriter.NewWriter(bw, 0, 0, 2, ' ', 0)
@@ -27,12 +30,13 @@ func WriteText(out io.Writer, r *Report, opt Options) error {
 		}
 		tw.Flush()
 	}
+	explained := map[string]bool{} // harmless findings already explained
 	for _, w := range r.Workloads {
 		fmt.Fprintln(bw)
 		if len(r.Workloads) > 1 {
 			fmt.Fprintf(bw, "== %s: %s\n", w.Name, w.Verdict)
 		}
-		writeWorkloadText(bw, w, opt)
+		writeWorkloadText(bw, w, opt, explained)
 	}
 	if err := bw.Flush(); err != nil {
 		return fmt.Errorf("write text report: %w", err)
@@ -120,7 +124,7 @@ func targetLine(t Target) string {
 	return b.String()
 }
 
-func writeWorkloadText(bw *bufio.Writer, w Workload, opt Options) {
+func writeWorkloadText(bw *bufio.Writer, w Workload, opt Options, explained map[string]bool) {
 	fmt.Fprintf(bw, "evidence: %s\n", evidenceLine(w))
 	s := w.Summary
 	fmt.Fprintf(bw, "summary:  %s seen, %d fully supported, %d partial, %d unimplemented\n",
@@ -131,7 +135,20 @@ func writeWorkloadText(bw *bufio.Writer, w Workload, opt Options) {
 			fmt.Fprintf(bw, "  %s\n", verdictEvidence(ev))
 		}
 	}
-	if len(w.Findings) > 0 {
+	shown := shownFindings(w, opt)
+	// Partial support is a note, not a risk: without --all it is listed
+	// after the risks, one line each.
+	var partial, risks []analyze.Finding
+	for _, f := range shown {
+		if f.Level == analyze.LevelPartial && !opt.All {
+			partial = append(partial, f)
+		} else {
+			risks = append(risks, f)
+		}
+	}
+	oneExe := singleExe(shown) && !opt.All
+	if len(risks) > 0 {
+		shown := risks
 		fmt.Fprintln(bw)
 		tw := tabwriter.NewWriter(bw, 0, 0, 2, ' ', 0)
 		if w.Experiment != nil {
@@ -139,20 +156,23 @@ func writeWorkloadText(bw *bufio.Writer, w Workload, opt Options) {
 		} else {
 			fmt.Fprintln(tw, "LEVEL\tSYSCALL\tCALLS\tUNDER GVISOR")
 		}
-		for _, f := range w.Findings {
+		for _, f := range shown {
 			if w.Experiment != nil {
 				tried := f.Tried
 				if tried == "" {
 					tried = "not simulated" // gVisor's answer is not known well enough to imitate
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", f.Level, f.Title(), calls(f.Count), outcome(f), tried)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", f.Level, f.Title(), calls(f.Count), outcomeShown(f), tried)
 				continue
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", f.Level, f.Title(), calls(f.Count), outcome(f))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", f.Level, f.Title(), calls(f.Count), outcomeShown(f))
 		}
 		tw.Flush()
-		for _, f := range w.Findings {
+		for _, f := range shown {
 			details := findingDetails(f)
+			if oneExe {
+				details = dropCalledBy(details)
+			}
 			if len(details) == 0 {
 				continue
 			}
@@ -160,6 +180,26 @@ func writeWorkloadText(bw *bufio.Writer, w Workload, opt Options) {
 			for _, d := range details {
 				fmt.Fprintf(bw, "  %s\n", d)
 			}
+		}
+	}
+	// What is known harmless (rseq) is explained once per report, not per
+	// program.
+	if len(partial) > 0 {
+		fmt.Fprintf(bw, "\npartially supported (gVisor differs only for some arguments or fields):\n")
+		for _, f := range partial {
+			line := f.Note
+			if args := strings.Join(f.Args, ", "); args != "" {
+				line = strings.TrimSpace(line + " (arguments: " + args + ")")
+			}
+			if f.Harmless {
+				if explained[Key(f)] {
+					line = "harmless, as above"
+				} else {
+					line = "harmless: " + line
+				}
+				explained[Key(f)] = true
+			}
+			fmt.Fprintf(bw, "  %s (%s): %s\n", f.Title(), callsWord(f.Count), dashEmpty2(line))
 		}
 	}
 	if opt.All && len(w.Rows) > 0 {
@@ -214,6 +254,13 @@ func evidenceLine(w Workload) string {
 
 // outcome says what the program gets from gVisor.
 func outcome(f analyze.Finding) string {
+	if f.Harmless {
+		return outcomeOf(f) + " (harmless)"
+	}
+	return outcomeOf(f)
+}
+
+func outcomeOf(f analyze.Finding) string {
 	if f.NeedsFlag != "" {
 		return fmt.Sprintf("%s unless runsc runs with %s", dashEmpty(f.Errno), f.NeedsFlag)
 	}
@@ -260,7 +307,10 @@ func findingDetails(f analyze.Finding) []string {
 	if f.Source != "" {
 		d = append(d, "rule from gVisor's "+f.Source)
 	}
-	if len(f.Args) > 0 {
+	switch {
+	case len(f.Args) > 0 && f.Kind == analyze.KindPath:
+		d = append(d, "paths: "+strings.Join(f.Args, ", "))
+	case len(f.Args) > 0:
 		d = append(d, "arguments: "+strings.Join(f.Args, ", "))
 	}
 	if len(f.Errors) > 0 {
@@ -310,4 +360,59 @@ func shellJoin(argv []string) string {
 		out[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
 	}
 	return strings.Join(out, " ")
+}
+
+// singleExe reports whether every finding was made by the same one
+// program: the evidence line already names it.
+func singleExe(fs []analyze.Finding) bool {
+	exe := ""
+	for _, f := range fs {
+		for _, e := range f.Exes {
+			if exe != "" && e != exe {
+				return false
+			}
+			exe = e
+		}
+	}
+	return true
+}
+
+func dropCalledBy(ds []string) []string {
+	out := ds[:0:0]
+	for _, d := range ds {
+		if !strings.HasPrefix(d, "called by: ") {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+func dashEmpty2(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func callsWord(n uint64) string {
+	if n == 0 {
+		return "calls unknown"
+	}
+	return Plural(int(n), "call")
+}
+
+// outcomeShown is outcome with the baseline's mark.
+func outcomeShown(f analyze.Finding) string {
+	if f.Accepted {
+		return outcome(f) + " [accepted]"
+	}
+	return outcome(f)
+}
+
+func baselineLine(b *BaselineSummary) string {
+	s := fmt.Sprintf("%s: %d accepted, %d new", b.File, b.Accepted, b.New)
+	if len(b.Gone) > 0 {
+		s += fmt.Sprintf("; %d no longer found (%s)", len(b.Gone), strings.Join(b.Gone, ", "))
+	}
+	return s
 }

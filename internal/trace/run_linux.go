@@ -43,9 +43,18 @@ func Run(ctx context.Context, argv []string, opt Options) (*Result, error) {
 	if env == nil {
 		env = os.Environ()
 	}
-	path, err := LookPath(argv[0], env, opt.Dir)
-	if err != nil {
-		return nil, err
+	if opt.Rootfs != nil {
+		opt.Isolate = true
+		if opt.Dir == "" {
+			opt.Dir = "/"
+		}
+	}
+	path := opt.Path
+	if path == "" {
+		var err error
+		if path, err = LookPath(argv[0], env, opt.Dir); err != nil {
+			return nil, err
+		}
 	}
 	if !observes(opt) {
 		if opt.Policy.Arch != sysno.Host() {
@@ -158,7 +167,10 @@ func (t *tracer) run(ctx context.Context, path string, argv, env []string, filte
 		if err != nil {
 			return nil, fmt.Errorf("run: %w", err)
 		}
-		spec.Isolate = &isolate.Spec{Dir: dir, Loopback: t.opt.Network == "none", DiskUpper: isolate.Scratch(dir)}
+		spec.Isolate = &isolate.Spec{Dir: dir, Loopback: t.opt.Network == "none", Rootfs: t.opt.Rootfs}
+		if t.opt.Rootfs == nil {
+			spec.Isolate.DiskUpper = isolate.Scratch(dir)
+		}
 		if up := spec.Isolate.DiskUpper; up != "" {
 			defer os.RemoveAll(up)
 		}

@@ -14,6 +14,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/gvcheck/gvcheck/internal/isolate"
 	"github.com/gvcheck/gvcheck/internal/policy"
 	"github.com/gvcheck/gvcheck/internal/profile"
 )
@@ -54,6 +55,12 @@ type Options struct {
 	// with only loopback.
 	Isolate bool
 	Network string
+	// Rootfs, if set, runs the program isolated in a container image's
+	// root (isolate.Rootfs; Isolate is implied), Dir being a path of the
+	// image; Path, if set, is the executable (argv[0] is then only the
+	// program's argv[0]), as the program's root sees it.
+	Rootfs *isolate.Rootfs
+	Path   string
 	// Started, if set, is called with the program's pid (as gvcheck sees
 	// it) once it runs under the tracer.
 	Started func(pid int)

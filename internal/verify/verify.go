@@ -26,6 +26,7 @@ import (
 
 	"github.com/gvcheck/gvcheck/internal/diverge"
 	"github.com/gvcheck/gvcheck/internal/gvisor"
+	"github.com/gvcheck/gvcheck/internal/isolate"
 	"github.com/gvcheck/gvcheck/internal/launch"
 	"github.com/gvcheck/gvcheck/internal/outcome"
 	"github.com/gvcheck/gvcheck/internal/profile"
@@ -61,6 +62,10 @@ type Config struct {
 	// Bundle runs this OCI bundle under gVisor (`runsc run`) instead of
 	// Argv, which still runs natively for the comparison.
 	Bundle string
+	// Rootfs and Path run a container image's program natively (see
+	// launch.Config); Bundle is then its bundle.
+	Rootfs *isolate.Rootfs
+	Path   string
 	// Test and Ready check a server (see launch.Config).
 	Test  string
 	Ready launch.Ready
@@ -310,7 +315,7 @@ func observeNative(ctx context.Context, cfg Config, network string) (*observedNa
 func (cfg Config) launchConfig(network string) launch.Config {
 	return launch.Config{
 		Argv: cfg.Argv, Env: cfg.Env, Dir: cfg.Dir, Stdin: cfg.Stdin, Timeout: cfg.Timeout,
-		Isolate: !cfg.InPlace, Network: network, Test: cfg.Test, Ready: cfg.Ready,
+		Isolate: !cfg.InPlace, Network: network, Test: cfg.Test, Ready: cfg.Ready, Rootfs: cfg.Rootfs, Path: cfg.Path,
 	}
 }
 
