@@ -10,6 +10,7 @@ import (
 
 	"github.com/gvcheck/gvcheck/internal/analyze"
 	"github.com/gvcheck/gvcheck/internal/compat"
+	"github.com/gvcheck/gvcheck/internal/probe"
 )
 
 // WriteText renders r for a terminal.
@@ -137,10 +138,11 @@ func writeWorkloadText(bw *bufio.Writer, w Workload, opt Options, explained map[
 	}
 	shown := shownFindings(w, opt)
 	// Partial support is a note, not a risk: without --all it is listed
-	// after the risks, one line each.
+	// after the risks, one line each, unless an experiment showed the
+	// program needs it.
 	var partial, risks []analyze.Finding
 	for _, f := range shown {
-		if f.Level == analyze.LevelPartial && !opt.All {
+		if f.Level == analyze.LevelPartial && !opt.All && f.Tried != string(probe.Required) {
 			partial = append(partial, f)
 		} else {
 			risks = append(risks, f)
