@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gvcheck/gvcheck/internal/analyze"
+	"github.com/gvcheck/gvcheck/internal/gvisor"
 	"github.com/gvcheck/gvcheck/internal/ingest"
 	"github.com/gvcheck/gvcheck/internal/profile"
 	"github.com/gvcheck/gvcheck/internal/report"
@@ -77,7 +78,12 @@ workload; --workloads reports each input (and each object of a list) on its own 
 					return fmt.Errorf("%s: evidence is %s but the target table is %s", w.Name, w.Profile.Arch, tg.table.Arch)
 				}
 				res := tg.analyze(w.Profile)
-				rws = append(rws, report.NewWorkload(w.Name, w.Profile, res, ropt))
+				rw := report.NewWorkload(w.Name, w.Profile, res, ropt)
+				if len(w.Logs) > 0 {
+					rw.Log = judgeLog(w.Logs, tg)
+					markLogVerdict(&rw)
+				}
+				rws = append(rws, rw)
 			}
 			rep := report.New("gvcheck "+Version, tg.report, rws)
 			if err := bl.apply(rep); err != nil {
@@ -107,11 +113,13 @@ workload; --workloads reports each input (and each object of a list) on its own 
 type namedProfile struct {
 	Name    string
 	Profile *profile.Profile
+	// Logs are the reports of gVisor logs among the evidence.
+	Logs []gvisor.UnsupportedReport
 }
 
-// readWorkloads reads every input; merged into one workload unless each
-// input is to stand on its own.
-func readWorkloads(stdin io.Reader, args []string, opt ingest.Options, separate bool) ([]namedProfile, error) {
+// readEvidence reads every input ingest reads; merged into one workload
+// unless each input is to stand on its own.
+func readEvidence(stdin io.Reader, args []string, opt ingest.Options, separate bool) ([]namedProfile, error) {
 	if !separate {
 		var p *profile.Profile
 		var err error
@@ -127,7 +135,7 @@ func readWorkloads(stdin io.Reader, args []string, opt ingest.Options, separate 
 		if len(args) > 1 {
 			name = fmt.Sprintf("%s and %d more", args[0], len(args)-1)
 		}
-		return []namedProfile{{name, p}}, nil
+		return []namedProfile{{Name: name, Profile: p}}, nil
 	}
 	ws, err := ingest.ReadFilesWorkloads(args, opt)
 	if err != nil {
@@ -135,7 +143,7 @@ func readWorkloads(stdin io.Reader, args []string, opt ingest.Options, separate 
 	}
 	var out []namedProfile
 	for _, w := range ws {
-		out = append(out, namedProfile{w.Name, w.Profile})
+		out = append(out, namedProfile{Name: w.Name, Profile: w.Profile})
 	}
 	if len(out) == 0 {
 		return nil, fmt.Errorf("no workloads in the evidence")

@@ -31,7 +31,9 @@ type UnsupportedReport struct {
 	Count    int // how many times gVisor reported it (several sandboxes, or logs)
 }
 
-var unsupportedRe = regexp.MustCompile(`Unsupported syscall:? ([A-Za-z_][A-Za-z0-9_]*)\(([^)]*)\)`)
+// unsupportedRe matches a report: by name, or for a number gVisor's table
+// did not name, "UNKNOWN[435/0x1b3]" (older gVisor, e.g. clone3).
+var unsupportedRe = regexp.MustCompile(`Unsupported syscall:? (?:([A-Za-z_][A-Za-z0-9_]*)|UNKNOWN\[(\d+)/0x[0-9a-fA-F]+\])\(([^)]*)\)`)
 
 // harmless are unsupported syscalls whose report does not mean breakage.
 var harmless = map[string]bool{
@@ -95,13 +97,20 @@ func parseUnsupported(line string, arch sysno.Arch) (UnsupportedReport, bool, er
 		// report has a call after it.
 		return UnsupportedReport{}, false, nil
 	}
-	u := UnsupportedReport{Name: m[1], Nr: -1, Args: m[2], Count: 1}
+	u := UnsupportedReport{Name: m[1], Nr: -1, Args: m[3], Count: 1}
+	if m[2] != "" {
+		nr, err := strconv.Atoi(m[2])
+		if err != nil {
+			return UnsupportedReport{}, false, fmt.Errorf("unsupported syscall number %q: %w", m[2], err)
+		}
+		u.Name = sysno.Name(arch, nr)
+	}
 	if nr, ok := sysno.Number(arch, u.Name); ok {
 		u.Nr = nr
 		u.Name = sysno.Name(arch, nr)
 	}
 	var vals []uint64
-	for _, f := range strings.Split(m[2], ",") {
+	for _, f := range strings.Split(m[3], ",") {
 		f = strings.TrimSpace(f)
 		if f == "" {
 			continue

@@ -41,6 +41,7 @@ var htmlPage = template.Must(template.New("report").Funcs(template.FuncMap{
 	"anchor":      htmlAnchor,
 	"key":         Key,
 	"shown":       shownFindings,
+	"logSummary":  logSummary,
 	"verdictRank": func(v analyze.Verdict) int { return verdictRank[v] },
 	"hasFindings": func(ws []Workload) bool {
 		for _, w := range ws {

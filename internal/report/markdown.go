@@ -53,6 +53,12 @@ func WriteMarkdown(out io.Writer, r *Report, opt Options) error {
 			}
 			fmt.Fprintf(bw, "\n</details>\n")
 		}
+		if len(w.Log) > 0 {
+			fmt.Fprintf(bw, "\n%s:\n\n| Verdict | Reports | Syscall | Why | Known from |\n|---|---:|---|---|---|\n", logSummary(w.Log))
+			for _, l := range w.Log {
+				fmt.Fprintf(bw, "| %s | %d | `%s` | %s | %s |\n", l.Verdict, l.Count, l.Title(), mdCell(l.Why), mdCell(l.Source))
+			}
+		}
 		if len(w.Notes) > 0 {
 			fmt.Fprintln(bw)
 			for _, n := range w.Notes {

@@ -55,6 +55,9 @@ type Workload struct {
 	// Experiment is what re-running the program with gVisor's differences
 	// simulated showed (run --probe); it decides the verdict when present.
 	Experiment *Experiment `json:"experiment,omitempty"`
+	// Log judges the "Unsupported syscall" reports of gVisor logs given as
+	// evidence.
+	Log []LogLine `json:"log,omitempty"`
 }
 
 // Experiment summarises a probe made for a workload.

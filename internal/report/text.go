@@ -204,6 +204,30 @@ func writeWorkloadText(bw *bufio.Writer, w Workload, opt Options, explained map[
 			fmt.Fprintf(bw, "  %s (%s): %s\n", f.Title(), callsWord(f.Count), dashEmpty2(line))
 		}
 	}
+	if len(w.Log) > 0 {
+		fmt.Fprintf(bw, "\n%s:\n", logSummary(w.Log))
+		tw := tabwriter.NewWriter(bw, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "  VERDICT\tREPORTS\tSYSCALL\tWHY")
+		for _, l := range w.Log {
+			fmt.Fprintf(tw, "  %s\t%d\t%s\t%s\n", l.Verdict, l.Count, l.Title(), l.Why)
+		}
+		tw.Flush()
+		// Each source once, with the reports it covers.
+		var sources []string
+		covers := map[string][]string{}
+		for _, l := range w.Log {
+			if l.Source == "" {
+				continue
+			}
+			if covers[l.Source] == nil {
+				sources = append(sources, l.Source)
+			}
+			covers[l.Source] = append(covers[l.Source], l.Title())
+		}
+		for _, s := range sources {
+			fmt.Fprintf(bw, "  %s: known from %s\n", strings.Join(covers[s], ", "), s)
+		}
+	}
 	if opt.All && len(w.Rows) > 0 {
 		fmt.Fprintln(bw)
 		tw := tabwriter.NewWriter(bw, 0, 0, 2, ' ', 0)
