@@ -85,27 +85,3 @@ func Valid(fd int, id uint64) bool {
 	_, _, e := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), unix.SECCOMP_IOCTL_NOTIF_ID_VALID, uintptr(unsafe.Pointer(&id)))
 	return e == 0
 }
-
-// ReceiveListener receives the listener a shim sent with SendListener over
-// sock (the other end of its descriptor 3).
-func ReceiveListener(sock int) (int, error) {
-	buf := make([]byte, 1)
-	oob := make([]byte, unix.CmsgSpace(4))
-	_, oobn, _, _, err := unix.Recvmsg(sock, buf, oob, unix.MSG_CMSG_CLOEXEC)
-	if err != nil {
-		return -1, err
-	}
-	msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
-	if err != nil {
-		return -1, err
-	}
-	for _, m := range msgs {
-		if fds, err := unix.ParseUnixRights(&m); err == nil && len(fds) > 0 {
-			for _, extra := range fds[1:] {
-				unix.Close(extra)
-			}
-			return fds[0], nil
-		}
-	}
-	return -1, errors.New("no listener received")
-}

@@ -213,19 +213,34 @@ func (s *Started) Listener() (int, error) {
 		return -1, errors.New("shim: no listener to receive")
 	}
 	defer s.Close()
-	raw, err := s.conn.SyscallConn()
+	var b [5]byte
+	if _, err := io.ReadFull(s.conn, b[:]); err != nil || b[0] != 'L' {
+		return -1, fmt.Errorf("shim: no listener received: %v", err)
+	}
+	fd, err := TakeFd(s.Pid, int(binary.LittleEndian.Uint32(b[1:])))
 	if err != nil {
-		return -1, err
+		return -1, fmt.Errorf("shim: take listener: %w", err)
 	}
-	fd := -1
-	var rerr error
-	if err := raw.Read(func(c uintptr) bool {
-		fd, rerr = ReceiveListener(int(c))
-		return !errors.Is(rerr, unix.EAGAIN)
-	}); err != nil {
-		return -1, err
+	if _, err := s.conn.Write([]byte{'K'}); err != nil {
+		unix.Close(fd)
+		return -1, fmt.Errorf("shim: take listener: %w", err)
 	}
-	return fd, rerr
+	return fd, nil
+}
+
+// TakeFd duplicates descriptor fd of process pid into this process
+// (pidfd_getfd, Linux 5.6), close-on-exec.
+func TakeFd(pid, fd int) (int, error) {
+	pidfd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		return -1, fmt.Errorf("pidfd_open %d: %w", pid, err)
+	}
+	defer unix.Close(pidfd)
+	nfd, err := unix.PidfdGetfd(pidfd, fd, 0)
+	if err != nil {
+		return -1, fmt.Errorf("pidfd_getfd %d/%d: %w", pid, fd, err)
+	}
+	return nfd, nil
 }
 
 func socketPair() (mine, theirs *os.File, err error) {
@@ -502,19 +517,28 @@ func installListener(prog []unix.SockFilter) (int, error) {
 	return fd, err
 }
 
-// installAndSend installs prog with a listener and sends the listener to
-// the starter over conn. Between the two the thread makes no call but
-// sendmsg and close, which no simulation of gVisor fails, so nothing waits
-// for a supervisor that does not have the listener yet.
+// installAndSend installs prog with a listener and hands it to the starter
+// over conn by its number, which the starter takes with pidfd_getfd:
+// passing the descriptor itself takes sendmsg, and a simulation may hand
+// sendmsg to the supervisor that is waiting for this very listener.
+// Between installing and closing it the thread only writes, reads and
+// closes, which no simulation of gVisor fails.
 func installAndSend(prog []unix.SockFilter, conn *os.File) error {
 	fd, err := installListener(prog)
 	if err != nil {
 		return err
 	}
-	err = unix.Sendmsg(int(conn.Fd()), []byte{'L'}, unix.UnixRights(fd), nil, 0)
-	unix.Close(fd)
-	if err != nil {
+	defer unix.Close(fd)
+	var b [5]byte
+	b[0] = 'L'
+	binary.LittleEndian.PutUint32(b[1:], uint32(fd))
+	c := int(conn.Fd())
+	if _, err := unix.Write(c, b[:]); err != nil {
 		return fmt.Errorf("send listener: %w", err)
+	}
+	// Keep it open until the starter has its copy.
+	if n, err := unix.Read(c, b[:1]); err != nil || n != 1 || b[0] != 'K' {
+		return fmt.Errorf("send listener: the starter did not take it (%v)", err)
 	}
 	return nil
 }

@@ -7,6 +7,9 @@ package procmem
 import (
 	"bytes"
 	"errors"
+	"os"
+	"strconv"
+	"strings"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -96,4 +99,59 @@ func Upto(tid int, addr uintptr, n int) []byte {
 		addr += uintptr(k)
 	}
 	return out
+}
+
+// Process is a thread's view for a tracer: its memory and its descriptors.
+type Process struct{ Tid int }
+
+// Read returns n bytes at addr, fewer where the mapping ends, nil when none
+// can be read.
+func (p Process) Read(addr uintptr, n int) []byte { return Upto(p.Tid, addr, n) }
+
+// NetlinkProtocol returns the protocol of the netlink socket fd, ok false
+// for anything else. It borrows the descriptor (pidfd_getfd, Linux 5.6)
+// to ask the socket itself: netlink sockets are only listed in
+// /proc/net/netlink once bound, and a first send binds them.
+func (p Process) NetlinkProtocol(fd int) (uint64, bool) {
+	if fd < 0 {
+		return 0, false
+	}
+	pidfd, err := unix.PidfdOpen(p.Tid, 0)
+	if err == unix.EINVAL { // not a thread group leader
+		if tgid, ok := threadGroup(p.Tid); ok {
+			pidfd, err = unix.PidfdOpen(tgid, 0)
+		}
+	}
+	if err != nil {
+		return 0, false
+	}
+	defer unix.Close(pidfd)
+	sock, err := unix.PidfdGetfd(pidfd, fd, 0)
+	if err != nil {
+		return 0, false
+	}
+	defer unix.Close(sock)
+	if dom, err := unix.GetsockoptInt(sock, unix.SOL_SOCKET, unix.SO_DOMAIN); err != nil || dom != unix.AF_NETLINK {
+		return 0, false
+	}
+	proto, err := unix.GetsockoptInt(sock, unix.SOL_SOCKET, unix.SO_PROTOCOL)
+	if err != nil {
+		return 0, false
+	}
+	return uint64(proto), true
+}
+
+// threadGroup returns the thread group (process) of thread tid.
+func threadGroup(tid int) (int, bool) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(tid) + "/status")
+	if err != nil {
+		return 0, false
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "Tgid:"); ok {
+			n, err := strconv.Atoi(strings.TrimSpace(v))
+			return n, err == nil
+		}
+	}
+	return 0, false
 }

@@ -3,6 +3,7 @@
 package procmem
 
 import (
+	"runtime"
 	"strings"
 	"testing"
 	"unsafe"
@@ -78,5 +79,44 @@ func TestUpto(t *testing.T) {
 	}
 	if got := Upto(pid, base+PageSize, 24); got != nil {
 		t.Errorf("unmapped: %q", got)
+	}
+}
+
+// TestNetlinkProtocol finds this process's own sockets: a NETLINK_ROUTE
+// socket and a NETLINK_KOBJECT_UEVENT one by protocol, a TCP socket and a
+// pipe as none.
+func TestNetlinkProtocol(t *testing.T) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	p := Process{Tid: unix.Gettid()} // often not the thread group leader
+	for _, tc := range []struct {
+		domain, typ, proto int
+		netlink            bool
+	}{
+		{unix.AF_NETLINK, unix.SOCK_RAW, unix.NETLINK_ROUTE, true},
+		{unix.AF_NETLINK, unix.SOCK_DGRAM, unix.NETLINK_KOBJECT_UEVENT, true},
+		{unix.AF_INET, unix.SOCK_STREAM, 0, false},
+	} {
+		fd, err := unix.Socket(tc.domain, tc.typ|unix.SOCK_CLOEXEC, tc.proto)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, ok := p.NetlinkProtocol(fd)
+		unix.Close(fd)
+		if ok != tc.netlink || ok && got != uint64(tc.proto) {
+			t.Errorf("socket(%d, %d, %d): protocol %d %v", tc.domain, tc.typ, tc.proto, got, ok)
+		}
+	}
+	var fds [2]int
+	if err := unix.Pipe2(fds[:], unix.O_CLOEXEC); err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fds[0])
+	defer unix.Close(fds[1])
+	if _, ok := p.NetlinkProtocol(fds[0]); ok {
+		t.Error("a pipe is a netlink socket")
+	}
+	if _, ok := p.NetlinkProtocol(-1); ok {
+		t.Error("fd -1 is a netlink socket")
 	}
 }

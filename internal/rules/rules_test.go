@@ -183,12 +183,20 @@ func TestTraceConditionsAgreeWithJudge(t *testing.T) {
 			v, _ := s.Judge(c.sys, vals, nil)
 			want = v != AnswerSupported
 		}
+		if c.sys == "socket" && NetlinkRouteSocket.Holds(c.args) {
+			want = true // for the tracer to watch the requests that follow
+		}
 		if stop != want {
 			t.Errorf("%s%#x: filter stops=%v, Judge says stop=%v (key %#x)", c.sys, c.args, stop, want, vals)
 		}
 	}
 	if conds, all := s.TraceConditions("clone3", nil); conds != nil || !all {
 		t.Errorf("clone3: want every call stopped (flags are in memory), got %v %v", conds, all)
+	}
+	for _, send := range []string{"sendto", "sendmsg"} {
+		if conds, all := s.TraceConditions(send, nil); conds != nil || all {
+			t.Errorf("%s: want no call stopped (the tracer watches after a NETLINK_ROUTE socket), got %v %v", send, conds, all)
+		}
 	}
 }
 

@@ -12,8 +12,21 @@ import (
 // runscFlags) stop. A syscall without rules, or whose key is not in
 // registers (clone3), gives (nil, true): stop every call, since the filter
 // cannot tell.
+//
+// Requests to netlink sockets are the exception: stopping every sendto and
+// sendmsg would stop every send of every socket. The filter stops the
+// creation of a NETLINK_ROUTE socket instead, and the tracer then watches
+// the thread that made it (package trace).
 func (s *Set) TraceConditions(syscall string, runscFlags []string) (conds []ArgCond, all bool) {
 	rs := s.rules[syscall]
+	if mk, ok := sysargs.MemoryKeyOf(syscall); ok && mk.Kind == sysargs.MemoryNetlink {
+		return nil, false
+	}
+	if syscall == "socket" && s.hasNetlinkRules() {
+		defer func() {
+			conds = append([]ArgCond{NetlinkRouteSocket}, conds...)
+		}()
+	}
 	specs, ok := sysargs.KeyArgs(syscall)
 	if len(rs) == 0 || !ok {
 		return nil, true
@@ -80,4 +93,27 @@ func hasDefault(rs []Rule) bool {
 		}
 	}
 	return false
+}
+
+// NetlinkRouteSocket is the condition that stops socket(AF_NETLINK, any,
+// NETLINK_ROUTE): the calls after it may be requests the tracer reads.
+var NetlinkRouteSocket = ArgCond{Checks: []ArgCheck{{Arg: 0, Mask: 0xffffffff, Value: 16}, {Arg: 2, Mask: 0xffffffff, Value: 0}}, Trace: true}
+
+func (s *Set) hasNetlinkRules() bool {
+	for _, name := range []string{"sendto", "sendmsg"} {
+		if len(s.rules[name]) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// Holds reports whether every check of c holds for args.
+func (c ArgCond) Holds(args [6]uint64) bool {
+	for _, k := range c.Checks {
+		if args[k.Arg]&k.Mask != k.Value {
+			return false
+		}
+	}
+	return true
 }

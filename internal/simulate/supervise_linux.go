@@ -230,7 +230,7 @@ func (s *Supervisor) keyMatches(d *Difference, name string, n *policy.Notificati
 		}
 		return true
 	}
-	args := sysargs.WithMemory(name, n.Args, func(addr uintptr, size int) []byte { return procmem.Upto(n.Tid, addr, size) })
+	args := sysargs.FromTracee(name, n.Args, procmem.Process{Tid: n.Tid})
 	_, vals, ok := sysargs.KeyFromRegs(s.arch, name, args)
 	return ok && len(vals) >= len(d.Values) && slices.Equal(vals[:len(d.Values)], d.Values)
 }

@@ -8,61 +8,116 @@ import (
 	"github.com/gvcheck/gvcheck/internal/sysno"
 )
 
-// MemoryKey says where the key of a syscall lives when it is not in a
-// register but in the memory one points to: clone3's flags in struct
-// clone_args, the name of an extended attribute. A tracer reads Size bytes
-// at args[Arg] (a string stops at its NUL), hands them to FromMemory, and
-// puts the result in args[Arg] before calling KeyFromRegs.
+// MemoryKey says where the key of a syscall lives when it is not (only) in
+// registers: clone3's flags in struct clone_args, the name of an extended
+// attribute, the first message a netlink socket is sent. A tracer gives
+// FromTracee its view of the calling process; FromTracee puts what the key
+// needs in the registers KeyFromRegs reads.
 type MemoryKey struct {
-	Arg    int
-	Size   int
-	String bool
+	Kind MemoryKind
+	Arg  int // the register that points to it
+	Size int // bytes to read there (MemoryU64, MemoryString)
 }
+
+// MemoryKind is how a key is found in the process.
+type MemoryKind int
+
+const (
+	// MemoryU64: the little-endian u64 Arg points to.
+	MemoryU64 MemoryKind = iota + 1
+	// MemoryString: the first Size bytes of the string Arg points to.
+	MemoryString
+	// MemoryNetlink: the header of the first netlink message a sendto (its
+	// buffer) or sendmsg (its first iovec) sends, when the socket is a
+	// netlink socket. The registers become the socket's protocol plus one,
+	// the message type and its flags; 0 in the first when there is no
+	// netlink message.
+	MemoryNetlink
+)
 
 // xattrNameBytes is how much of an attribute's name decides its key: enough
 // for "security.capability" and its NUL.
 const xattrNameBytes = 24
 
 var memoryKeys = map[string]MemoryKey{
-	"clone3": {Arg: 0, Size: 8},
+	"clone3": {Kind: MemoryU64, Arg: 0, Size: 8},
 	// The calls that write an extended attribute; gVisor refuses some
 	// namespaces (security.*) that Linux accepts.
-	"setxattr": {Arg: 1, Size: xattrNameBytes, String: true}, "lsetxattr": {Arg: 1, Size: xattrNameBytes, String: true},
-	"fsetxattr": {Arg: 1, Size: xattrNameBytes, String: true}, "removexattr": {Arg: 1, Size: xattrNameBytes, String: true},
-	"lremovexattr": {Arg: 1, Size: xattrNameBytes, String: true}, "fremovexattr": {Arg: 1, Size: xattrNameBytes, String: true},
+	"setxattr": {Kind: MemoryString, Arg: 1, Size: xattrNameBytes}, "lsetxattr": {Kind: MemoryString, Arg: 1, Size: xattrNameBytes},
+	"fsetxattr": {Kind: MemoryString, Arg: 1, Size: xattrNameBytes}, "removexattr": {Kind: MemoryString, Arg: 1, Size: xattrNameBytes},
+	"lremovexattr": {Kind: MemoryString, Arg: 1, Size: xattrNameBytes}, "fremovexattr": {Kind: MemoryString, Arg: 1, Size: xattrNameBytes},
+	// Requests to a netlink socket: gVisor answers only some route
+	// messages.
+	"sendto": {Kind: MemoryNetlink, Arg: 1}, "sendmsg": {Kind: MemoryNetlink, Arg: 1},
 }
 
-// MemoryKeyOf reports where the key of name lives in memory; ok is false
-// when it lives in registers or name has no key.
+// MemoryKeyOf reports where the key of name lives in the process; ok is
+// false when it lives in registers or name has no key.
 func MemoryKeyOf(name string) (MemoryKey, bool) {
 	mk, ok := memoryKeys[name]
 	return mk, ok
 }
 
-// NeedsMemory reports whether the key of name lives in tracee memory.
+// NeedsMemory reports whether the key of name is read from the process.
 func NeedsMemory(name string) bool {
 	_, ok := memoryKeys[name]
 	return ok
 }
 
-// FromMemory turns the bytes read for name's memory key (nil when they could
-// not be read) into the value KeyFromRegs expects in the key's register.
+// Tracee is what a tracer can look up in the process that makes a call.
+type Tracee interface {
+	// Read returns n bytes at addr, fewer where the mapping ends, nil when
+	// nothing can be read.
+	Read(addr uintptr, n int) []byte
+	// NetlinkProtocol returns the protocol of the netlink socket fd, ok
+	// false when fd is not one (or cannot be looked at).
+	NetlinkProtocol(fd int) (protocol uint64, ok bool)
+}
+
+// FromTracee returns the registers KeyFromRegs reads for a call of name
+// with arguments args: args itself, or, for a key in the process (see
+// MemoryKeyOf), args with what the key needs read from t.
+func FromTracee(name string, args [6]uint64, t Tracee) [6]uint64 {
+	mk, ok := memoryKeys[name]
+	if !ok {
+		return args
+	}
+	if mk.Kind == MemoryNetlink {
+		return netlinkRegs(name, args, t)
+	}
+	var b []byte
+	if args[mk.Arg] != 0 {
+		b = t.Read(uintptr(args[mk.Arg]), mk.Size)
+	}
+	if mk.Kind == MemoryU64 && len(b) < mk.Size {
+		b = nil
+	}
+	args[mk.Arg] = FromMemory(name, b)
+	return args
+}
+
+// FromMemory turns the bytes read for name's MemoryU64 or MemoryString key
+// (nil when they could not be read) into the value KeyFromRegs expects in
+// the key's register.
 func FromMemory(name string, b []byte) uint64 {
 	mk, ok := memoryKeys[name]
 	if !ok || b == nil {
 		return 0
 	}
-	if !mk.String {
+	switch mk.Kind {
+	case MemoryU64:
 		var v [8]byte
 		copy(v[:], b)
 		return binary.LittleEndian.Uint64(v[:])
+	case MemoryString:
+		s, complete := b, false
+		if i := bytes.IndexByte(b, 0); i >= 0 {
+			s, complete = b[:i], true
+		}
+		_, v, _ := xattrKey(string(s), complete)
+		return v
 	}
-	s, complete := b, false
-	if i := bytes.IndexByte(b, 0); i >= 0 {
-		s, complete = b[:i], true
-	}
-	_, v, _ := xattrKey(string(s), complete)
-	return v
+	return 0
 }
 
 // Extended attribute namespaces, the key of the calls that write one. 0 is
@@ -139,22 +194,81 @@ func xattrName(_ sysno.Arch, a args) (string, []uint64, bool) {
 	return d, []uint64{v}, true
 }
 
-// WithMemory returns args with name's memory key, if it has one, read
-// through read (n bytes at addr, fewer where memory ends, nil when
-// unreadable) and put in its
-// register, ready for KeyFromRegs.
-func WithMemory(name string, args [6]uint64, read func(addr uintptr, n int) []byte) [6]uint64 {
-	mk, ok := memoryKeys[name]
+// Netlink message headers (include/uapi/linux/netlink.h).
+const (
+	nlmsgHdrLen  = 16
+	nlmsgMinType = 0x10 // types below are control messages (NLMSG_NOOP, NLMSG_ERROR, ...)
+	nlmFDump     = 0x300
+)
+
+// netlinkRegs reads the header of the first netlink message a sendto or
+// sendmsg sends. The socket is only looked at when the bytes read as a
+// plausible request, so that ordinary sends cost one small read.
+func netlinkRegs(name string, args [6]uint64, t Tracee) [6]uint64 {
+	fd := int(int32(args[0]))
+	addr, size := args[1], args[2]
+	if name == "sendmsg" {
+		// struct msghdr: msg_iov at 16, msg_iovlen at 24; struct iovec:
+		// iov_base, iov_len.
+		mh := t.Read(uintptr(args[1]), 32)
+		if len(mh) < 32 || binary.LittleEndian.Uint64(mh[24:]) == 0 {
+			return noNetlink(args)
+		}
+		iov := t.Read(uintptr(binary.LittleEndian.Uint64(mh[16:])), 16)
+		if len(iov) < 16 {
+			return noNetlink(args)
+		}
+		addr, size = binary.LittleEndian.Uint64(iov), binary.LittleEndian.Uint64(iov[8:])
+	}
+	if addr == 0 || size < nlmsgHdrLen {
+		return noNetlink(args)
+	}
+	h := t.Read(uintptr(addr), nlmsgHdrLen)
+	if len(h) < nlmsgHdrLen {
+		return noNetlink(args)
+	}
+	length := uint64(binary.LittleEndian.Uint32(h))
+	typ := uint64(binary.LittleEndian.Uint16(h[4:]))
+	flags := uint64(binary.LittleEndian.Uint16(h[6:]))
+	if length < nlmsgHdrLen || length > size || typ < nlmsgMinType {
+		return noNetlink(args)
+	}
+	proto, ok := t.NetlinkProtocol(fd)
 	if !ok {
-		return args
+		return noNetlink(args)
 	}
-	var b []byte
-	if args[mk.Arg] != 0 {
-		b = read(uintptr(args[mk.Arg]), mk.Size)
-	}
-	if !mk.String && len(b) < mk.Size {
-		b = nil
-	}
-	args[mk.Arg] = FromMemory(name, b)
+	args[0], args[1], args[2] = proto+1, typ, flags
 	return args
+}
+
+func noNetlink(args [6]uint64) [6]uint64 {
+	args[0], args[1], args[2] = 0, 0, 0
+	return args
+}
+
+// netlinkProtoRoute is NETLINK_ROUTE, the only protocol whose messages are
+// keyed: gVisor answers some of its message types and refuses the rest.
+const netlinkProtoRoute = 0
+
+// netlinkMessage keys a request to a NETLINK_ROUTE socket by its message
+// type and, for the GET types, whether it asks for a dump (Linux and gVisor
+// answer dumps and single requests apart): "NETLINK_ROUTE,RTM_GETRULE,
+// NLM_F_DUMP" with values {0, 0x22, 1}.
+func netlinkMessage(arch sysno.Arch, a args) (string, []uint64, bool) {
+	proto, ok := a.netlinkProto()
+	if !ok || proto != netlinkProtoRoute {
+		return "", nil, false
+	}
+	typ, ok1 := a.named("nlmsg_type", 1, catRTM)
+	flags, ok2 := a.named("nlmsg_flags", 2, catNLMFlags)
+	if !ok1 || !ok2 || typ < nlmsgMinType || typ > 0xffff {
+		return "", nil, false
+	}
+	d := "NETLINK_ROUTE," + enumName(arch, catRTM, typ)
+	var dump uint64
+	if typ%4 == 2 && flags&nlmFDump != 0 { // a GET type: rtnetlink's RTNL_KIND_GET
+		d += ",NLM_F_DUMP"
+		dump = 1
+	}
+	return d, []uint64{netlinkProtoRoute, typ, dump}, true
 }

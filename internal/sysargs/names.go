@@ -54,6 +54,8 @@ const (
 	catRlimit
 	catSetMM
 	catPersona
+	catRTM
+	catNLMFlags
 	numCategories
 )
 
@@ -161,6 +163,9 @@ var selectors = [numCategories]selector{
 	catKeyctl: {prefix: "KEYCTL_", exclude: `^KEYCTL_(CAPS|SUPPORTS_|MOVE_EXCL)`},
 	catRlimit: {prefix: "RLIMIT_", max: 64},
 	catSetMM:  {prefix: "PR_SET_MM_", max: 64},
+	// include/uapi/linux/rtnetlink.h message types and netlink.h flags.
+	catRTM:      {prefix: "RTM_", max: 0xff, exclude: `^RTM_(F_|BASE$|MAX$|NR_)`},
+	catNLMFlags: {prefix: "NLM_F_", bits: true, prefer: []string{"NLM_F_ROOT", "NLM_F_MATCH", "NLM_F_DUMP"}},
 	// include/uapi/linux/personality.h (x/sys/unix has none of these).
 	catPersona: {bits: true, extra: []nameValue{
 		{"PER_LINUX", 0}, {"PER_LINUX32", 0x8}, {"PER_SVR4", 0x4000001}, {"PER_BSD", 0x6}, {"PER_HPUX", 0x10},

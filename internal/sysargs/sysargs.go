@@ -55,6 +55,10 @@ type args interface {
 	named(name string, i int, c category) (uint64, bool)
 	// null reports whether pointer argument i is NULL.
 	null(i int) bool
+	// netlinkProto is the protocol of the netlink socket a message is
+	// sent to: from registers FromTracee filled, or, in strace's text,
+	// NETLINK_ROUTE when it names the message type RTM_*.
+	netlinkProto() (uint64, bool)
 }
 
 type keyFunc func(arch sysno.Arch, a args) (string, []uint64, bool)
@@ -177,6 +181,7 @@ var keys = map[string]keyFunc{
 		}
 		return d, []uint64{v}, true
 	},
+	"sendto": netlinkMessage, "sendmsg": netlinkMessage,
 	"setxattr": xattrName, "lsetxattr": xattrName, "fsetxattr": xattrName,
 	"removexattr": xattrName, "lremovexattr": xattrName, "fremovexattr": xattrName,
 	"mmap": func(arch sysno.Arch, a args) (string, []uint64, bool) {
@@ -318,6 +323,12 @@ func (r regs) named(_ string, i int, _ category) (uint64, bool) {
 	return r[i], true
 }
 func (r regs) null(i int) bool { return r[i] == 0 }
+func (r regs) netlinkProto() (uint64, bool) {
+	if r[0] == 0 {
+		return 0, false
+	}
+	return r[0] - 1, true
+}
 
 func enumName(arch sysno.Arch, c category, v uint64) string {
 	if c < numCategories {

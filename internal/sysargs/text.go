@@ -59,6 +59,19 @@ func (t textArgs) null(i int) bool {
 	return s == "NULL" || s == "0"
 }
 
+func (t textArgs) netlinkProto() (uint64, bool) {
+	for _, a := range t.args {
+		if v, ok := findField(a, "nlmsg_type"); ok {
+			v = strings.TrimSpace(stripComments(v))
+			if _, named := tableFor(t.arch, catRTM).byName[v]; named {
+				return netlinkProtoRoute, true
+			}
+			return 0, false
+		}
+	}
+	return 0, false
+}
+
 // cutField splits "ident=value".
 func cutField(s string) (string, string, bool) {
 	s = strings.TrimSpace(s)
@@ -74,9 +87,12 @@ func cutField(s string) (string, string, bool) {
 	return s[:i], s[i+1:], true
 }
 
+// findField finds "name=value" in s, depth first through structures
+// ({...}), arrays ([...]) and the values of other fields, so the first
+// match is the one strace printed first.
 func findField(s, name string) (string, bool) {
 	s = strings.TrimSpace(s)
-	if strings.HasPrefix(s, "{") && strings.HasSuffix(s, "}") {
+	if len(s) >= 2 && (s[0] == '{' && s[len(s)-1] == '}' || s[0] == '[' && s[len(s)-1] == ']') {
 		for _, f := range splitArgs(s[1 : len(s)-1]) {
 			if v, ok := findField(f, name); ok {
 				return v, true
@@ -84,8 +100,11 @@ func findField(s, name string) (string, bool) {
 		}
 		return "", false
 	}
-	if k, v, ok := cutField(s); ok && k == name {
-		return v, true
+	if k, v, ok := cutField(s); ok {
+		if k == name {
+			return v, true
+		}
+		return findField(v, name)
 	}
 	return "", false
 }

@@ -69,12 +69,7 @@ func (t *tracer) takeListener(pid int) {
 	if n < 0 {
 		return
 	}
-	pidfd, err := unix.PidfdOpen(pid, 0)
-	if err != nil {
-		return
-	}
-	fd, err := unix.PidfdGetfd(pidfd, n, 0)
-	unix.Close(pidfd)
+	fd, err := policy.TakeFd(pid, n)
 	if err != nil {
 		return
 	}

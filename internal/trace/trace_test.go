@@ -21,8 +21,10 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/gvcheck/gvcheck/internal/compat"
 	"github.com/gvcheck/gvcheck/internal/policy"
 	"github.com/gvcheck/gvcheck/internal/profile"
+	"github.com/gvcheck/gvcheck/internal/rules"
 	"github.com/gvcheck/gvcheck/internal/sysno"
 	"github.com/gvcheck/gvcheck/internal/testenv"
 )
@@ -601,6 +603,36 @@ func TestArgumentRules(t *testing.T) {
 	}
 	if res.Stopped != 0 {
 		t.Errorf("stopped %d, want 0 (the policy traces nothing)", res.Stopped)
+	}
+}
+
+// TestFastModeNetlinkWatch: the fast filter does not stop sends (it cannot
+// tell a netlink socket), but it stops the creation of a NETLINK_ROUTE
+// socket, after which the tracer watches the thread and records the
+// request it sends, keyed by message type, and nothing else.
+func TestFastModeNetlinkWatch(t *testing.T) {
+	testenv.NeedRoot(t)
+	prog := cVictims(t)
+	v := compat.Latest()
+	set, ok := rules.For(v.ID, sysno.Host())
+	if !ok {
+		t.Fatal("no rules for the newest version")
+	}
+	tab, err := compat.Load(v, sysno.Host(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := policy.Observe(tab, set, nil)
+	got, res := runTraced(t, []string{prog, "netlink"}, Options{Policy: p})
+	if string(got.stdout) != "sent\n" {
+		t.Errorf("stdout %q", got.stdout)
+	}
+	s := res.Profile.Syscalls["sendto"]
+	if s == nil || s.Count != 1 || s.Args["NETLINK_ROUTE,RTM_GETRULE,NLM_F_DUMP"] == nil {
+		t.Fatalf("sendto: %+v, want the one netlink request", s)
+	}
+	if res.Stopped > 10 {
+		t.Errorf("%d stops: the plain sends stopped", res.Stopped)
 	}
 }
 

@@ -21,6 +21,7 @@ import (
 	"github.com/gvcheck/gvcheck/internal/policy"
 	"github.com/gvcheck/gvcheck/internal/procmem"
 	"github.com/gvcheck/gvcheck/internal/profile"
+	"github.com/gvcheck/gvcheck/internal/rules"
 	"github.com/gvcheck/gvcheck/internal/sysargs"
 	"github.com/gvcheck/gvcheck/internal/sysno"
 )
@@ -62,7 +63,16 @@ type thread struct {
 	stopped  bool          // the policy traces pending (Stats.Stopped)
 	inCall   bool          // attach without syscall info: entry/exit parity
 	restore  func()        // undoes keepTraced's change at the call's exit
+	// watch counts the syscall entries still to look at for netlink
+	// requests, after the thread opened a NETLINK_ROUTE socket in fast mode
+	// (the filter does not stop sends: it cannot tell a netlink socket).
+	watch int
 }
+
+// watchCalls is how many syscalls after opening a NETLINK_ROUTE socket a
+// thread is watched for requests to it: programs ask at once (ip, tc,
+// getifaddrs); a daemon that keeps the socket is seen only at its start.
+const watchCalls = 4096
 
 // sysInfo is what the tracer learns at a syscall stop.
 type sysInfo struct {
@@ -96,11 +106,12 @@ type tracer struct {
 	mainDone bool
 	gone     map[int]bool // exits seen before the thread was known
 
-	cloneNr, clone3Nr int  // -1 where the architecture lacks them
-	noInfo            bool // kernel without PTRACE_GET_SYSCALL_INFO (< 5.3): read registers
-	infoBuf           [88]byte
-	regBuf            []byte
-	sampled           map[sampleKey]uint64
+	cloneNr, clone3Nr   int // -1 where the architecture lacks them
+	sendtoNr, sendmsgNr int
+	noInfo              bool // kernel without PTRACE_GET_SYSCALL_INFO (< 5.3): read registers
+	infoBuf             [88]byte
+	regBuf              []byte
+	sampled             map[sampleKey]uint64
 
 	// execEvents: the fast-mode filter lets execve run, so execs are
 	// recorded from PTRACE_EVENT_EXEC.
@@ -149,6 +160,13 @@ func newTracer(m mode, opt Options) (*tracer, error) {
 	if n, ok := sysno.Number(arch, "clone3"); ok {
 		t.clone3Nr = n
 	}
+	t.sendtoNr, t.sendmsgNr = -1, -1
+	if n, ok := sysno.Number(arch, "sendto"); ok {
+		t.sendtoNr = n
+	}
+	if n, ok := sysno.Number(arch, "sendmsg"); ok {
+		t.sendmsgNr = n
+	}
 	if p := opt.Policy; p != nil {
 		byNr := map[int][]policy.Rule{}
 		for _, r := range p.Rules {
@@ -194,7 +212,7 @@ func eventMsg(tid int) (uint64, error) {
 // resume restarts a thread from a ptrace-stop, delivering sig.
 func (t *tracer) resume(th *thread, sig int) {
 	req := unix.PTRACE_CONT
-	if t.mode == modeAttach || th.wantExit {
+	if t.mode == modeAttach || th.wantExit || th.watch > 0 {
 		req = unix.PTRACE_SYSCALL
 	}
 	// ESRCH: the thread was killed meanwhile; wait reports it.
@@ -366,7 +384,7 @@ func (t *tracer) newCall(th *thread, nr int, args [6]uint64) *profile.Call {
 	if !th.proc.shim {
 		c.Exe = th.proc.exe
 	}
-	args = sysargs.WithMemory(c.Name, args, func(addr uintptr, n int) []byte { return procmem.Upto(th.tid, addr, n) })
+	args = sysargs.FromTracee(c.Name, args, procmem.Process{Tid: th.tid})
 	if key, vals, ok := sysargs.KeyFromRegs(t.arch, c.Name, args); ok {
 		c.Key, c.KeyValues = key, vals
 	}
@@ -414,6 +432,10 @@ func noReturn(name string) bool { return name == "exit" || name == "exit_group" 
 // entered handles a syscall entry (a seccomp stop, or an entry stop when
 // attached).
 func (t *tracer) entered(th *thread, si sysInfo) {
+	if si.op == infoEntry && t.mode == modeRun {
+		t.watched(th, si)
+		return
+	}
 	if th.pending != nil { // the previous call's result was never seen
 		th.pending.NoReturn = true
 		t.emit(th.pending, th.stopped)
@@ -445,6 +467,9 @@ func (t *tracer) entered(th *thread, si sysInfo) {
 		}
 	}
 	c := t.newCall(th, nr, si.args)
+	if c.Name == "socket" && !t.full() && !t.noInfo && rules.NetlinkRouteSocket.Holds(si.args) {
+		th.watch = watchCalls
+	}
 	th.stopped = false
 	if t.decide != nil {
 		action, e := t.decide(nr, si.args)
@@ -472,6 +497,27 @@ func (t *tracer) entered(th *thread, si sysInfo) {
 	}
 	th.pending = c
 	th.wantExit = true
+}
+
+// watched looks at a syscall entry of a watched thread (see thread.watch):
+// a send that carries a netlink request is recorded with its result, as if
+// the filter had stopped it.
+func (t *tracer) watched(th *thread, si sysInfo) {
+	if th.watch > 0 {
+		th.watch--
+	}
+	if si.arch != t.audit || th.pending != nil {
+		return
+	}
+	nr := int(si.nr)
+	if nr != t.sendtoNr && nr != t.sendmsgNr {
+		return
+	}
+	c := t.newCall(th, nr, si.args)
+	if !strings.HasPrefix(c.Key, "NETLINK_") {
+		return
+	}
+	th.pending, th.wantExit, th.stopped = c, true, true
 }
 
 // skip makes the syscall at tid's seccomp stop fail with e without running,

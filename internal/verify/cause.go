@@ -22,7 +22,7 @@ import (
 //  3. the process whose ending differs: its last divergence before its
 //     behaviour parted from the native run's;
 //  4. any divergence, most telling kind first; then gVisor's reports.
-func chooseCause(res *Result, gvCalls []profile.Call) {
+func chooseCause(res *Result, gvCalls, nativeCalls []profile.Call, unsupported func(profile.Call) bool) {
 	ds := res.Divergences
 	pick := func(i int, because string) {
 		res.CauseDivergence = i
@@ -59,6 +59,11 @@ func chooseCause(res *Result, gvCalls []profile.Call) {
 			continue
 		}
 		if src := dataSource(gvCalls, ev.Text); src != "" {
+			if req := unansweredRequest(nativeCalls, unsupported); req != "" {
+				// gVisor's log shows the request's bytes, not its type;
+				// the native trace decodes the same request.
+				src = req + ", a netlink request gVisor does not answer"
+			}
 			res.Cause = fmt.Sprintf("the program's error (%s) came from gVisor's answer to %s, not from a call: it printed %q", ev.Errno, src, trim(ev.Text, 100))
 			res.Because = "the error came in data the program read, not as a call's result"
 			return
@@ -242,6 +247,21 @@ func trim(s string, n int) string {
 		return s
 	}
 	return s[:n-1] + "…"
+}
+
+// unansweredRequest names the first netlink request of the native run that
+// the target's rules say gVisor answers with an error: "sendto(NETLINK_ROUTE,
+// RTM_GETRULE,NLM_F_DUMP)".
+func unansweredRequest(calls []profile.Call, unsupported func(profile.Call) bool) string {
+	if unsupported == nil {
+		return ""
+	}
+	for _, c := range calls {
+		if (c.Name == "sendto" || c.Name == "sendmsg") && strings.HasPrefix(c.Key, "NETLINK_") && unsupported(c) {
+			return c.Name + "(" + c.Key + ")"
+		}
+	}
+	return ""
 }
 
 // dataSource names what a process read last, before it wrote text, from a

@@ -289,7 +289,7 @@ func explainRuns(ctx context.Context, cfg Config, network string, res *Result, o
 	opt.Values = valueChanges(res.Divergences)
 	res.Outcome = outcome.Compare(res.Native.Run, res.GVisor.Run, opt)
 	if !res.Works() {
-		chooseCause(res, gv.Calls)
+		chooseCause(res, gv.Calls, nCalls, unsup)
 		causeFirst(res)
 	}
 	return nil

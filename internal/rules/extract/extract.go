@@ -43,6 +43,7 @@ func (t *Tree) Extract() (*Result, error) {
 		{"rseq", t.rseq},
 		{"personality", t.personality},
 		{"xattrs", t.xattrs},
+		{"netlink route", t.routeMessages},
 		{"curated", t.curated},
 		{"paths", t.paths},
 	} {

@@ -99,6 +99,9 @@ var facts = map[string][]fact{
 		{"setxattr", []uint64{2}, nil, rules.AnswerUnsupported, "EOPNOTSUPP"},
 		{"fsetxattr", []uint64{5}, nil, rules.AnswerUnsupported, "EOPNOTSUPP"},
 		{"setxattr", []uint64{1}, nil, rules.AnswerUnknown, ""},
+		{"sendto", []uint64{0, 0x22, 1}, nil, rules.AnswerUnsupported, "EOPNOTSUPP"}, // route/protocol.go: RTM_GETRULE dump
+		{"sendmsg", []uint64{0, 0x16, 1}, nil, rules.AnswerSupported, ""},            // RTM_GETADDR dump
+		{"sendto", []uint64{0, 0x10, 0}, nil, rules.AnswerUnsupported, "EOPNOTSUPP"}, // RTM_NEWLINK: later
 	},
 	v2023: {
 		{"prctl", []uint64{35, 1}, nil, rules.AnswerUnsupported, "EINVAL"},
@@ -115,13 +118,17 @@ var facts = map[string][]fact{
 		{"prctl", []uint64{0x53564d41}, nil, rules.AnswerSupported, ""},                // PR_SET_VMA
 		{"socket", []uint64{16, 3, 12}, nil, rules.AnswerNeedsFlag, "EPROTONOSUPPORT"}, // netfilter/protocol.go: NewProtocol refuses unless nftables is on (--TESTONLY-nftables)
 		{"clone", []uint64{0x2000000}, nil, rules.AnswerUnsupported, "EINVAL"},
-		{"unshare", []uint64{0x100}, nil, rules.AnswerUnsupported, "EINVAL"},  // CLONE_VM
-		{"setsockopt", []uint64{1, 50}, nil, rules.AnswerIgnored, ""},         // SO_ATTACH_BPF: metric only
-		{"keyctl", []uint64{2}, nil, rules.AnswerUnsupported, "ENOSYS"},       // KEYCTL_UPDATE
-		{"mmap", []uint64{0x40000}, nil, rules.AnswerIgnored, ""},             // MAP_HUGETLB
-		{"setxattr", []uint64{3}, nil, rules.AnswerUnsupported, "EOPNOTSUPP"}, // vfs/permissions.go: CheckXattrPermissions
-		{"fsetxattr", []uint64{5}, nil, rules.AnswerSupported, ""},            // security.capability aside
-		{"lsetxattr", []uint64{2}, nil, rules.AnswerUnknown, ""},              // trusted.*: root may, as on Linux
+		{"unshare", []uint64{0x100}, nil, rules.AnswerUnsupported, "EINVAL"},         // CLONE_VM
+		{"setsockopt", []uint64{1, 50}, nil, rules.AnswerIgnored, ""},                // SO_ATTACH_BPF: metric only
+		{"keyctl", []uint64{2}, nil, rules.AnswerUnsupported, "ENOSYS"},              // KEYCTL_UPDATE
+		{"mmap", []uint64{0x40000}, nil, rules.AnswerIgnored, ""},                    // MAP_HUGETLB
+		{"setxattr", []uint64{3}, nil, rules.AnswerUnsupported, "EOPNOTSUPP"},        // vfs/permissions.go: CheckXattrPermissions
+		{"fsetxattr", []uint64{5}, nil, rules.AnswerSupported, ""},                   // security.capability aside
+		{"lsetxattr", []uint64{2}, nil, rules.AnswerUnknown, ""},                     // trusted.*: root may, as on Linux
+		{"sendto", []uint64{0, 0x26, 1}, nil, rules.AnswerUnsupported, "EOPNOTSUPP"}, // RTM_GETQDISC dump
+		{"sendmsg", []uint64{0, 0x12, 1}, nil, rules.AnswerSupported, ""},            // RTM_GETLINK dump
+		{"sendto", []uint64{0, 0x10, 0}, nil, rules.AnswerSupported, ""},             // RTM_NEWLINK
+		{"sendto", []uint64{0, 0x1e, 0}, nil, rules.AnswerUnsupported, "EOPNOTSUPP"}, // RTM_GETNEIGH
 	},
 }
 

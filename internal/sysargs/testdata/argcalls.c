@@ -12,6 +12,7 @@
 #include <linux/if_ether.h>
 #include <linux/membarrier.h>
 #include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -55,6 +56,37 @@ static void result(long ret) {
 
 #define CHECK(sys, fmt, ...) (id++, dprintf(1, "CHECK %d " sys " " fmt "\n", id, __VA_ARGS__))
 
+// nlrequest sends a NETLINK_ROUTE request and reads the answer: -1 with
+// errno set when the answer is an error, 0 otherwise. The send succeeds
+// either way: the kernel (or gVisor) answers in a message.
+static long nlrequest(int s, int type, int flags) {
+	struct {
+		struct nlmsghdr h;
+		struct rtgenmsg g;
+	} req = {.h = {.nlmsg_len = sizeof(req), .nlmsg_type = type, .nlmsg_flags = flags}, .g = {.rtgen_family = AF_UNSPEC}};
+	if (sendto(s, &req, sizeof(req), 0, NULL, 0) < 0)
+		return -1;
+	static char buf[1 << 16];
+	for (;;) {
+		ssize_t n = recv(s, buf, sizeof(buf), 0);
+		if (n <= 0)
+			return -1;
+		for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, n); h = NLMSG_NEXT(h, n)) {
+			if (h->nlmsg_type == NLMSG_DONE)
+				return 0;
+			if (h->nlmsg_type == NLMSG_ERROR) {
+				int err = ((struct nlmsgerr *)NLMSG_DATA(h))->error;
+				if (err == 0)
+					return 0;
+				errno = -err;
+				return -1;
+			}
+			if (!(h->nlmsg_flags & NLM_F_MULTI))
+				return 0; // a single answer
+		}
+	}
+}
+
 static int want(int argc, char **argv, const char *name) {
 	if (argc < 2) return 1;
 	for (int i = 1; i < argc; i++)
@@ -64,6 +96,36 @@ static int want(int argc, char **argv, const char *name) {
 
 int main(int argc, char **argv) {
 	long r;
+	if (want(argc, argv, "netlink")) {
+		// The key is the protocol (NETLINK_ROUTE, 0), the message type and
+		// whether a GET asks for a dump; the result is the answer's error.
+		// First, before a check may unshare the network namespace: strace
+		// finds a socket's protocol in its own.
+		int s = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+		// Bound, as programs do: strace only finds the protocol of a bound
+		// socket, and prints the message types of others as numbers.
+		struct sockaddr_nl sa = {.nl_family = AF_NETLINK};
+		bind(s, (struct sockaddr *)&sa, sizeof(sa));
+		// A descriptor number no earlier check used: strace remembers
+		// what a number was.
+		int hi = fcntl(s, F_DUPFD_CLOEXEC, 100);
+		close(s);
+		s = hi;
+		int dump = NLM_F_REQUEST | NLM_F_DUMP;
+		CHECK("sendto", "%d %d %d", 0, RTM_GETLINK, 1);
+		result(nlrequest(s, RTM_GETLINK, dump));
+		CHECK("sendto", "%d %d %d", 0, RTM_GETADDR, 1);
+		result(nlrequest(s, RTM_GETADDR, dump));
+		CHECK("sendto", "%d %d %d", 0, RTM_GETROUTE, 1);
+		result(nlrequest(s, RTM_GETROUTE, dump));
+		CHECK("sendto", "%d %d %d", 0, RTM_GETRULE, 1);
+		result(nlrequest(s, RTM_GETRULE, dump));
+		CHECK("sendto", "%d %d %d", 0, RTM_GETNEIGH, 1);
+		result(nlrequest(s, RTM_GETNEIGH, dump));
+		CHECK("sendto", "%d %d %d", 0, RTM_GETQDISC, 1);
+		result(nlrequest(s, RTM_GETQDISC, dump));
+		close(s);
+	}
 	if (want(argc, argv, "prctl")) {
 		CHECK("prctl", "%d", PR_SET_NAME);
 		result(syscall(SYS_prctl, PR_SET_NAME, "argcalls", 0, 0, 0));

@@ -27,8 +27,10 @@ const (
 
 // spec mem values, as in bpf/gvcheck.c.
 const (
-	memU64 = 1
-	memStr = 2
+	memU64   = 1
+	memStr   = 2
+	memNLBuf = 3
+	memNLMsg = 4
 )
 
 // specs builds the per-syscall table that tells the BPF program which
@@ -80,9 +82,21 @@ func specs(arch sysno.Arch) ([nrMax]gvcheckSpec, error) {
 func keySlots(name string) (slots [3]int8, flags, mem uint8, err error) {
 	slots = [3]int8{noArg, noArg, noArg}
 	if mk, ok := sysargs.MemoryKeyOf(name); ok {
-		slots[0], mem = int8(mk.Arg), memU64
-		if mk.String {
-			mem = memStr
+		switch mk.Kind {
+		case sysargs.MemoryU64:
+			slots[0], mem = int8(mk.Arg), memU64
+		case sysargs.MemoryString:
+			slots[0], mem = int8(mk.Arg), memStr
+		case sysargs.MemoryNetlink:
+			// The kernel turns the fd, buffer and length (sendto) or
+			// message header (sendmsg) into the registers FromTracee
+			// makes: protocol plus one, message type, flags.
+			slots, mem = [3]int8{0, 1, 2}, memNLBuf
+			if name == "sendmsg" {
+				mem = memNLMsg
+			}
+		default:
+			return slots, 0, 0, fmt.Errorf("ebpf: no kernel reading for the key of %s", name)
 		}
 		return slots, 0, mem, nil
 	}

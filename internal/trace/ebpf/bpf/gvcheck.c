@@ -60,8 +60,10 @@
 #define MODE_CGROUP2 (1 << 1) // tasks in cfg_cgroup_id or below
 
 // struct spec mem: where a key that is not in registers lives.
-#define MEM_U64 1 // the first key value is the u64 its register points to
-#define MEM_STR 2 // the key values are the first bytes of the string it points to
+#define MEM_U64 1    // the first key value is the u64 its register points to
+#define MEM_STR 2    // the key values are the first bytes of the string it points to
+#define MEM_NL_BUF 3 // sendto(fd, buf, len): the netlink message in buf, if fd is a netlink socket
+#define MEM_NL_MSG 4 // sendmsg(fd, msghdr): the netlink message in its first iovec
 
 struct spec {
 	__u8 flags;
@@ -565,6 +567,84 @@ __attribute__((noinline)) int record_path(struct scratch *s)
 	return 0;
 }
 
+#define S_IFMT 00170000
+#define S_IFSOCK 0140000
+#define AF_NETLINK 16
+
+// netlink_protocol returns the protocol of the current task's descriptor
+// fd when it is a netlink socket, and -1 otherwise.
+static __always_inline int netlink_protocol(__u64 fd)
+{
+	__u64 task = bpf_get_current_task(), files = 0, fdt = 0, fdarr = 0, file = 0;
+	__u64 inode = 0, sock = 0, sk = 0;
+	__u32 max_fds = 0;
+	__u16 mode = 0, family = 0, proto = 0;
+	KREAD(files, task, struct task_struct, files);
+	if (!files)
+		return -1;
+	KREAD(fdt, files, struct files_struct, fdt);
+	KREAD(max_fds, fdt, struct fdtable, max_fds);
+	if (fd >= max_fds)
+		return -1;
+	KREAD(fdarr, fdt, struct fdtable, fd);
+	bpf_probe_read_kernel(&file, sizeof(file), (const void *)(fdarr + 8 * fd));
+	if (!file)
+		return -1;
+	KREAD(inode, file, struct file, f_inode);
+	KREAD(mode, inode, struct inode, i_mode);
+	if ((mode & S_IFMT) != S_IFSOCK)
+		return -1;
+	KREAD(sock, file, struct file, private_data);
+	KREAD(sk, sock, struct socket, sk);
+	if (!sk)
+		return -1;
+	KREAD(family, sk, struct sock, __sk_common.skc_family);
+	if (family != AF_NETLINK)
+		return -1;
+	KREAD(proto, sk, struct sock, sk_protocol);
+	return proto;
+}
+
+struct nlmsghdr {
+	__u32 len;
+	__u16 type;
+	__u16 flags;
+	__u32 seq;
+	__u32 pid;
+};
+
+// netlink_key makes the key of a sendto or sendmsg to a netlink socket:
+// the socket's protocol plus one, the first message's type and flags, as
+// sysargs.FromTracee does in user space; zeros when there is no such
+// message. The socket is only looked at when the bytes read as a request.
+static __always_inline void netlink_key(__u64 *args, __u8 mem)
+{
+	__u64 fd = args[0], addr = args[1], size = args[2];
+	args[0] = args[1] = args[2] = 0;
+	if (mem == MEM_NL_MSG) {
+		// struct msghdr: msg_iov at 16, msg_iovlen at 24; struct iovec:
+		// iov_base, iov_len.
+		__u64 mh[4] = {}, iov[2] = {};
+		if (bpf_probe_read_user(mh, sizeof(mh), (const void *)addr) != 0 || mh[3] == 0)
+			return;
+		if (bpf_probe_read_user(iov, sizeof(iov), (const void *)mh[2]) != 0)
+			return;
+		addr = iov[0];
+		size = iov[1];
+	}
+	struct nlmsghdr h = {};
+	if (!addr || size < sizeof(h) || bpf_probe_read_user(&h, sizeof(h), (const void *)addr) != 0)
+		return;
+	if (h.len < sizeof(h) || h.len > size || h.type < 0x10)
+		return;
+	int proto = netlink_protocol(fd);
+	if (proto < 0)
+		return;
+	args[0] = (__u64)proto + 1;
+	args[1] = h.type;
+	args[2] = h.flags;
+}
+
 // record counts the call in s (number, registers, result, executable) with
 // its key arguments and path: the calls the counts array does not take.
 __attribute__((noinline)) int record(struct scratch *s)
@@ -602,6 +682,14 @@ __attribute__((noinline)) int record(struct scratch *s)
 			if (bpf_probe_read_user(&v, sizeof(v), (const void *)k.args[0]) != 0)
 				v = 0;
 			k.args[0] = v;
+		} else if (sp.mem == MEM_NL_BUF || sp.mem == MEM_NL_MSG) {
+			netlink_key(k.args, sp.mem);
+			if (!k.args[0] && !err && s->exe < cfg_rows) {
+				// Not a netlink request: an ordinary send, counted as
+				// calls without a key are.
+				count(s->exe, nr);
+				return 0;
+			}
 		} else if (sp.mem == MEM_STR) {
 			// The bytes are part of the map key: zero what the string
 			// does not fill, and all of it when it cannot be read.

@@ -42,6 +42,7 @@ struct super_block {
 } CORE;
 
 struct inode {
+	unsigned short i_mode;
 	unsigned long i_ino;
 	struct super_block *i_sb;
 } CORE;
@@ -69,6 +70,22 @@ struct path {
 struct file {
 	struct path f_path;
 	struct inode *f_inode;
+	void *private_data;
+} CORE;
+
+struct sock_common {
+	unsigned short skc_family;
+} CORE;
+
+/* sk_protocol is a u16 since Linux 5.6; the program needs 5.11. */
+struct sock {
+	struct sock_common __sk_common;
+	__u16 sk_protocol;
+} CORE;
+
+/* A socket file's private_data. */
+struct socket {
+	struct sock *sk;
 } CORE;
 
 struct fdtable {

@@ -6,6 +6,7 @@
 #include <linux/falloc.h>
 #include <linux/if_ether.h>
 #include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
@@ -43,6 +44,51 @@ static void *blocked(void *arg)
 	return NULL;
 }
 
+// drain reads a netlink socket's answers until the end of a dump or an
+// acknowledgement, so that every run reads the same way.
+static void drain(int s)
+{
+	char buf[16384];
+	for (;;) {
+		ssize_t n = recv(s, buf, sizeof(buf), 0);
+		if (n <= 0)
+			return;
+		for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, n); h = NLMSG_NEXT(h, n))
+			if (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR)
+				return;
+	}
+}
+
+// netlink sends route requests with sendto (no address, as send does)
+// and sendmsg, and ordinary sends that carry no netlink message.
+static void netlink(void)
+{
+	struct {
+		struct nlmsghdr h;
+		struct rtgenmsg g;
+	} req = {.h = {.nlmsg_len = sizeof(req), .nlmsg_type = RTM_GETLINK, .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP}, .g = {.rtgen_family = AF_UNSPEC}};
+	int s = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	send(s, &req, sizeof(req), 0);
+	drain(s);
+	req.h.nlmsg_type = RTM_GETRULE;
+	struct sockaddr_nl sa = {.nl_family = AF_NETLINK};
+	struct iovec iov = {.iov_base = &req, .iov_len = sizeof(req)};
+	struct msghdr mh = {.msg_name = &sa, .msg_namelen = sizeof(sa), .msg_iov = &iov, .msg_iovlen = 1};
+	sendmsg(s, &mh, 0);
+	drain(s);
+	req.h.nlmsg_type = RTM_GETADDR;
+	req.h.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+	sendto(s, &req, sizeof(req), 0, (struct sockaddr *)&sa, sizeof(sa));
+	drain(s);
+	close(s);
+	int p[2];
+	socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, p);
+	send(p[0], &req, sizeof(req), 0); // the same bytes, not to a netlink socket
+	sendmsg(p[0], &mh, 0);           // EISCONN: an address on a connected socket
+	close(p[0]);
+	close(p[1]);
+}
+
 static void sockets(void)
 {
 	int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -56,6 +102,7 @@ static void sockets(void)
 	close(s);
 	s = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
 	close(s);
+	netlink();
 	s = socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL));
 	if (s >= 0)
 		close(s);

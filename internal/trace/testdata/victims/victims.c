@@ -11,6 +11,8 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -179,6 +181,32 @@ int main(int argc, char **argv) {
 			n = read(p[0], &c, 1);
 		waitpid(pid, NULL, 0);
 		printf("eintr=%d read=%zd %c signals=%d\n", eintr, n, c, (int)got_signal);
+		return 0;
+	}
+	if (!strcmp(mode, "netlink")) {
+		// Plain sends, a NETLINK_ROUTE socket, then a dump request sent as
+		// send() does (no address) and answered, and more plain sends.
+		int p[2];
+		socketpair(AF_UNIX, SOCK_DGRAM, 0, p);
+		char b[32] = {0};
+		for (int i = 0; i < 100; i++) {
+			send(p[0], b, sizeof b, 0);
+			recv(p[1], b, sizeof b, 0);
+		}
+		struct {
+			struct nlmsghdr h;
+			struct rtgenmsg g;
+		} req = {.h = {.nlmsg_len = sizeof(req), .nlmsg_type = RTM_GETRULE, .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP}};
+		int s = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+		send(s, &req, sizeof req, 0);
+		static char buf[1 << 16];
+		recv(s, buf, sizeof buf, 0);
+		close(s);
+		for (int i = 0; i < 100; i++) {
+			send(p[0], b, sizeof b, 0);
+			recv(p[1], b, sizeof b, 0);
+		}
+		puts("sent");
 		return 0;
 	}
 	fprintf(stderr, "unknown mode %s\n", mode);
