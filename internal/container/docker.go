@@ -165,4 +165,3 @@ func ImageName(ref string) string {
 	}
 	return n
 }
-
