@@ -140,7 +140,8 @@ func setuidFinding(in Input, e image.Entry) analyze.Finding {
 	f := analyze.Finding{Kind: analyze.KindSetuid, Syscall: "execve", Arg: e.Path, Number: -1, Support: compat.Full, InTable: true,
 		Source: "pkg/sentry/kernel/auth/capability_set.go:ComputeCredsForExec"}
 	owner := fmt.Sprintf("owner %d, group %d", st.Uid, st.Gid)
-	gains := m&fs.ModeSetuid != 0 && st.Uid != in.UID || m&fs.ModeSetgid != 0
+	// Root (with Docker's CAP_DAC_OVERRIDE) gains nothing from a group.
+	gains := m&fs.ModeSetuid != 0 && st.Uid != in.UID || m&fs.ModeSetgid != 0 && in.UID != 0
 	switch {
 	case in.Date != "" && in.Date < allowSUIDSince:
 		f.Level = analyze.LevelUnsupportedArg
