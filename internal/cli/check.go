@@ -37,6 +37,8 @@ Inputs (format detected, or forced with --input-format):
   gvcheck profiles   saved with 'gvcheck run --save'
 With no file, or "-", standard input is read. Several inputs merge into one
 workload; --workloads reports each input (and each object of a list) on its own row.
+--gvisor all adds the verdict in every embedded gVisor version and names the
+first from which the evidence stays compatible.
 
 --image judges a container image from its files alone: programs whose file
 capabilities the sandbox cannot grant, set-user-ID programs, the C library
@@ -61,6 +63,15 @@ the local Docker Engine.
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := out.validate(); err != nil {
 				return err
+			}
+			// --gvisor all: the newest version's report with the verdict in
+			// every embedded version.
+			showHistory := target.gvisor == allVersions
+			if showHistory {
+				if target.tableFile != "" || workloads {
+					return usagef("--gvisor all judges one piece of evidence against the embedded versions: not with --gvisor-table or --workloads")
+				}
+				target.gvisor = "latest"
 			}
 			if err := target.validate(); err != nil {
 				return err
@@ -156,7 +167,14 @@ the local Docker Engine.
 				}
 				rws = append(rws, rw)
 			}
-			return writeCheck(e, &out, &bl, tg, rws, ropt, failOn)
+			var addHistory func(*report.Report) error
+			if showHistory {
+				addHistory = func(rep *report.Report) (err error) {
+					rep.History, err = history(cmd.Context(), target, wls[0].Profile, failOn)
+					return err
+				}
+			}
+			return writeCheck(e, &out, &bl, tg, rws, ropt, failOn, addHistory)
 		},
 	}
 	fs := cmd.Flags()
@@ -173,8 +191,18 @@ the local Docker Engine.
 }
 
 // writeCheck writes check's report and returns its exit.
-func writeCheck(e *env, out *outputFlags, bl *baselineFlags, tg *target, rws []report.Workload, ropt report.Options, failOn analyze.Level) error {
+// writeCheck writes check's report; decorate, if set, adds to it first
+// (the history of --gvisor all).
+func writeCheck(e *env, out *outputFlags, bl *baselineFlags, tg *target, rws []report.Workload, ropt report.Options, failOn analyze.Level, decorate ...func(*report.Report) error) error {
 	rep := report.New("gvcheck "+Version, tg.report, rws)
+	for _, d := range decorate {
+		if d == nil {
+			continue
+		}
+		if err := d(rep); err != nil {
+			return err
+		}
+	}
 	if err := bl.apply(rep); err != nil {
 		return err
 	}

@@ -42,6 +42,7 @@ var htmlPage = template.Must(template.New("report").Funcs(template.FuncMap{
 	"key":         Key,
 	"shown":       shownFindings,
 	"logSummary":  logSummary,
+	"historyLine": historyLine,
 	"verdictRank": func(v analyze.Verdict) int { return verdictRank[v] },
 	"hasFindings": func(ws []Workload) bool {
 		for _, w := range ws {

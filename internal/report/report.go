@@ -28,6 +28,8 @@ type Report struct {
 	Workloads []Workload      `json:"workloads"`
 	// Baseline says what --baseline accepted.
 	Baseline *BaselineSummary `json:"baseline,omitempty"`
+	// History is the verdict in every embedded version (check --gvisor all).
+	History []HistoryRow `json:"history,omitempty"`
 }
 
 // Target is the gVisor the evidence was judged against.
@@ -216,4 +218,20 @@ func AddExperiment(w *Workload, r *probe.Result) {
 	}
 	w.Experiment = e
 	w.Verdict = r.Verdict
+}
+
+// HistoryRow is the verdict of the evidence in one embedded gVisor version
+// (check --gvisor all).
+type HistoryRow struct {
+	GVisor        string          `json:"gvisor"`
+	Tag           string          `json:"tag,omitempty"`
+	Date          time.Time       `json:"date"`
+	Verdict       analyze.Verdict `json:"verdict"`
+	Unimplemented int             `json:"unimplemented"`
+	// Findings count those at or above --fail-on.
+	Findings int    `json:"findings"`
+	Worst    string `json:"worst,omitempty"`
+	// FirstCompatible marks the version from which the evidence is
+	// compatible in every newer one.
+	FirstCompatible bool `json:"first_compatible,omitempty"`
 }
