@@ -156,6 +156,7 @@ runsc comes from PATH or --runsc, and must be a static build
 				}
 				defer ir.Close()
 				ir.setTarget(tg)
+				container.CleanStale() // bundles a killed gvcheck left mounted
 				b, err := container.NewBundle(ir.im, ir.proc, ir.settings)
 				if err != nil {
 					return err
