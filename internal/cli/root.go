@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gvcheck/gvcheck/internal/buildinfo"
+	"github.com/gvcheck/gvcheck/internal/report"
 	"github.com/gvcheck/gvcheck/internal/sigstate"
 )
 
@@ -65,10 +66,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	var ee *exitError
 	var se *signalExit
 	if !errors.As(err, &ee) && !errors.As(err, &se) {
-		fmt.Fprintf(e.stderr, "gvcheck: error: %s\n", oneLine(err.Error()))
+		// Messages quote file names and command lines: a terminal must not
+		// act on what they hold.
+		fmt.Fprintf(e.stderr, "gvcheck: error: %s\n", report.Escape(oneLine(err.Error())))
 		var he *hintError
 		if errors.As(err, &he) && he.hint != "" {
-			fmt.Fprintf(e.stderr, "gvcheck: hint: %s\n", he.hint)
+			fmt.Fprintf(e.stderr, "gvcheck: hint: %s\n", report.Escape(he.hint))
 		}
 		var ue *usageError
 		if errors.As(err, &ue) {

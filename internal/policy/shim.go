@@ -313,7 +313,9 @@ func ShimMain() bool {
 		return false
 	}
 	code, err := shim()
-	fmt.Fprintf(os.Stderr, "gvcheck: %v\n", err)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "gvcheck: %v\n", err)
+	}
 	os.Exit(code)
 	return true
 }
@@ -343,7 +345,8 @@ func shim() (int, error) {
 			return 127, fmt.Errorf("shim: handshake: %w", err)
 		}
 		if _, err := io.ReadFull(conn, b[:1]); err != nil || b[0] != 'G' {
-			return 127, errors.New("shim: gvcheck went away before starting the program")
+			// gvcheck gave up on the program (and says why) or died.
+			return 127, nil
 		}
 	}
 	if !spec.SendListener {
