@@ -130,8 +130,14 @@ the local Docker Engine.
 			if len(args) == 0 {
 				args = []string{"-"}
 			}
+			// A directory that is not one strace -ff session is a fleet:
+			// each file its own workload.
+			args, skipped, fleet, err := expandFleets(args)
+			if err != nil {
+				return err
+			}
 			opt := ingest.Options{Format: format, Arch: arch}
-			wls, err := readWorkloads(e.stdin, args, opt, workloads)
+			wls, err := readWorkloads(e.stdin, args, opt, workloads || fleet)
 			if err != nil {
 				return err
 			}
@@ -167,6 +173,13 @@ the local Docker Engine.
 				}
 				rws = append(rws, rw)
 			}
+			addFleet := func(rep *report.Report) error {
+				if fleet || len(rep.Workloads) > 1 {
+					rep.Fleet = report.NewFleet(rep.Workloads, failOn)
+					rep.Fleet.Skipped = skipped
+				}
+				return nil
+			}
 			var addHistory func(*report.Report) error
 			if showHistory {
 				addHistory = func(rep *report.Report) (err error) {
@@ -174,7 +187,7 @@ the local Docker Engine.
 					return err
 				}
 			}
-			return writeCheck(e, &out, &bl, tg, rws, ropt, failOn, addHistory)
+			return writeCheck(e, &out, &bl, tg, rws, ropt, failOn, addHistory, addFleet)
 		},
 	}
 	fs := cmd.Flags()
@@ -195,6 +208,9 @@ the local Docker Engine.
 // (the history of --gvisor all).
 func writeCheck(e *env, out *outputFlags, bl *baselineFlags, tg *target, rws []report.Workload, ropt report.Options, failOn analyze.Level, decorate ...func(*report.Report) error) error {
 	rep := report.New("gvcheck "+Version, tg.report, rws)
+	if err := bl.apply(rep); err != nil {
+		return err
+	}
 	for _, d := range decorate {
 		if d == nil {
 			continue
@@ -202,9 +218,6 @@ func writeCheck(e *env, out *outputFlags, bl *baselineFlags, tg *target, rws []r
 		if err := d(rep); err != nil {
 			return err
 		}
-	}
-	if err := bl.apply(rep); err != nil {
-		return err
 	}
 	failed := reportFails(rep, failOn)
 	if err := out.writeTo(e.stdout, func(w io.Writer) error { return report.Write(w, rep, out.format, ropt) }); err != nil {

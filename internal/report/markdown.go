@@ -35,6 +35,9 @@ func WriteMarkdown(out io.Writer, r *Report, opt Options) error {
 				w.Summary.SyscallsSeen, w.Summary.Unimplemented, w.Summary.Partial, mdCode(worstFinding(w)))
 		}
 	}
+	if r.Fleet != nil {
+		writeFleetMarkdown(bw, r.Fleet)
+	}
 	for _, w := range r.Workloads {
 		if len(r.Workloads) > 1 {
 			fmt.Fprintf(bw, "\n### %s: %s\n", mdCell(w.Name), w.Verdict)

@@ -30,6 +30,8 @@ type Report struct {
 	Baseline *BaselineSummary `json:"baseline,omitempty"`
 	// History is the verdict in every embedded version (check --gvisor all).
 	History []HistoryRow `json:"history,omitempty"`
+	// Fleet summarises several workloads.
+	Fleet *Fleet `json:"fleet,omitempty"`
 }
 
 // Target is the gVisor the evidence was judged against.

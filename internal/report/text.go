@@ -31,6 +31,9 @@ func WriteText(out io.Writer, r *Report, opt Options) error {
 		}
 		tw.Flush()
 	}
+	if r.Fleet != nil {
+		writeFleetText(bw, r.Fleet)
+	}
 	if len(r.History) > 0 {
 		writeHistoryText(bw, r.History)
 	}
