@@ -119,6 +119,7 @@ tables, version by version.
 	root.SetVersionTemplate("gvcheck {{.Version}}\n")
 	root.AddCommand(newRunCmd(e), newAttachCmd(e), newCheckCmd(e), newProbeCmd(e), newVerifyCmd(e), newDBCmd(e), newVersionCmd(e))
 	completeFlagValues(root)
+	addExitHelp(root)
 	return root
 }
 
@@ -127,5 +128,21 @@ tables, version by version.
 func Command() *cobra.Command {
 	root := newRoot(&env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr})
 	root.InitDefaultCompletionCmd()
+	addExitHelp(root)
 	return root
+}
+
+// addExitHelp states the exit rule in the help of every command that runs
+// and does not state it yet.
+func addExitHelp(c *cobra.Command) {
+	if c.Runnable() && !strings.Contains(c.Long, "Exit status") {
+		long := c.Long
+		if long == "" {
+			long = c.Short + "."
+		}
+		c.Long = long + "\n\n" + exitStatusHelp
+	}
+	for _, sub := range c.Commands() {
+		addExitHelp(sub)
+	}
 }
