@@ -467,18 +467,29 @@ func (e *env) articleFiles() (names, unimpl string, err error) {
 	return names, unimpl, os.WriteFile(unimpl, []byte(strings.Join(list, "\n")+"\n"), 0o644)
 }
 
-// probeCandidates asks gvcheck probe which missing syscalls it tests.
+// probeCandidates asks gvcheck probe which missing syscalls it tests: the
+// syscall differences of its report (gvcheck.probe/v2).
 func (e *env) probeCandidates(argv []string) ([]int, error) {
 	out, _ := exec.Command(e.gvcheck, append([]string{"probe", "-f", "json", "--"}, argv...)...).Output()
 	var r struct {
-		Candidates []struct{ Number int }
+		Differences []struct{ Kind, Syscall string }
 	}
-	if err := json.Unmarshal(out, &r); err != nil || len(r.Candidates) == 0 {
-		return nil, fmt.Errorf("gvcheck probe -f json: no candidates (%v): %.200s", err, out)
+	if err := json.Unmarshal(out, &r); err != nil {
+		return nil, fmt.Errorf("gvcheck probe -f json: %w: %.200s", err, out)
 	}
 	var nrs []int
-	for _, c := range r.Candidates {
-		nrs = append(nrs, c.Number)
+	for _, d := range r.Differences {
+		if d.Kind != "syscall" {
+			continue
+		}
+		nr, ok := sysno.Number(sysno.Host(), d.Syscall)
+		if !ok {
+			return nil, fmt.Errorf("gvcheck probe -f json: unknown syscall %q", d.Syscall)
+		}
+		nrs = append(nrs, nr)
+	}
+	if len(nrs) == 0 {
+		return nil, fmt.Errorf("gvcheck probe -f json: no syscall differences: %.200s", out)
 	}
 	return nrs, nil
 }

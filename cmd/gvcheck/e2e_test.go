@@ -112,3 +112,36 @@ func TestDeathBySignalPassedOn(t *testing.T) {
 		t.Errorf("exit 130: gvcheck ended %v", cmd.ProcessState)
 	}
 }
+
+// TestNestedAndUntrustedText: a gvcheck traced by another says why it
+// cannot trace (not "run as root"), and what programs and inputs named
+// reaches the terminal escaped.
+func TestNestedAndUntrustedText(t *testing.T) {
+	testenv.NeedRoot(t)
+	g := gvcheck(t)
+	out, _ := exec.Command(g, "run", "--backend", "ptrace", "-o", "/dev/null", "--",
+		g, "run", "--backend", "ptrace", "-o", "/dev/null", "--", "true").CombinedOutput()
+	if !strings.Contains(string(out), "already traced by process") || strings.Contains(string(out), "as root") ||
+		strings.Contains(string(out), "went away") {
+		t.Errorf("nested gvcheck said:\n%s", out)
+	}
+	dir := t.TempDir()
+	evil := filepath.Join(dir, "ev\x1b[2Jil\nname.txt")
+	if err := os.WriteFile(evil, []byte("read\nkexec_load\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	empty := filepath.Join(dir, "e\x1b]0;pwned\x07mpty")
+	if err := os.WriteFile(empty, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"check", evil}, {"check", "-f", "markdown", evil}, {"check", empty},
+		{"run", "--backend", "ptrace", "--", "sh", "-c", "exit 0", "x\x1b[31m\u202e"}} {
+		out, _ := exec.Command(g, args...).CombinedOutput()
+		if strings.ContainsAny(string(out), "\x1b\x07\u202e") {
+			t.Errorf("%q: raw control characters in:\n%q", args, out)
+		}
+		if strings.Contains(string(out), "\nname.txt") {
+			t.Errorf("%q: a newline from a file name forged a line:\n%s", args, out)
+		}
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/gvcheck/gvcheck/internal/cli"
+	"github.com/gvcheck/gvcheck/internal/container"
 	"github.com/gvcheck/gvcheck/internal/policy"
 	"github.com/gvcheck/gvcheck/internal/schematest"
 	"github.com/gvcheck/gvcheck/internal/testenv"
@@ -89,6 +90,14 @@ func condition(cond string) (bool, error) {
 	case cond == "docker": // a Docker Engine answers here
 		if !dockerEngine() {
 			return lack("no Docker Engine answers")
+		}
+		return true, nil
+	case cond == "docker-runsc": // the Docker Engine has runsc as a runtime
+		if !dockerEngine() {
+			return lack("no Docker Engine answers")
+		}
+		if _, _, err := container.Runtime(context.Background(), "runsc"); err != nil {
+			return lack(err.Error() + " (.ci/install registers it)")
 		}
 		return true, nil
 	case cond == "ebpf":

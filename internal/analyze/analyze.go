@@ -99,6 +99,14 @@ const (
 	KindArgument = "argument" // one key argument of the syscall
 	KindPath     = "path"     // a /proc, /sys or /dev path gVisor does not provide
 	KindExec     = "exec"     // a program whose file capabilities the sandbox cannot grant
+	// Facts of a container image, read from its files (check --image).
+	KindSetuid      = "setuid"      // a set-user-ID or set-group-ID program
+	KindLibc        = "libc"        // the C library and its version
+	KindGo          = "go"          // a Go program and its Go version
+	KindInterpreter = "interpreter" // what runs the entrypoint (ELF loader, script interpreter)
+	// KindSetting: a container setting (docker run option, Kubernetes
+	// field) that changes or breaks under gVisor.
+	KindSetting = "setting"
 )
 
 // Finding is one syscall, syscall argument or path gVisor does not fully
@@ -147,7 +155,7 @@ func (f Finding) Title() string {
 	switch f.Kind {
 	case KindArgument:
 		return f.Syscall + "(" + f.Arg + ")"
-	case KindPath, KindExec:
+	case KindPath, KindExec, KindSetuid, KindLibc, KindGo, KindInterpreter, KindSetting:
 		return f.Arg
 	}
 	return f.Syscall

@@ -20,6 +20,8 @@ func newCheckCmd(e *env) *cobra.Command {
 		inFormat  string
 		workloads bool
 		bl        baselineFlags
+		img       imageFlags
+		imgSource string
 	)
 	cmd := &cobra.Command{
 		Use:   "check [FILE|DIR|-]...",
@@ -35,14 +37,41 @@ Inputs (format detected, or forced with --input-format):
   gvcheck profiles   saved with 'gvcheck run --save'
 With no file, or "-", standard input is read. Several inputs merge into one
 workload; --workloads reports each input (and each object of a list) on its own row.
+--gvisor all adds the verdict in every embedded gVisor version and names the
+first from which the evidence stays compatible.
+
+--image judges a container image from its files alone: programs whose file
+capabilities the sandbox cannot grant, set-user-ID programs, the C library
+and its version, Go programs and their Go version, what runs the
+entrypoint, and the container settings given (--cap-add, --privileged,
+--network, --seccomp).
+
+Kubernetes workload manifests (Pod, Deployment, StatefulSet, DaemonSet,
+ReplicaSet, Job, CronJob; YAML, several objects per file) are judged for a
+gVisor runtime class, one row per container: added capabilities runsc does
+not grant, privileged mode, the host's network, PID and IPC namespaces, host
+paths, seccomp and AppArmor profiles, each with the gVisor source it rests
+on. With --image-source docker each container's image is checked too, from
+the local Docker Engine.
 
 ` + exitStatusHelp,
 		Example: `  strace -f -o app.log ./app && gvcheck check app.log
   gvcheck check --gvisor docs-2020-04-23 syscalls_nmap
-  gvcheck check --workloads --format markdown profiles/*.yaml`,
+  gvcheck check --workloads --format markdown profiles/*.yaml
+  gvcheck check --image docker:myapp:latest
+  gvcheck check --image-source docker deploy.yaml`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := out.validate(); err != nil {
 				return err
+			}
+			// --gvisor all: the newest version's report with the verdict in
+			// every embedded version.
+			showHistory := target.gvisor == allVersions
+			if showHistory {
+				if target.tableFile != "" || workloads {
+					return usagef("--gvisor all judges one piece of evidence against the embedded versions: not with --gvisor-table or --workloads")
+				}
+				target.gvisor = "latest"
 			}
 			if err := target.validate(); err != nil {
 				return err
@@ -59,11 +88,56 @@ workload; --workloads reports each input (and each object of a list) on its own 
 			if err != nil {
 				return err
 			}
+			if err := img.check(cmd); err != nil {
+				return err
+			}
+			if img.used() && len(args) == 0 {
+				tg, err := target.resolve(cmd.Context(), arch)
+				if err != nil {
+					return err
+				}
+				ropt := report.Options{All: out.all, FailOn: failOn}
+				rw, err := img.imageWorkload(cmd.Context(), tg, ropt)
+				if err != nil {
+					return err
+				}
+				return writeCheck(e, &out, &bl, tg, []report.Workload{rw}, ropt, failOn)
+			}
+			if imgSource != "none" && imgSource != "docker" {
+				return usagef("--image-source: want none or docker, not %q", imgSource)
+			}
+			manifests, rest := splitManifests(args)
+			if len(manifests) > 0 && len(rest) == 0 {
+				tg, err := target.resolve(cmd.Context(), arch)
+				if err != nil {
+					return err
+				}
+				ropt := report.Options{All: out.all, FailOn: failOn}
+				rws, err := manifestWorkloads(cmd.Context(), manifests, imgSource, img.cache, tg, ropt)
+				if err != nil {
+					return err
+				}
+				if img.used() {
+					rw, err := img.imageWorkload(cmd.Context(), tg, ropt)
+					if err != nil {
+						return err
+					}
+					rws = append(rws, rw)
+				}
+				return writeCheck(e, &out, &bl, tg, rws, ropt, failOn)
+			}
+			args = rest
 			if len(args) == 0 {
 				args = []string{"-"}
 			}
+			// A directory that is not one strace -ff session is a fleet:
+			// each file its own workload.
+			args, skipped, fleet, err := expandFleets(args)
+			if err != nil {
+				return err
+			}
 			opt := ingest.Options{Format: format, Arch: arch}
-			wls, err := readWorkloads(e.stdin, args, opt, workloads)
+			wls, err := readWorkloads(e.stdin, args, opt, workloads || fleet)
 			if err != nil {
 				return err
 			}
@@ -85,18 +159,35 @@ workload; --workloads reports each input (and each object of a list) on its own 
 				}
 				rws = append(rws, rw)
 			}
-			rep := report.New("gvcheck "+Version, tg.report, rws)
-			if err := bl.apply(rep); err != nil {
-				return err
+			if len(manifests) > 0 {
+				more, err := manifestWorkloads(cmd.Context(), manifests, imgSource, img.cache, tg, ropt)
+				if err != nil {
+					return err
+				}
+				rws = append(rws, more...)
 			}
-			failed := reportFails(rep, failOn)
-			if err := out.writeTo(e.stdout, func(w io.Writer) error { return report.Write(w, rep, out.format, ropt) }); err != nil {
-				return err
+			if img.used() {
+				rw, err := img.imageWorkload(cmd.Context(), tg, ropt)
+				if err != nil {
+					return err
+				}
+				rws = append(rws, rw)
 			}
-			if failed {
-				return &exitError{ExitFindings}
+			addFleet := func(rep *report.Report) error {
+				if fleet || len(rep.Workloads) > 1 {
+					rep.Fleet = report.NewFleet(rep.Workloads, failOn)
+					rep.Fleet.Skipped = skipped
+				}
+				return nil
 			}
-			return nil
+			var addHistory func(*report.Report) error
+			if showHistory {
+				addHistory = func(rep *report.Report) (err error) {
+					rep.History, err = history(cmd.Context(), target, wls[0].Profile, failOn)
+					return err
+				}
+			}
+			return writeCheck(e, &out, &bl, tg, rws, ropt, failOn, addHistory, addFleet)
 		},
 	}
 	fs := cmd.Flags()
@@ -107,7 +198,35 @@ workload; --workloads reports each input (and each object of a list) on its own 
 	bl.register(fs)
 	fs.StringVar(&inFormat, "input-format", "auto", "input format: auto, strace, strace-summary, names, profile, oci-seccomp, spo")
 	fs.BoolVar(&workloads, "workloads", false, "report each input, and each object of a multi-object file, as its own workload")
+	img.register(fs)
+	fs.StringVar(&imgSource, "image-source", "none", "for Kubernetes manifests: also check each container's image, from none or docker (the local Docker Engine)")
 	return cmd
+}
+
+// writeCheck writes check's report and returns its exit.
+// writeCheck writes check's report; decorate, if set, adds to it first
+// (the history of --gvisor all).
+func writeCheck(e *env, out *outputFlags, bl *baselineFlags, tg *target, rws []report.Workload, ropt report.Options, failOn analyze.Level, decorate ...func(*report.Report) error) error {
+	rep := report.New("gvcheck "+Version, tg.report, rws)
+	if err := bl.apply(rep); err != nil {
+		return err
+	}
+	for _, d := range decorate {
+		if d == nil {
+			continue
+		}
+		if err := d(rep); err != nil {
+			return err
+		}
+	}
+	failed := reportFails(rep, failOn)
+	if err := out.writeTo(e.stdout, func(w io.Writer) error { return report.Write(w, rep, out.format, ropt) }); err != nil {
+		return err
+	}
+	if failed {
+		return &exitError{ExitFindings}
+	}
+	return nil
 }
 
 type namedProfile struct {

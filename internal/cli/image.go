@@ -12,11 +12,15 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/gvcheck/gvcheck/internal/analyze"
 	"github.com/gvcheck/gvcheck/internal/container"
 	"github.com/gvcheck/gvcheck/internal/filecap"
 	"github.com/gvcheck/gvcheck/internal/image"
+	"github.com/gvcheck/gvcheck/internal/imagecheck"
 	"github.com/gvcheck/gvcheck/internal/isolate"
 	"github.com/gvcheck/gvcheck/internal/probe"
+	"github.com/gvcheck/gvcheck/internal/profile"
+	"github.com/gvcheck/gvcheck/internal/report"
 	"github.com/gvcheck/gvcheck/internal/simulate"
 	"github.com/gvcheck/gvcheck/internal/sysno"
 )
@@ -56,6 +60,9 @@ func (f *imageFlags) check(cmd *cobra.Command) error {
 		return f.settings().Validate()
 	}
 	for _, name := range []string{"image-cache", "cap-add", "cap-drop", "privileged", "read-only", "network", "seccomp", "user"} {
+		if name == "image-cache" && cmd.Flags().Changed("image-source") {
+			continue // images of a manifest's containers
+		}
 		if fl := cmd.Flags().Lookup(name); fl != nil && fl.Changed {
 			return usagef("--%s needs --image", name)
 		}
@@ -241,4 +248,55 @@ func (r *imageRun) configure(cfg *probe.Config, tg *target, caps string) {
 		}
 	}
 	cfg.SetTargetWith(tg.table, tg.options(), hasCap)
+}
+
+// imageWorkload is check --image: the image's facts and the container
+// settings' findings, judged statically for tg.
+func (f *imageFlags) imageWorkload(ctx context.Context, tg *target, ropt report.Options) (report.Workload, error) {
+	im, err := f.openImage(ctx, tg.table.Arch)
+	if err != nil {
+		return report.Workload{}, err
+	}
+	s := f.settings()
+	in := imagecheck.Input{Rootfs: im.Rootfs(), SandboxCaps: sandboxCaps(s.Caps(), tg.flags),
+		Table: tg.table, Rules: tg.rules, RunscFlags: tg.flags}
+	if !tg.report.Date.IsZero() {
+		in.Date = tg.report.Date.Format("2006-01-02")
+	}
+	name := im.Ref.String()
+	if proc, err := container.NewProcess(im, nil, s); err == nil {
+		in.Entrypoint, in.UID = proc.Path, proc.UID
+		for _, kv := range proc.Env {
+			if v, ok := strings.CutPrefix(kv, "PATH="); ok {
+				in.PathEnv = v
+			}
+		}
+		name += " (" + strings.Join(proc.Argv, " ") + ")"
+	} else if !errors.Is(err, container.ErrNoCommand) {
+		return report.Workload{}, fmt.Errorf("image %s: %w", im.Ref, err)
+	}
+	facts, err := imagecheck.Facts(in)
+	if err != nil {
+		return report.Workload{}, err
+	}
+	hostPaths := []imagecheck.HostPath(nil)
+	facts = append(facts, imagecheck.SettingFindings(imagecheck.Settings{CapAdd: s.CapAdd, Privileged: s.Privileged,
+		HostNetwork: s.Network == "host", HostPaths: hostPaths, Seccomp: s.Seccomp}, tg.table, tg.flags)...)
+	return staticWorkload(name, "image", im.Ref.String(), tg, facts, ropt), nil
+}
+
+// staticWorkload is a report row of facts read from files.
+func staticWorkload(name, kind, source string, tg *target, facts []analyze.Finding, ropt report.Options) report.Workload {
+	p := profile.New(tg.table.Arch)
+	p.Sources = []profile.Source{{Kind: kind, Name: source, Coverage: profile.CoverageStatic,
+		Detail: "facts read from files; nothing ran"}}
+	slices.SortStableFunc(facts, func(a, b analyze.Finding) int { return int(b.Level) - int(a.Level) })
+	if facts == nil {
+		facts = []analyze.Finding{}
+	}
+	res := &analyze.Result{Findings: facts, Verdict: analyze.Compatible}
+	if res.Max() >= analyze.LevelNeedsOption {
+		res.Verdict = analyze.AtRisk
+	}
+	return report.NewWorkload(name, p, res, ropt)
 }

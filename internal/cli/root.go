@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gvcheck/gvcheck/internal/buildinfo"
+	"github.com/gvcheck/gvcheck/internal/report"
 	"github.com/gvcheck/gvcheck/internal/sigstate"
 )
 
@@ -65,10 +66,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	var ee *exitError
 	var se *signalExit
 	if !errors.As(err, &ee) && !errors.As(err, &se) {
-		fmt.Fprintf(e.stderr, "gvcheck: error: %s\n", oneLine(err.Error()))
+		// Messages quote file names and command lines: a terminal must not
+		// act on what they hold.
+		fmt.Fprintf(e.stderr, "gvcheck: error: %s\n", report.Escape(oneLine(err.Error())))
 		var he *hintError
 		if errors.As(err, &he) && he.hint != "" {
-			fmt.Fprintf(e.stderr, "gvcheck: hint: %s\n", he.hint)
+			fmt.Fprintf(e.stderr, "gvcheck: hint: %s\n", report.Escape(he.hint))
 		}
 		var ue *usageError
 		if errors.As(err, &ue) {
@@ -116,6 +119,7 @@ tables, version by version.
 	root.SetVersionTemplate("gvcheck {{.Version}}\n")
 	root.AddCommand(newRunCmd(e), newAttachCmd(e), newCheckCmd(e), newProbeCmd(e), newVerifyCmd(e), newDBCmd(e), newVersionCmd(e))
 	completeFlagValues(root)
+	addExitHelp(root)
 	return root
 }
 
@@ -124,5 +128,21 @@ tables, version by version.
 func Command() *cobra.Command {
 	root := newRoot(&env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr})
 	root.InitDefaultCompletionCmd()
+	addExitHelp(root)
 	return root
+}
+
+// addExitHelp states the exit rule in the help of every command that runs
+// and does not state it yet.
+func addExitHelp(c *cobra.Command) {
+	if c.Runnable() && !strings.Contains(c.Long, "Exit status") {
+		long := c.Long
+		if long == "" {
+			long = c.Short + "."
+		}
+		c.Long = long + "\n\n" + exitStatusHelp
+	}
+	for _, sub := range c.Commands() {
+		addExitHelp(sub)
+	}
 }

@@ -245,7 +245,7 @@ would run it (see 'gvcheck verify --help'), traced with the ptrace backend.
 				// Calls failed by the filter never stop the program, so there
 				// is nothing to report beyond the program's own outcome.
 				fmt.Fprintf(e.stderr, "gvcheck: %s ran under gVisor %s's simulated syscall surface (%s failed as gVisor fails them): %s\n",
-					args[0], tg.report.GVisor, report.Plural(simulate.Surface(opt.Policy), "syscall"), res.Exit)
+					report.Escape(args[0]), tg.report.GVisor, report.Plural(simulate.Surface(opt.Policy), "syscall"), res.Exit)
 				return programExit(res.Exit)
 			}
 			var exp *probe.Result

@@ -35,6 +35,7 @@ func newVerifyCmd(e *env) *cobra.Command {
 		inPlace       bool
 		maxShown      int
 		img           imageFlags
+		via           string
 	)
 	cmd := &cobra.Command{
 		Use:   "verify [flags] -- CMD [ARGS...]",
@@ -66,6 +67,10 @@ OCI bundle generated from the image with Docker's default specification.
 --cap-add, --cap-drop, --privileged, --read-only, --network and --user
 change both sides as 'docker run' would; --cap-add NET_RAW and --network
 host also give runsc the options they need (--net-raw, --network=host).
+With --via docker, the verdict's run under gVisor is 'docker run
+--runtime=runsc' of the Engine's image (docker:NAME), as users run it; runs
+that explain a failure still use gvcheck's bundle, whose runsc logs every
+call. The Engine needs runsc registered as a runtime: ` + container.RegisterHint + `.
 
 runsc comes from PATH or --runsc, and must be a static build
 (` + gvisor.InstallHint + `).
@@ -97,6 +102,18 @@ runsc comes from PATH or --runsc, and must be a static build
 					return usagef("--bundle and --image both name what runs under gVisor: give one")
 				}
 				notes = img.implyFlags(&target)
+			}
+			switch via {
+			case "runsc":
+			case "docker":
+				if !img.used() || container.ImageName(img.ref) == "" {
+					return usagef("--via docker runs an image of the Docker Engine: give --image docker:NAME")
+				}
+				if test != "" {
+					return usagef("--via docker cannot test a server (--test): the test runs inside gvcheck's own sandbox")
+				}
+			default:
+				return usagef("--via: want runsc or docker, not %q", via)
 			}
 			flags, err := target.options()
 			if err != nil {
@@ -139,6 +156,7 @@ runsc comes from PATH or --runsc, and must be a static build
 				}
 				defer ir.Close()
 				ir.setTarget(tg)
+				container.CleanStale() // bundles a killed gvcheck left mounted
 				b, err := container.NewBundle(ir.im, ir.proc, ir.settings)
 				if err != nil {
 					return err
@@ -146,6 +164,14 @@ runsc comes from PATH or --runsc, and must be a static build
 				defer b.Close()
 				vc.Argv, vc.Env, vc.Dir, vc.Rootfs, vc.Path, vc.Bundle = ir.proc.Argv, ir.proc.Env, ir.proc.Dir, ir.rootfs, ir.proc.Path, b.Dir
 				vc.InPlace = false
+				if via == "docker" {
+					if _, _, err := container.Runtime(ctx, "runsc"); err != nil {
+						return withHint(err, container.RegisterHint)
+					}
+					dr := container.DockerRun{Image: container.ImageName(img.ref), Args: args, Settings: ir.settings, Timeout: timeout}
+					vc.Sandbox = dr.Run
+					notes = append(notes, "the verdict's run under gVisor was docker run --runtime=runsc "+dr.Image)
+				}
 			}
 			res, err := verify.Verify(ctx, vc)
 			if err != nil {
@@ -176,6 +202,7 @@ runsc comes from PATH or --runsc, and must be a static build
 	fs.BoolVar(&inPlace, "in-place", false, "run natively in the current directory itself instead of a private copy (the program's writes stay)")
 	fs.IntVar(&maxShown, "max-divergences", 10, "show at most this many divergences")
 	img.register(fs)
+	fs.StringVar(&via, "via", "runsc", "with --image: run the gVisor side with runsc run on gvcheck's bundle (runsc), or with docker run --runtime=runsc (docker; --image docker:NAME)")
 	cmd.Flags().SetInterspersed(false)
 	return cmd
 }

@@ -87,7 +87,7 @@ func writeVersion(w io.Writer, v versionInfo) error {
 	rev := v.Revision
 	switch {
 	case rev == "":
-		rev = "unknown (not built from a git checkout; set with -ldflags, see README)"
+		rev = "unknown: no VCS stamp (built outside a git checkout, in a linked worktree, or with -buildvcs=false; GOFLAGS may set it); go build -buildvcs=true stamps it, or set it with -ldflags (README, Install)"
 	case v.Time != nil:
 		rev += " (" + v.Time.Format(time.RFC3339) + ")"
 	}

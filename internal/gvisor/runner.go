@@ -52,7 +52,9 @@ const ModuleVersion = "v0.0.0-20260905035102-160fafc42237"
 // a cgo-linked runsc fails to re-exec itself inside its sandbox.
 const InstallHint = "CGO_ENABLED=0 go install gvisor.dev/gvisor/runsc@" + ModuleVersion
 
-// Runner runs programs under runsc.
+// Runner runs programs under runsc, which it starts through a reaper
+// (package reap): the binary must call reap.Dispatch (or policy.ShimMain)
+// first thing in main.
 type Runner struct {
 	Runsc string // path of runsc; "" looks it up on PATH
 	// Flags are extra runsc flags placed before the subcommand. Unless they
@@ -267,6 +269,11 @@ func (r *Runner) Run(ctx context.Context, opt RunOptions) (*RunResult, error) {
 		return nil, err
 	}
 	defer closeStdin()
+	release, err := containRunsc(cmd)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start runsc: %w", err)
@@ -306,7 +313,8 @@ func (r *Runner) prepare(ctx context.Context, opt RunOptions) (*session, error) 
 	if err != nil {
 		return nil, err
 	}
-	tmp, err := os.MkdirTemp("", "gvcheck-runsc-")
+	Sweep(p) // what killed runs left
+	tmp, err := runDir()
 	if err != nil {
 		return nil, fmt.Errorf("runsc temporary directory: %w", err)
 	}

@@ -192,6 +192,37 @@ func checkRootfs(t *testing.T, r *image.Rootfs) {
 	}
 }
 
+// TestPlatform: a layout with an image per platform opens the one asked
+// for.
+func TestPlatform(t *testing.T) {
+	needRoot(t)
+	dir := t.TempDir()
+	lay := filepath.Join(dir, "layout")
+	for _, arch := range []string{"amd64", "arm64"} {
+		l, err := imagetest.Layer([]imagetest.File{{Path: "arch", Body: []byte(arch)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := imagetest.Image(v1.Config{Cmd: []string{"/" + arch}}, l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := imagetest.WritePlatform(lay, img, "multi", arch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cache := &image.Cache{Dir: filepath.Join(dir, "cache")}
+	for _, arch := range []string{"amd64", "arm64"} {
+		im, err := image.Open(context.Background(), image.Ref{Source: image.SourceOCI, Path: lay, Name: "multi"}, image.Options{Cache: cache, Arch: arch})
+		if err != nil {
+			t.Fatalf("%s: %v", arch, err)
+		}
+		if b, err := im.Rootfs().ReadFile("/arch"); err != nil || string(b) != arch || im.Config.Cmd[0] != "/"+arch {
+			t.Errorf("%s: got %q %v, cmd %v", arch, b, err, im.Config.Cmd)
+		}
+	}
+}
+
 func TestLayerDigestChecked(t *testing.T) {
 	needRoot(t)
 	b, err := imagetest.Tar([]imagetest.File{{Path: "x", Body: []byte("x")}})

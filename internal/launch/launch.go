@@ -31,6 +31,7 @@ import (
 	"github.com/gvcheck/gvcheck/internal/outcome"
 	"github.com/gvcheck/gvcheck/internal/policy"
 	"github.com/gvcheck/gvcheck/internal/profile"
+	"github.com/gvcheck/gvcheck/internal/reap"
 	"github.com/gvcheck/gvcheck/internal/trace"
 )
 
@@ -464,21 +465,36 @@ func runTest(ctx context.Context, cfg Config, dir string, pid int) (profile.Exit
 	}
 	resc := make(chan result, 1)
 	go func() {
-		// The parent-death signal follows this thread: keep it to this
-		// goroutine until the test has ended.
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
-		sh, err := policy.Start(spec, attr)
-		out.Close()
-		if sh == nil {
+		// Under a reaper: the test and all it starts are killed when it
+		// ends, or when gvcheck ends however it ends.
+		exe, argv, msg, err := spec.Handoff()
+		if err != nil {
+			out.Close()
 			resc <- result{nil, err}
 			return
 		}
-		stop := context.AfterFunc(ctx, func() { _ = unix.Kill(-sh.Pid, unix.SIGKILL) })
-		st := wait(sh.Pid)
+		rp, err := reap.Start(&reap.Spec{Path: exe, Argv: argv, Env: []string{}, Handoff: msg, Setpgid: true}, attr.Dir, attr.Files)
+		out.Close()
+		if err != nil {
+			resc <- result{nil, err}
+			return
+		}
+		stop := context.AfterFunc(ctx, rp.Kill)
+		var st *exitStatus
+		for {
+			ev, err := rp.Next()
+			if err != nil || ev.Empty {
+				break
+			}
+			if ev.Exited {
+				st = &exitStatus{ev.Status}
+				// Whatever the test left behind goes too.
+				rp.Kill()
+			}
+		}
 		stop()
-		// Whatever the test left behind in its group goes too.
-		_ = unix.Kill(-sh.Pid, unix.SIGKILL)
+		rp.Close()
+		wait(rp.Pid)
 		resc <- result{st, nil}
 	}()
 	r := <-resc

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/gvcheck/gvcheck/internal/isolate"
+	"github.com/gvcheck/gvcheck/internal/reap"
 	"github.com/gvcheck/gvcheck/internal/sigstate"
 )
 
@@ -244,11 +245,26 @@ func TakeFd(pid, fd int) (int, error) {
 }
 
 func socketPair() (mine, theirs *os.File, err error) {
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	mine, theirs, err = reap.SocketPair()
 	if err != nil {
-		return nil, nil, fmt.Errorf("shim: socket pair: %w", err)
+		return nil, nil, fmt.Errorf("shim: %w", err)
 	}
-	return os.NewFile(uintptr(fds[0]), "shim"), os.NewFile(uintptr(fds[1]), "shim"), nil
+	return mine, theirs, nil
+}
+
+// Handoff returns how to start the shim for spec (which must take no
+// handshake) from another process, such as a reaper (package reap): the
+// executable, its argv, and the specification to give it on its
+// descriptor 3, which must be a socket its parent made.
+func (s *Spec) Handoff() (path string, argv []string, msg []byte, err error) {
+	if s.Handshake {
+		return "", nil, nil, errors.New("shim: a handed-off shim takes no handshake")
+	}
+	if err := s.check(); err != nil {
+		return "", nil, nil, err
+	}
+	msg, err = s.encode()
+	return "/proc/self/exe", []string{shimArg0}, msg, err
 }
 
 // Ready waits until the shim reports the thread that will exec the program
@@ -319,16 +335,16 @@ func (s *Spec) Command() (*exec.Cmd, error) {
 // like a shell: 127 when the program does not exist, 126 when it cannot be
 // executed, with a message on stderr. Elsewhere it returns false at once.
 //
-// It serves the reaper role (see StartReaper) the same way.
+// It serves the reaper's role (package reap) the same way.
 func ShimMain() bool {
-	if len(os.Args) == 1 && os.Args[0] == reaperArg0 {
-		reaperMain()
-	}
+	reap.Dispatch()
 	if len(os.Args) != 1 || os.Args[0] != shimArg0 {
 		return false
 	}
 	code, err := shim()
-	fmt.Fprintf(os.Stderr, "gvcheck: %v\n", err)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "gvcheck: %v\n", err)
+	}
 	os.Exit(code)
 	return true
 }
@@ -337,12 +353,12 @@ func shim() (int, error) {
 	// seccomp filters are per thread and the exec must come from the thread
 	// that has one (and that the tracer holds).
 	runtime.LockOSThread()
-	if secure() {
+	if reap.Secure() {
 		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 			return 126, fmt.Errorf("shim: set no_new_privs: %w", err)
 		}
 	}
-	if err := trustStarter(); err != nil {
+	if err := reap.TrustStarter(shimFd); err != nil {
 		return 126, fmt.Errorf("the seccomp shim runs only when gvcheck starts it: %w", err)
 	}
 	conn := os.NewFile(shimFd, "shim")
@@ -358,7 +374,8 @@ func shim() (int, error) {
 			return 127, fmt.Errorf("shim: handshake: %w", err)
 		}
 		if _, err := io.ReadFull(conn, b[:1]); err != nil || b[0] != 'G' {
-			return 127, errors.New("shim: gvcheck went away before starting the program")
+			// gvcheck gave up on the program (and says why) or died.
+			return 127, nil
 		}
 	}
 	if !spec.SendListener {
@@ -437,58 +454,6 @@ func applySignals(s *Signals) error {
 		return nil
 	}
 	return sigstate.SetMask(s.Blocked)
-}
-
-// trustStarter checks that descriptor 3 is an AF_UNIX stream socket created
-// by the parent process, and that the parent runs this same executable.
-func trustStarter() error {
-	if dom, err := unix.GetsockoptInt(shimFd, unix.SOL_SOCKET, unix.SO_DOMAIN); err != nil || dom != unix.AF_UNIX {
-		return errors.New("descriptor 3 is not gvcheck's socket")
-	}
-	if typ, err := unix.GetsockoptInt(shimFd, unix.SOL_SOCKET, unix.SO_TYPE); err != nil || typ != unix.SOCK_STREAM {
-		return errors.New("descriptor 3 is not gvcheck's socket")
-	}
-	// Never leak it into the program.
-	unix.CloseOnExec(shimFd)
-	cred, err := unix.GetsockoptUcred(shimFd, unix.SOL_SOCKET, unix.SO_PEERCRED)
-	ppid := unix.Getppid()
-	if err != nil || int(cred.Pid) != ppid {
-		return errors.New("the socket is not the parent process's")
-	}
-	var self, parent unix.Stat_t
-	if err := unix.Stat("/proc/self/exe", &self); err != nil {
-		return fmt.Errorf("own executable: %w", err)
-	}
-	if err := unix.Stat("/proc/"+strconv.Itoa(ppid)+"/exe", &parent); err != nil {
-		// A gvcheck that gained privileges from its exec cannot look at its
-		// privileged parent; no_new_privs is set already, so the shim can
-		// give away nothing its user does not have.
-		return nil
-	}
-	if self.Dev != parent.Dev || self.Ino != parent.Ino {
-		return errors.New("the parent process is not gvcheck")
-	}
-	return nil
-}
-
-// secure reports AT_SECURE: this exec gained privileges (setuid, setgid,
-// file capabilities).
-func secure() bool {
-	b, err := os.ReadFile("/proc/self/auxv")
-	if err != nil {
-		return true // assume the worst
-	}
-	const atSecure = 23
-	for i := 0; i+16 <= len(b); i += 16 {
-		k, v := binary.LittleEndian.Uint64(b[i:]), binary.LittleEndian.Uint64(b[i+8:])
-		if k == 0 {
-			break
-		}
-		if k == atSecure {
-			return v != 0
-		}
-	}
-	return false
 }
 
 // Install installs prog as a seccomp filter on the calling thread. It sets

@@ -36,6 +36,9 @@ const (
 	// CoverageIncomplete: a complete trace lost some events (Source.Lost):
 	// counts are lower bounds and a syscall, argument or path may be missing.
 	CoverageIncomplete Coverage = "incomplete"
+	// CoverageStatic: nothing ran; the findings are facts read from files
+	// (a container image, a Kubernetes manifest).
+	CoverageStatic Coverage = "static"
 )
 
 // Source records one piece of evidence merged into a profile.
@@ -197,7 +200,7 @@ func (p *Profile) Names() []string {
 // Coverage is the weakest coverage among the sources: a merged profile is
 // only as complete as its least complete part.
 func (p *Profile) Coverage() Coverage {
-	rank := map[Coverage]int{CoverageFull: 0, CoverageNames: 1, CoverageIncomplete: 2, CoverageFiltered: 3, CoveragePermitted: 4}
+	rank := map[Coverage]int{CoverageFull: 0, CoverageNames: 1, CoverageIncomplete: 2, CoverageFiltered: 3, CoveragePermitted: 4, CoverageStatic: 5}
 	worst := CoverageFull
 	for _, s := range p.Sources {
 		if rank[s.Coverage] > rank[worst] {

@@ -26,6 +26,10 @@ import (
 // maxPathRows is how many rows the paths of one workload may take.
 const maxPathRows = 6
 
+// maxArgRows is how many rows one syscall's arguments with the same answer
+// may take (stress-ng's prctl tries thirty options gVisor refuses alike).
+const maxArgRows = 4
+
 // maxExamples is how many members a folded row names.
 const maxExamples = 3
 
@@ -88,6 +92,16 @@ func GroupFindings(fs []analyze.Finding) []analyze.Finding {
 			out = append(out, foldPaths(paths[k])...)
 		case analyze.KindArgument:
 			k := keyOf(f)
+			if len(args[k]) > maxArgRows {
+				// Too many options answered alike: one row for them all.
+				id := fmt.Sprintf("A%v", k)
+				if done[id] {
+					continue
+				}
+				done[id] = true
+				out = append(out, foldOptions(args[k]))
+				continue
+			}
 			opt := firstArg(f.Arg)
 			id := fmt.Sprintf("a%v\x00%s", k, opt)
 			if done[id] {
@@ -240,6 +254,29 @@ func merge(fs []analyze.Finding) analyze.Finding {
 	g.Exes = slices.Sorted(maps.Keys(exes))
 	if g.Kind == analyze.KindPath {
 		g.Syscall = strings.Join(slices.Sorted(maps.Keys(scs)), ",")
+	}
+	return g
+}
+
+// foldOptions folds every argument of one syscall answered alike into one
+// row: "prctl(31 options)", with examples.
+func foldOptions(byOpt map[string][]analyze.Finding) analyze.Finding {
+	var all []analyze.Finding
+	for _, opt := range slices.Sorted(maps.Keys(byOpt)) {
+		all = append(all, byOpt[opt]...)
+	}
+	g := merge(all)
+	g.Arg = fmt.Sprintf("%d arguments", len(all))
+	var ex []string
+	for _, f := range all {
+		ex = append(ex, f.Arg)
+	}
+	if len(ex) > maxExamples {
+		ex = append(ex[:maxExamples], fmt.Sprintf("and %d more", len(all)-maxExamples))
+	}
+	g.Args = ex
+	if !sameNote(all) {
+		g.Note = ""
 	}
 	return g
 }

@@ -85,3 +85,15 @@ func TestGroupArguments(t *testing.T) {
 		t.Errorf("got %+v", got)
 	}
 }
+
+func TestGroupManyOptions(t *testing.T) {
+	var fs []analyze.Finding
+	for i := range 12 {
+		fs = append(fs, analyze.Finding{Kind: analyze.KindArgument, Syscall: "prctl", Arg: fmt.Sprintf("PR_%02d", i),
+			Level: analyze.LevelUnsupportedArg, Errno: "EINVAL", Count: 2, Source: "sys_prctl.go"})
+	}
+	got := GroupFindings(fs)
+	if len(got) != 1 || got[0].Title() != "prctl(12 arguments)" || got[0].Count != 24 || len(got[0].Args) != maxExamples+1 {
+		t.Errorf("got %+v", got)
+	}
+}

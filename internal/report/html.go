@@ -32,16 +32,19 @@ var htmlPage = template.Must(template.New("report").Funcs(template.FuncMap{
 	// seeURL returns the link of a "see: URL" detail line.
 	"seeURL": func(s string) string {
 		u, ok := strings.CutPrefix(s, "see: ")
-		if ok && (strings.HasPrefix(u, "https://") || strings.HasPrefix(u, "http://")) {
-			return u
+		if !ok || strings.ContainsAny(u, " \t") {
+			return ""
 		}
-		return ""
+		return absURL(u)
 	},
 	"counts":      Counts,
 	"anchor":      htmlAnchor,
 	"key":         Key,
 	"shown":       shownFindings,
 	"logSummary":  logSummary,
+	"historyLine": historyLine,
+	"readyLine":   func(f *Fleet) string { return f.readyLine() },
+	"join":        strings.Join,
 	"verdictRank": func(v analyze.Verdict) int { return verdictRank[v] },
 	"hasFindings": func(ws []Workload) bool {
 		for _, w := range ws {

@@ -17,12 +17,26 @@ func WriteMarkdown(out io.Writer, r *Report, opt Options) error {
 	if b := r.Baseline; b != nil {
 		fmt.Fprintf(bw, "\nBaseline: %s\n", mdCell(baselineLine(b)))
 	}
+	if len(r.History) > 0 {
+		fmt.Fprintf(bw, "\nHistory: %s\n\n| Date | Release tag | Version | Verdict | Unimplemented | Findings | Worst |\n|---|---|---|---|---:|---:|---|\n", historyLine(r.History))
+		for _, h := range r.History {
+			v := string(h.Verdict)
+			if h.FirstCompatible {
+				v = "**" + v + "** (from here on)"
+			}
+			fmt.Fprintf(bw, "| %s | %s | `%s` | %s %s | %d | %d | %s |\n", h.Date.Format("2006-01-02"), dashOr(h.Tag), h.GVisor,
+				verdictMark(h.Verdict), v, h.Unimplemented, h.Findings, mdCode(dashOr(h.Worst)))
+		}
+	}
 	if len(r.Workloads) > 1 {
 		fmt.Fprintf(bw, "\n| Workload | Verdict | Seen | Unimplemented | Partial | Worst |\n|---|---|---:|---:|---:|---|\n")
 		for _, w := range r.Workloads {
 			fmt.Fprintf(bw, "| %s | %s %s | %d | %d | %d | %s |\n", mdCell(w.Name), verdictMark(w.Verdict), w.Verdict,
 				w.Summary.SyscallsSeen, w.Summary.Unimplemented, w.Summary.Partial, mdCode(worstFinding(w)))
 		}
+	}
+	if r.Fleet != nil {
+		writeFleetMarkdown(bw, r.Fleet)
 	}
 	for _, w := range r.Workloads {
 		if len(r.Workloads) > 1 {

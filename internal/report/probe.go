@@ -61,9 +61,10 @@ func NewProbe(tool string, tgt Target, argv []string, r *probe.Result) *Probe {
 
 // WriteProbe renders p in format.
 func WriteProbe(w io.Writer, p *Probe, format string) error {
+	s := textSafe(p, format)
 	return render(w, format, "probe", p,
-		func(bw *bufio.Writer) { writeProbeText(bw, p) },
-		func(bw *bufio.Writer) { writeProbeMarkdown(bw, p) })
+		func(bw *bufio.Writer) { writeProbeText(bw, s) },
+		func(bw *bufio.Writer) { writeProbeMarkdown(bw, s) })
 }
 
 func probeHeadline(p *Probe) string {

@@ -28,6 +28,10 @@ type Report struct {
 	Workloads []Workload      `json:"workloads"`
 	// Baseline says what --baseline accepted.
 	Baseline *BaselineSummary `json:"baseline,omitempty"`
+	// History is the verdict in every embedded version (check --gvisor all).
+	History []HistoryRow `json:"history,omitempty"`
+	// Fleet summarises several workloads.
+	Fleet *Fleet `json:"fleet,omitempty"`
 }
 
 // Target is the gVisor the evidence was judged against.
@@ -156,11 +160,11 @@ var Formats = []string{"text", "json", "markdown", "sarif", "html", "junit"}
 func Write(w io.Writer, r *Report, format string, opt Options) error {
 	switch format {
 	case "text", "":
-		return WriteText(w, r, opt)
+		return WriteText(w, Safe(r), opt)
 	case "json":
 		return WriteJSON(w, r)
 	case "markdown", "md":
-		return WriteMarkdown(w, r, opt)
+		return WriteMarkdown(w, Safe(r), opt)
 	case "sarif":
 		return WriteSARIF(w, r, opt)
 	case "html":
@@ -172,7 +176,9 @@ func Write(w io.Writer, r *Report, format string, opt Options) error {
 }
 
 // render writes v as JSON, or as text or Markdown through a buffered writer
-// flushed once, so a failed write is reported and never half-ignored.
+// flushed once, so a failed write is reported and never half-ignored. The
+// text and Markdown renderers are given Safe's copy of v by their callers
+// (see textSafe).
 func render(w io.Writer, format, what string, v any, text, markdown func(*bufio.Writer)) error {
 	var write func(*bufio.Writer)
 	switch format {
@@ -216,4 +222,30 @@ func AddExperiment(w *Workload, r *probe.Result) {
 	}
 	w.Experiment = e
 	w.Verdict = r.Verdict
+}
+
+// HistoryRow is the verdict of the evidence in one embedded gVisor version
+// (check --gvisor all).
+type HistoryRow struct {
+	GVisor        string          `json:"gvisor"`
+	Tag           string          `json:"tag,omitempty"`
+	Date          time.Time       `json:"date"`
+	Verdict       analyze.Verdict `json:"verdict"`
+	Unimplemented int             `json:"unimplemented"`
+	// Findings count those at or above --fail-on.
+	Findings int    `json:"findings"`
+	Worst    string `json:"worst,omitempty"`
+	// FirstCompatible marks the version from which the evidence is
+	// compatible in every newer one.
+	FirstCompatible bool `json:"first_compatible,omitempty"`
+}
+
+// textSafe returns Safe's copy of v for the text and Markdown formats, and
+// v itself for the machine formats.
+func textSafe[T any](v T, format string) T {
+	switch format {
+	case "text", "", "markdown", "md":
+		return Safe(v)
+	}
+	return v
 }

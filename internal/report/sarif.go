@@ -179,14 +179,14 @@ func sarifRuleFor(f analyze.Finding, arch string, failOn analyze.Level) sarifRul
 		help = append(help, "Rule from gVisor's "+f.Source+".")
 	}
 	for _, u := range f.URLs {
-		help = append(help, "See "+u)
+		help = append(help, "See "+absURL(u))
 	}
 	if len(help) > 0 {
 		rule.Help = &sarifMessage{Text: strings.Join(help, "\n")}
 	}
 	switch {
 	case len(f.URLs) > 0:
-		rule.HelpURI = f.URLs[0]
+		rule.HelpURI = absURL(f.URLs[0])
 	case f.Kind == analyze.KindSyscall || f.Kind == analyze.KindArgument:
 		if arch == "" {
 			arch = "amd64"
@@ -241,4 +241,13 @@ func workloadURI(wl Workload) string {
 	}
 	name = strings.TrimPrefix(name, "./")
 	return (&url.URL{Path: name}).String()
+}
+
+// absURL gives gVisor's links a scheme: its source writes some as
+// "gvisor.dev/issue/204".
+func absURL(u string) string {
+	if strings.Contains(u, "://") {
+		return u
+	}
+	return "https://" + u
 }

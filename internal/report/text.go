@@ -31,6 +31,12 @@ func WriteText(out io.Writer, r *Report, opt Options) error {
 		}
 		tw.Flush()
 	}
+	if r.Fleet != nil {
+		writeFleetText(bw, r.Fleet)
+	}
+	if len(r.History) > 0 {
+		writeHistoryText(bw, r.History)
+	}
 	explained := map[string]bool{} // harmless findings already explained
 	for _, w := range r.Workloads {
 		fmt.Fprintln(bw)
@@ -439,6 +445,57 @@ func baselineLine(b *BaselineSummary) string {
 	s := fmt.Sprintf("%s: %d accepted, %d new", b.File, b.Accepted, b.New)
 	if len(b.Gone) > 0 {
 		s += fmt.Sprintf("; %d no longer found (%s)", len(b.Gone), strings.Join(b.Gone, ", "))
+	}
+	return s
+}
+
+func writeHistoryText(bw *bufio.Writer, rows []HistoryRow) {
+	fmt.Fprintf(bw, "\nhistory:  %s\n", historyLine(rows))
+	tw := tabwriter.NewWriter(bw, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "DATE\tRELEASE TAG\tVERSION\tVERDICT\tUNIMPLEMENTED\tFINDINGS\tWORST")
+	for _, h := range rows {
+		mark := ""
+		if h.FirstCompatible {
+			mark = "  <- compatible from here on"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%s%s\n", h.Date.Format("2006-01-02"), dashOr(h.Tag), h.GVisor, h.Verdict,
+			h.Unimplemented, h.Findings, dashOr(h.Worst), mark)
+	}
+	tw.Flush()
+}
+
+// historyLine names the first version from which the evidence stays
+// compatible.
+func historyLine(rows []HistoryRow) string {
+	for _, h := range rows {
+		if h.FirstCompatible {
+			tag := ""
+			if h.Tag != "" {
+				tag = ", " + h.Tag
+			}
+			return fmt.Sprintf("compatible from gVisor %s (%s%s) on, in %s embedded versions", h.GVisor, h.Date.Format("2006-01-02"), tag, countFrom(rows, h))
+		}
+	}
+	return fmt.Sprintf("not compatible in the newest of %s embedded versions", fmt.Sprint(len(rows)))
+}
+
+func countFrom(rows []HistoryRow, first HistoryRow) string {
+	n := 0
+	seen := false
+	for _, h := range rows {
+		if h.GVisor == first.GVisor {
+			seen = true
+		}
+		if seen {
+			n++
+		}
+	}
+	return fmt.Sprintf("%d of %d", n, len(rows))
+}
+
+func dashOr(s string) string {
+	if s == "" {
+		return "-"
 	}
 	return s
 }

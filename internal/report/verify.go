@@ -108,9 +108,10 @@ type GVisorReport struct {
 
 // WriteVerify renders v in format.
 func WriteVerify(w io.Writer, v *Verify, format string) error {
+	s := textSafe(v, format)
 	return render(w, format, "verify", v,
-		func(bw *bufio.Writer) { writeVerifyText(bw, v) },
-		func(bw *bufio.Writer) { writeVerifyMarkdown(bw, v) })
+		func(bw *bufio.Writer) { writeVerifyText(bw, s) },
+		func(bw *bufio.Writer) { writeVerifyMarkdown(bw, s) })
 }
 
 func exitString(e profile.Exit) string {

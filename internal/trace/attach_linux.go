@@ -137,10 +137,7 @@ func (t *tracer) seizeProcess(pid int) error {
 				if err == unix.ESRCH {
 					continue // exited meanwhile
 				}
-				if tracer := tracerOf(tid); tracer != 0 {
-					return fmt.Errorf("attach to process %d: %w: it is already traced by process %d (a debugger or strace)", pid, err, tracer)
-				}
-				return fmt.Errorf("attach to process %d: %w%s", pid, err, permissionHint(err))
+				return fmt.Errorf("attach to process %d: %w%s", pid, err, refusal(tid, err))
 			}
 			if p == nil {
 				p = t.procs[pid]

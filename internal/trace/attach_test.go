@@ -91,13 +91,43 @@ func TestAttachErrors(t *testing.T) {
 	}
 }
 
-func TestPermissionHint(t *testing.T) {
-	h := permissionHint(fmt.Errorf("seize: %w", errPerm))
-	if !strings.Contains(h, "CAP_SYS_PTRACE") || !strings.Contains(h, "root") {
-		t.Errorf("hint %q", h)
+// TestRefusals: when tracing is impossible the message says why, and does
+// not tell a root gvcheck to run as root: a zombie has nothing left to
+// trace, a kernel thread runs no program, a traced process has its tracer.
+func TestRefusals(t *testing.T) {
+	if refusal(os.Getpid(), errSrch) != "" {
+		t.Error("a refusal for ESRCH")
 	}
-	if permissionHint(errSrch) != "" {
-		t.Error("hint for ESRCH")
+	h := refusal(os.Getpid(), fmt.Errorf("seize: %w", errPerm))
+	if os.Geteuid() == 0 {
+		if strings.Contains(h, "run gvcheck as root") || !strings.Contains(h, "runs as root") {
+			t.Errorf("as root: %q", h)
+		}
+	} else if !strings.Contains(h, "CAP_SYS_PTRACE") || !strings.Contains(h, "root") {
+		t.Errorf("as user: %q", h)
+	}
+	testenv.NeedRoot(t)
+	// A zombie: a child that exited and was not waited for.
+	zombie := exec.Command(testenv.NeedTool(t, "true"))
+	if err := zombie.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if st, _ := taskStat(zombie.Process.Pid); st == 'Z' {
+			break
+		}
+	}
+	_, err := Attach(context.Background(), []int{zombie.Process.Pid}, Options{})
+	_ = zombie.Wait()
+	if err == nil || !strings.Contains(err.Error(), "has exited") || strings.Contains(err.Error(), "as root") {
+		t.Errorf("zombie: %v", err)
+	}
+	// A kernel thread: kthreadd is pid 2 where the kernel runs init.
+	if st, flags := taskStat(2); flags&0x00200000 != 0 && st != 0 {
+		_, err := Attach(context.Background(), []int{2}, Options{})
+		if err == nil || !strings.Contains(err.Error(), "kernel thread") || strings.Contains(err.Error(), "as root") {
+			t.Errorf("kernel thread: %v", err)
+		}
 	}
 }
 

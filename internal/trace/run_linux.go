@@ -3,6 +3,7 @@
 package trace
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -222,7 +223,7 @@ func (t *tracer) run(ctx context.Context, path string, argv, env []string, filte
 	}
 	p := t.addProcess(pid, "", true)
 	if err := seize(tid, traceOpts|unix.PTRACE_O_EXITKILL|unix.PTRACE_O_TRACESECCOMP); err != nil {
-		return fail(fmt.Errorf("run: trace %s: %w%s", argv[0], err, permissionHint(err)))
+		return fail(fmt.Errorf("run: trace %s: %w%s", argv[0], err, refusal(tid, err)))
 	}
 	t.addThread(tid, p)
 	mainPid.Store(int64(pid))
@@ -435,10 +436,32 @@ func unwrapAll(err error) error {
 	}
 }
 
-// permissionHint explains how to get the right to trace.
-func permissionHint(err error) string {
+// refusal explains why PTRACE_SEIZE of tid failed with err: what about the
+// target makes tracing it impossible (then no privilege helps), else how to
+// get the right to trace.
+func refusal(tid int, err error) string {
 	if !errors.Is(err, unix.EPERM) {
 		return ""
+	}
+	state, flags := taskStat(tid)
+	const pfKthread = 0x00200000
+	switch {
+	case state == 'Z' || state == 'X':
+		return fmt.Sprintf(": process %d has exited (a zombie until its parent collects its status): there is nothing left to trace", tid)
+	case flags&pfKthread != 0:
+		return fmt.Sprintf(": process %d is a kernel thread, which runs no program", tid)
+	}
+	if tracer := tracerOf(tid); tracer != 0 {
+		return fmt.Sprintf(": it is already traced by process %d (%s); a process has one tracer at a time, so gvcheck cannot trace under strace, a debugger or another gvcheck (the ebpf backend can)", tracer, readComm(tracer))
+	}
+	if os.Geteuid() == 0 {
+		hint := " (gvcheck runs as root, so something else forbids ptrace here"
+		if b, e := os.ReadFile("/proc/sys/kernel/yama/ptrace_scope"); e == nil && strings.TrimSpace(string(b)) == "3" {
+			hint += ": Yama's ptrace_scope is 3, which forbids tracing until reboot"
+		} else {
+			hint += ": a security module (SELinux, AppArmor, lockdown) or, inside a container, the runtime's seccomp profile"
+		}
+		return hint + ")"
 	}
 	hint := " (run gvcheck as root or give it CAP_SYS_PTRACE"
 	if b, e := os.ReadFile("/proc/sys/kernel/yama/ptrace_scope"); e == nil {
@@ -447,6 +470,32 @@ func permissionHint(err error) string {
 		}
 	}
 	return hint + "; inside a container, the runtime's seccomp profile or missing CAP_SYS_PTRACE can also forbid ptrace)"
+}
+
+// taskStat returns tid's state letter and flags from /proc/TID/stat.
+func taskStat(tid int) (byte, uint64) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(tid) + "/stat")
+	if err != nil {
+		return 0, 0
+	}
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, 0
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 7 {
+		return 0, 0
+	}
+	flags, _ := strconv.ParseUint(f[6], 10, 64)
+	return f[0][0], flags
+}
+
+func readComm(pid int) string {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/comm")
+	if err != nil {
+		return "unknown"
+	}
+	return strings.TrimSpace(string(b))
 }
 
 // wait is wait4(-1) for tracees of this thread. It must be a scheduler-

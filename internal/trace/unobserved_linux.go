@@ -15,6 +15,7 @@ import (
 
 	"github.com/gvcheck/gvcheck/internal/policy"
 	"github.com/gvcheck/gvcheck/internal/profile"
+	"github.com/gvcheck/gvcheck/internal/reap"
 )
 
 // observes reports whether a run with opt must watch the program: a policy
@@ -40,7 +41,7 @@ func observes(opt Options) bool {
 }
 
 // runUnobserved runs the program under its filter without a tracer, through
-// a reaper (see policy.StartReaper) that keeps its whole tree together:
+// a reaper (package reap) that keeps its whole tree together:
 // the run lasts until every descendant has exited, cancelling ctx kills
 // them all, and so does gvcheck's own end, even by SIGKILL.
 func runUnobserved(ctx context.Context, path string, argv, env []string, opt Options) (*Result, error) {
@@ -49,9 +50,13 @@ func runUnobserved(ctx context.Context, path string, argv, env []string, opt Opt
 	if err != nil {
 		return nil, fmt.Errorf("run: %w", err)
 	}
-	spec := &policy.ReaperSpec{Shim: policy.Spec{Path: path, Argv: argv, Env: env, Filter: filter, Signals: ProgramSignals(opt)}}
+	shim := &policy.Spec{Path: path, Argv: argv, Env: env, Filter: filter, Signals: ProgramSignals(opt)}
+	exe, shimArgv, handoff, err := shim.Handoff()
+	if err != nil {
+		return nil, fmt.Errorf("run: %w", err)
+	}
 	files := []*os.File{or(opt.Stdin, os.Stdin), or(opt.Stdout, os.Stdout), or(opt.Stderr, os.Stderr)}
-	r, err := policy.StartReaper(spec, opt.Dir, files)
+	r, err := reap.Start(&reap.Spec{Path: exe, Argv: shimArgv, Env: []string{}, Handoff: handoff}, opt.Dir, files)
 	if err != nil {
 		return nil, fmt.Errorf("run: start %s: %w", argv[0], err)
 	}
@@ -65,7 +70,7 @@ func runUnobserved(ctx context.Context, path string, argv, env []string, opt Opt
 		}
 	}()
 
-	events := make(chan policy.ReapEvent, 4)
+	events := make(chan reap.Event, 4)
 	go func() {
 		defer close(events)
 		for {

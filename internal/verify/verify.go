@@ -66,6 +66,10 @@ type Config struct {
 	// launch.Config); Bundle is then its bundle.
 	Rootfs *isolate.Rootfs
 	Path   string
+	// Sandbox, if set, makes the unobserved run under gVisor instead of
+	// Runner (docker run --runtime=runsc); explaining runs still use
+	// Runner.
+	Sandbox func(context.Context) (*gvisor.RunResult, error)
 	// Test and Ready check a server (see launch.Config).
 	Test  string
 	Ready launch.Ready
@@ -170,7 +174,11 @@ func Verify(ctx context.Context, cfg Config) (*Result, error) {
 	go func() {
 		defer wg.Done()
 		gvStart = time.Now()
-		gv, gvErr = unobserved.Run(ctx, cfg.gvisorOptions())
+		if cfg.Sandbox != nil {
+			gv, gvErr = cfg.Sandbox(ctx)
+		} else {
+			gv, gvErr = unobserved.Run(ctx, cfg.gvisorOptions())
+		}
 		gvDurRecord = time.Since(gvStart)
 	}()
 	wg.Wait()

@@ -110,6 +110,12 @@ func Image(cfg v1.Config, layers ...v1.Layer) (v1.Image, error) {
 
 // WriteLayout writes img into an OCI image layout at dir, tagged tag.
 func WriteLayout(dir string, img v1.Image, tag string) error {
+	return WritePlatform(dir, img, tag, runtime.GOARCH)
+}
+
+// WritePlatform adds img to the layout at dir as the linux/arch image of
+// tag (a layout may hold one per platform).
+func WritePlatform(dir string, img v1.Image, tag, arch string) error {
 	p, err := layout.FromPath(dir)
 	if err != nil {
 		if p, err = layout.Write(dir, empty.Index); err != nil {
@@ -117,7 +123,7 @@ func WriteLayout(dir string, img v1.Image, tag string) error {
 		}
 	}
 	return p.AppendImage(img, layout.WithAnnotations(map[string]string{"org.opencontainers.image.ref.name": tag}),
-		layout.WithPlatform(v1.Platform{OS: "linux", Architecture: runtime.GOARCH}))
+		layout.WithPlatform(v1.Platform{OS: "linux", Architecture: arch}))
 }
 
 // WriteArchive writes img as a `docker save` tarball, tagged ref
