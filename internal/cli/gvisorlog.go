@@ -84,12 +84,6 @@ func readLog(r io.Reader, name string, arch sysno.Arch) (*gvisorLog, error) {
 	}
 	p := profile.New(arch)
 	total := 0
-	for i := range reports {
-		if pointerKeyed[reports[i].Name] {
-			// The register holds a pointer: no argument to key on.
-			reports[i].Key, reports[i].Values = "", nil
-		}
-	}
 	for _, u := range reports {
 		total += u.Count
 		s, ok := p.SyscallByName(u.Name)
@@ -105,10 +99,6 @@ func readLog(r io.Reader, name string, arch sysno.Arch) (*gvisorLog, error) {
 		Detail: fmt.Sprintf("%s of unsupported syscalls, %d distinct", report.Plural(total, "report"), len(reports))}}
 	return &gvisorLog{profile: p, reports: reports}, nil
 }
-
-// pointerKeyed are syscalls whose deciding argument is in memory (clone3's
-// struct clone_args): a log carries only the pointer.
-var pointerKeyed = map[string]bool{"clone3": true}
 
 // judgeLog judges each distinct report: known harmless (cited), handled
 // by the target gVisor (the log came from an older one), or worth a look.

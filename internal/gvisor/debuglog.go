@@ -130,6 +130,9 @@ func parseUnsupported(line string, arch sysno.Arch) (UnsupportedReport, bool, er
 // every other call is (package sysargs), so that a report pairs with the
 // calls it is about.
 func unsupportedKey(arch sysno.Arch, name string, v []uint64) (string, []uint64) {
+	if sysargs.NeedsMemory(name) {
+		return "", nil // the log has the pointer, not what it points to
+	}
 	var regs [6]uint64
 	copy(regs[:], v)
 	d, vals, ok := sysargs.KeyFromRegs(arch, name, regs)
