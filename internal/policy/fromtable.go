@@ -89,14 +89,33 @@ func observeRules(t *compat.Table, set *rules.Set, runscFlags []string, nr int) 
 	return append(out, last)
 }
 
+// conditional reports whether some rule of nr has argument conditions.
+func (p *Policy) conditional(nr int) bool {
+	for _, r := range p.Rules {
+		if r.Nr == nr && len(r.Args) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // TracePaths makes every syscall that names a file stop, so that fast mode
 // also sees the /proc, /sys and /dev paths a program uses (the filter
-// cannot read strings). It costs a stop per file operation.
+// cannot read strings). It costs a stop per file operation; PathOnly names
+// the syscalls that stop for their path alone.
 func (p *Policy) TracePaths() {
 	stop := map[int]bool{}
 	for _, name := range sysargs.PathSyscalls() {
 		if nr, ok := sysno.Number(p.Arch, name); ok {
 			stop[nr] = true
+		}
+	}
+	if p.PathOnly == nil {
+		p.PathOnly = map[int]bool{}
+	}
+	for nr := range stop {
+		if a, _ := p.Action(nr); a == Allow && !p.conditional(nr) {
+			p.PathOnly[nr] = true
 		}
 	}
 	rules := p.Rules[:0]

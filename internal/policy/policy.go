@@ -123,6 +123,10 @@ type Policy struct {
 	// does not implement. The zero value lets them run.
 	OtherABI      Action
 	OtherABIErrno unix.Errno
+	// PathOnly holds the numbers TracePaths made stop that the policy let
+	// run otherwise: a tracer records such a call only for what its path
+	// tells.
+	PathOnly map[int]bool
 }
 
 // Notifies reports whether some decision of p is Notify, so that a filter

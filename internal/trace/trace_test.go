@@ -284,6 +284,51 @@ func TestFastModeExecs(t *testing.T) {
 	}
 }
 
+// TestFastModePathsOnly: with TracePaths (run's --paths) fast mode stops
+// every call that names a file but records only those whose path gVisor
+// synthesises (/proc, /sys, /dev), with their results, and an exec's path
+// with the exec it led to.
+func TestFastModePathsOnly(t *testing.T) {
+	testenv.NeedRoot(t)
+	sh, err := filepath.EvalSymlinks(testenv.NeedTool(t, "sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	testenv.NeedTool(t, "cat")
+	p := testPolicy()
+	p.TracePaths()
+	script := `cat /proc/self/status /etc/hostname >/dev/null; cat /proc/no-such-entry 2>/dev/null; exec /proc/self/exe -c 'echo hi'`
+	got, res := runTraced(t, []string{sh, "-c", script}, Options{Policy: p, Execs: true})
+	if string(got.stdout) != "hi\n" || got.exit.Code != 0 {
+		t.Fatalf("stdout %q, exit %+v", got.stdout, got.exit)
+	}
+	paths := res.Profile.Paths
+	if u := paths["/proc/self/status"]; u == nil || len(u.Errors) != 0 {
+		t.Errorf("/proc/self/status: %+v", u)
+	}
+	if u := paths["/proc/no-such-entry"]; u == nil || u.Errors["ENOENT"] != 1 {
+		t.Errorf("/proc/no-such-entry: %+v, want its ENOENT", u)
+	}
+	if u := paths["/proc/self/exe"]; u == nil || !slices.Equal(u.Syscalls, []string{"execve"}) {
+		t.Errorf("/proc/self/exe: %+v, want the exec", u)
+	}
+	// Only the opens of those paths are recorded: not /etc/hostname's, nor
+	// the loader's of libraries.
+	var opens uint64
+	for _, u := range paths {
+		if slices.Contains(u.Syscalls, "openat") {
+			opens += u.Count
+		}
+	}
+	if o := res.Profile.Syscalls["openat"]; o == nil || o.Count != opens {
+		t.Errorf("openat: %+v, want the %d opens of /proc and /dev paths", o, opens)
+	}
+	// The shim's exec of sh, two of cat, the exec through /proc/self/exe.
+	if e := res.Profile.Syscalls["execve"]; e == nil || e.Count != 4 || e.Exes[sh] != 2 {
+		t.Errorf("execve: %+v", e)
+	}
+}
+
 // straceNames runs strace -f on argv and returns the syscall names it saw.
 func straceNames(t *testing.T, argv []string) []string {
 	strace := testenv.NeedTool(t, "strace")

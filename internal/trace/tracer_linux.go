@@ -67,6 +67,9 @@ type thread struct {
 	// requests, after the thread opened a NETLINK_ROUTE socket in fast mode
 	// (the filter does not stop sends: it cannot tell a netlink socket).
 	watch int
+	// execPath is the path that matters of the exec in progress (fast
+	// mode with --paths), recorded with its exec event.
+	execPath string
 }
 
 // watchCalls is how many syscalls after opening a NETLINK_ROUTE socket a
@@ -113,9 +116,12 @@ type tracer struct {
 	regBuf              []byte
 	sampled             map[sampleKey]uint64
 
-	// execEvents: the fast-mode filter lets execve run, so execs are
-	// recorded from PTRACE_EVENT_EXEC.
+	// execEvents: the fast-mode filter lets execve run, or stops it for its
+	// path alone, so execs are recorded from PTRACE_EVENT_EXEC.
 	execEvents bool
+	// pathOnly: the syscalls the fast-mode filter stops for their path
+	// alone (policy.TracePaths).
+	pathOnly map[int]bool
 
 	// useNotify: full mode observes hotSyscalls through a listener served
 	// by another goroutine; state then serialises it with the tracing
@@ -184,7 +190,9 @@ func newTracer(m mode, opt Options) (*tracer, error) {
 			}
 			return p.Default, p.DefaultErrno
 		}
-		if action, _ := t.decide(unixExecve(arch), [6]uint64{}); opt.Execs && action != policy.Trace && !t.full() && m == modeRun {
+		t.pathOnly = p.PathOnly
+		execve := unixExecve(arch)
+		if action, _ := t.decide(execve, [6]uint64{}); opt.Execs && (action != policy.Trace || p.PathOnly[execve]) && !t.full() && m == modeRun {
 			t.execEvents = true
 		}
 	}
@@ -372,9 +380,11 @@ func (t *tracer) execed(tid int) *thread {
 	p.exe = readExe(tid)
 	p.shim = false
 	if t.execEvents {
-		// The filter let the exec run unstopped: record it from the event,
-		// as the program it started (whose file capabilities matter).
-		t.emit(&profile.Call{Pid: p.pid, Tid: tid, Nr: unixExecve(t.arch), Name: "execve", Exe: p.exe}, false)
+		// The filter let the exec run unstopped (or stopped it for its path
+		// alone): record it from the event, as the program it started
+		// (whose file capabilities matter).
+		t.emit(&profile.Call{Pid: p.pid, Tid: tid, Nr: unixExecve(t.arch), Name: "execve", Exe: p.exe, Path: cur.execPath}, false)
+		cur.execPath = ""
 	}
 	return cur
 }
@@ -469,6 +479,22 @@ func (t *tracer) entered(th *thread, si sysInfo) {
 	c := t.newCall(th, nr, si.args)
 	if c.Name == "socket" && !t.full() && !t.noInfo && rules.NetlinkRouteSocket.Holds(si.args) {
 		th.watch = watchCalls
+	}
+	if t.pathOnly[nr] && !t.full() && t.mode == modeRun {
+		// Stopped for its path alone (--paths): the policy lets the call run
+		// unobserved otherwise, so it is recorded only for a path that
+		// matters, and an exec's path waits for the exec event.
+		telling := sysargs.SynthesizedPath(c.Path)
+		if t.execEvents && (nr == unixExecve(t.arch) || nr == unixExecveat(t.arch)) {
+			th.execPath = ""
+			if telling {
+				th.execPath = c.Path
+			}
+			return
+		}
+		if !telling {
+			return
+		}
 	}
 	th.stopped = false
 	if t.decide != nil {
