@@ -19,6 +19,7 @@ package main
 
 import (
 	"bytes"
+	"debug/elf"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -111,7 +112,8 @@ var jobNames = []string{"startup", "check-log", "fast-dd", "fast-python", "full-
 // env is what the jobs share: the binaries and prepared files.
 type env struct {
 	tmp, gvcheck, self string
-	traced             []string // syscalls the fast filter can stop
+	traced             []string // syscalls the fast filter can stop (run's default --paths)
+	tracedNoPaths      []string // the same with --paths=false
 }
 
 func run(rounds int, gv, only string, memSyscalls int) error {
@@ -131,19 +133,28 @@ func run(rounds int, gv, only string, memSyscalls int) error {
 	defer os.RemoveAll(tmp)
 	e := &env{tmp: tmp, gvcheck: gv}
 	if e.gvcheck == "" {
+		// The static release build the README describes: with cgo (the
+		// toolchain's default where a C compiler is installed) the binary
+		// would load the dynamic linker and the C library at every start,
+		// the shim's included.
 		e.gvcheck = filepath.Join(tmp, "gvcheck")
-		if out, err := exec.Command("go", "build", "-o", e.gvcheck, "./cmd/gvcheck").CombinedOutput(); err != nil {
+		build := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", e.gvcheck, "./cmd/gvcheck")
+		build.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := build.CombinedOutput(); err != nil {
 			return fmt.Errorf("build gvcheck: %w\n%s", err, out)
 		}
 	}
 	if e.self, err = os.Executable(); err != nil {
 		return err
 	}
-	if e.traced, err = tracedSet(); err != nil {
+	if e.traced, err = tracedSet(true); err != nil {
+		return err
+	}
+	if e.tracedNoPaths, err = tracedSet(false); err != nil {
 		return err
 	}
 	fmt.Printf("gvcheck end-to-end benchmarks: %s, %d CPUs, kernel %s, load %s\n", time.Now().UTC().Format(time.DateTime), runtime.NumCPU(), kernel(), loadavg())
-	fmt.Printf("gvcheck binary: %s; %d rounds per job, configurations in turn; ratios are per round: min / median / max\n", e.gvcheck, rounds)
+	fmt.Printf("gvcheck binary: %s (%s); %d rounds per job, configurations in turn; ratios are per round: min / median / max\n", e.gvcheck, describeBinary(e.gvcheck), rounds)
 	var all []string
 	for _, name := range jobNames {
 		if len(want) > 0 && !want[name] {
@@ -178,9 +189,10 @@ func run(rounds int, gv, only string, memSyscalls int) error {
 }
 
 // tracedSet lists the syscalls the fast mode filter of the newest gVisor
-// version can stop on this host (every call, or some arguments): the set a
-// peer must trace to do the same job.
-func tracedSet() ([]string, error) {
+// version can stop on this host (every call, or some arguments), with or
+// without the calls that name a file (--paths): the set a peer must trace
+// to do the same job.
+func tracedSet(paths bool) ([]string, error) {
 	v := compat.Latest()
 	t, err := compat.Load(v, sysno.Host(), "")
 	if err != nil {
@@ -188,7 +200,11 @@ func tracedSet() ([]string, error) {
 	}
 	set, _ := rules.For(v.ID, t.Arch)
 	stops := map[string]bool{}
-	for _, r := range policy.Observe(t, set, nil).Rules {
+	pol := policy.Observe(t, set, nil)
+	if paths {
+		pol.TracePaths()
+	}
+	for _, r := range pol.Rules {
 		if r.Action != policy.Allow {
 			stops[sysno.Name(t.Arch, r.Nr)] = true
 		}
@@ -201,9 +217,9 @@ func tracedSet() ([]string, error) {
 	return out, nil
 }
 
-func (e *env) straceSeccomp(argv ...string) []string {
-	q := make([]string, len(e.traced))
-	for i, n := range e.traced {
+func (e *env) straceSeccomp(set []string, argv ...string) []string {
+	q := make([]string, len(set))
+	for i, n := range set {
 		q[i] = "?" + n // strace ignores names it does not know
 	}
 	return append([]string{"strace", "-f", "--seccomp-bpf", "-o", "/dev/null", "-e", "trace=" + strings.Join(q, ",")}, argv...)
@@ -238,7 +254,7 @@ func (e *env) job(name string, memSyscalls int) (*job, string, error) {
 				{label: "gvcheck check (40 names)", argv: gv("check", "--gvisor", "docs-2020-04-23", names), exits: []int{3}},
 				{label: "gvcheck db show set_robust_list", argv: gv("db", "show", "set_robust_list")},
 				{label: "true", argv: []string{"true"}},
-				{label: "strace --seccomp-bpf true", argv: e.straceSeccomp("true")},
+				{label: "strace --seccomp-bpf true", argv: e.straceSeccomp(e.traced, "true")},
 				{label: "gvcheck run -- true", argv: gv("run", "--backend", "ptrace", "--", "true")},
 				{label: "gvcheck run -- true, default backend", argv: gv("run", "--", "true")},
 			}, figures: []figure{
@@ -283,14 +299,18 @@ func (e *env) job(name string, memSyscalls int) (*job, string, error) {
 		j := &job{name: name, what: what, configs: []config{
 			{label: "native", argv: argv},
 			{label: "bare ALLOW filter (kernel floor)", argv: append([]string{e.self, "filter-exec", "--"}, argv...)},
-			{label: "strace -f --seccomp-bpf (same set)", argv: e.straceSeccomp(argv...)},
+			{label: "strace -f --seccomp-bpf (same set)", argv: e.straceSeccomp(e.traced, argv...)},
+			{label: "strace -f --seccomp-bpf (same set, no paths)", argv: e.straceSeccomp(e.tracedNoPaths, argv...)},
 			{label: "gvcheck run --backend ptrace", argv: gv(append([]string{"run", "--backend", "ptrace", "--"}, argv...)...)},
+			{label: "gvcheck run --backend ptrace --paths=false", argv: gv(append([]string{"run", "--backend", "ptrace", "--paths=false", "--"}, argv...)...)},
 			{label: "gvcheck run, default backend", argv: gv(append([]string{"run", "--"}, argv...)...)},
 		}}
 		j.figures = []figure{
 			{name: name + ": run ptrace / strace --seccomp-bpf", kind: "ratio", a: "gvcheck run --backend ptrace", b: "strace -f --seccomp-bpf (same set)"},
 			{name: name + ": run ptrace / native", kind: "ratio", a: "gvcheck run --backend ptrace", b: "native"},
 			{name: name + ": CPU: run ptrace / native", kind: "cpuratio", a: "gvcheck run --backend ptrace", b: "native"},
+			{name: name + ": run ptrace --paths=false / native", kind: "ratio", a: "gvcheck run --backend ptrace --paths=false", b: "native"},
+			{name: name + ": run ptrace --paths=false / strace --seccomp-bpf (no paths)", kind: "ratio", a: "gvcheck run --backend ptrace --paths=false", b: "strace -f --seccomp-bpf (same set, no paths)"},
 			{name: name + ": run (default backend) / strace --seccomp-bpf", kind: "ratio", a: "gvcheck run, default backend", b: "strace -f --seccomp-bpf (same set)"},
 			{name: name + ": run (default backend) / native", kind: "ratio", a: "gvcheck run, default backend", b: "native"},
 			{name: name + ": run ptrace / bare ALLOW filter", kind: "ratio", a: "gvcheck run --backend ptrace", b: "bare ALLOW filter (kernel floor)"},
@@ -299,10 +319,12 @@ func (e *env) job(name string, memSyscalls int) (*job, string, error) {
 		}
 		if name == "fast-dd" {
 			j.figures[0].target = "<= 1.0"
-			j.figures[3].target = "<= 1.0"
+			j.figures[4].target = "<= 1.0"
+			j.figures[5].target = "<= 1.0"
 		} else {
 			j.figures[1].target = "<= 1.15"
-			j.figures[4].target = "<= 1.15"
+			j.figures[3].target = "<= 1.15"
+			j.figures[6].target = "<= 1.15"
 		}
 		return j, "", nil
 	case "full-dd", "full-python":
@@ -492,6 +514,23 @@ func (e *env) probeCandidates(argv []string) ([]int, error) {
 		return nil, fmt.Errorf("gvcheck probe -f json: no syscall differences: %.200s", out)
 	}
 	return nrs, nil
+}
+
+// describeBinary gives a binary's size and linking, which decide much of
+// gvcheck's start-up time and peak RSS.
+func describeBinary(path string) string {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return err.Error()
+	}
+	linking := "static"
+	if f, err := elf.Open(path); err == nil {
+		if f.Section(".interp") != nil {
+			linking = "dynamically linked"
+		}
+		f.Close()
+	}
+	return fmt.Sprintf("%.1f MB, %s", float64(fi.Size())/1e6, linking)
 }
 
 func joinInts(v []int) string {
