@@ -37,14 +37,13 @@ func Attach(ctx context.Context, pids []int, opt Options) (*Result, error) {
 		err error
 	}
 	ch := make(chan outcome, 1)
-	go func() {
-		runtime.LockOSThread()
+	goOnChildlessThread(func() {
 		res, err := t.attach(ctx, pids)
 		if len(t.threads) == 0 {
 			runtime.UnlockOSThread()
 		} // else the thread ends with the goroutine, which detaches the rest
 		ch <- outcome{res, err}
-	}()
+	})
 	o := <-ch
 	return o.res, o.err
 }

@@ -108,15 +108,14 @@ func Run(ctx context.Context, argv []string, opt Options) (*Result, error) {
 		err error
 	}
 	ch := make(chan outcome, 1)
-	go func() {
-		// ptrace requests must come from the thread that attached.
-		runtime.LockOSThread()
+	// ptrace requests must come from the thread that attached.
+	goOnChildlessThread(func() {
 		res, err := t.run(ctx, path, argv, env, filter, &mainPid)
 		if len(t.threads) == 0 {
 			runtime.UnlockOSThread()
 		} // else the thread ends with the goroutine and PTRACE_O_EXITKILL kills the rest
 		ch <- outcome{res, err}
-	}()
+	})
 	o := <-ch
 	return o.res, o.err
 }
