@@ -394,7 +394,7 @@ syscall, as --full does.
 			}, func() (*trace.Result, error) { return trace.Attach(ctx, pids, opt) })
 			stop()
 			if err != nil {
-				return withHint(err, attachHint(err))
+				return err // the tracer's error says why it may not attach (trace.refusal)
 			}
 			failed, err := f.finish(e.stdout, name, tg, failOn, res.Profile, nil, nil)
 			if err != nil {
@@ -411,14 +411,6 @@ syscall, as --full does.
 	cmd.Flags().StringVar(&cgroupPath, "cgroup", "", "trace every process in this cgroup v2 and below it, including later ones (ebpf backend)")
 	cmd.Flags().StringVar(&container, "container", "", "trace every process of this Docker or containerd container, by id or Docker name (ebpf backend)")
 	return cmd
-}
-
-func attachHint(err error) string {
-	msg := err.Error()
-	if strings.Contains(msg, "operation not permitted") || strings.Contains(msg, "ptrace_scope") {
-		return "attaching needs root or CAP_SYS_PTRACE, and Yama must allow it: sysctl kernel.yama.ptrace_scope=1 (or 0), or run gvcheck as root"
-	}
-	return ""
 }
 
 func isTerminal(w io.Writer) bool {
