@@ -36,14 +36,14 @@ func DefaultCacheDir() (string, error) {
 
 func (c *Cache) layersDir() string { return filepath.Join(c.Dir, "layers") }
 
-// LayerDir is where the layer with diff id h is (or would be) unpacked.
-func (c *Cache) LayerDir(h v1.Hash) string {
+// layerDir is where the layer with diff id h is (or would be) unpacked.
+func (c *Cache) layerDir(h v1.Hash) string {
 	return filepath.Join(c.layersDir(), h.Algorithm+"-"+h.Hex)
 }
 
 // Cached returns the directory of an unpacked layer, if it is there.
 func (c *Cache) Cached(h v1.Hash) (string, bool) {
-	d := c.LayerDir(h)
+	d := c.layerDir(h)
 	st, err := os.Stat(d)
 	return d, err == nil && st.IsDir()
 }
@@ -87,7 +87,7 @@ func (c *Cache) Layer(h v1.Hash, open func() (io.ReadCloser, error)) (string, er
 	if got := hex.EncodeToString(sum.Sum(nil)); got != h.Hex {
 		return "", fmt.Errorf("layer %s: its content has digest sha256:%s", h, got)
 	}
-	final := c.LayerDir(h)
+	final := c.layerDir(h)
 	if err := os.Rename(tmp, final); err != nil {
 		if _, ok := c.Cached(h); ok {
 			return final, nil // unpacked meanwhile by another gvcheck

@@ -125,8 +125,8 @@ func (e *Engine) Inspect(ctx context.Context, name string) (*Inspected, error) {
 	return &in, nil
 }
 
-// Save writes the `docker save` stream of image name to w.
-func (e *Engine) Save(ctx context.Context, name string, w io.Writer) error {
+// save writes the `docker save` stream of image name to w.
+func (e *Engine) save(ctx context.Context, name string, w io.Writer) error {
 	resp, err := e.do(ctx, http.MethodGet, "/images/"+pathEscape(name)+"/get", nil)
 	if err != nil {
 		return err
@@ -215,7 +215,7 @@ func openDocker(ctx context.Context, ref Ref, opt Options) (*Image, error) {
 	}
 	defer os.Remove(f.Name())
 	defer f.Close()
-	if err := eng.Save(ctx, in.ID, f); err != nil {
+	if err := eng.save(ctx, in.ID, f); err != nil {
 		return nil, fmt.Errorf("image %s: %w", ref, err)
 	}
 	if err := f.Close(); err != nil {

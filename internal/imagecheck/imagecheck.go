@@ -209,9 +209,9 @@ type Libc struct {
 	Name, Version, Path string
 }
 
-// FindLibc finds the image's C library: glibc by libc.so.6, musl by its
+// findLibc finds the image's C library: glibc by libc.so.6, musl by its
 // dynamic loader.
-func FindLibc(r *image.Rootfs) []Libc {
+func findLibc(r *image.Rootfs) []Libc {
 	var out []Libc
 	seen := map[string]bool{}
 	for _, dir := range []string{"/lib/x86_64-linux-gnu", "/lib/aarch64-linux-gnu", "/usr/lib/x86_64-linux-gnu",
@@ -248,7 +248,7 @@ func FindLibc(r *image.Rootfs) []Libc {
 // target gVisor answers differently.
 func libcFindings(in Input) []analyze.Finding {
 	var out []analyze.Finding
-	for _, l := range FindLibc(in.Rootfs) {
+	for _, l := range findLibc(in.Rootfs) {
 		v := l.Version
 		if v == "" {
 			v = "version unknown"

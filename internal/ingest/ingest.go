@@ -143,7 +143,7 @@ func (o Options) arch() sysno.Arch {
 // Read parses one input. name is used in messages and as Source.Name ("-"
 // for stdin).
 func Read(r io.Reader, name string, opt Options) (*profile.Profile, error) {
-	ws, err := ReadWorkloads(r, name, opt)
+	ws, err := readWorkloads(r, name, opt)
 	if err != nil {
 		return nil, err
 	}
@@ -163,10 +163,10 @@ func mergeWorkloads(ws []Workload, name string) (*profile.Profile, error) {
 	return p, nil
 }
 
-// ReadWorkloads parses one input that may hold several workloads (a list or
+// readWorkloads parses one input that may hold several workloads (a list or
 // stream of SeccompProfile objects); other inputs give one workload named
 // after the input.
-func ReadWorkloads(r io.Reader, name string, opt Options) ([]Workload, error) {
+func readWorkloads(r io.Reader, name string, opt Options) ([]Workload, error) {
 	if err := opt.check(); err != nil {
 		return nil, err
 	}

@@ -528,7 +528,7 @@ func TestSPO(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	ws, err := ReadWorkloads(f, "stream.yaml", amd64)
+	ws, err := readWorkloads(f, "stream.yaml", amd64)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -105,7 +105,7 @@ func TestNoSilentTruncation(t *testing.T) {
 	doc := "---\napiVersion: security-profiles-operator.x-k8s.io/v1beta1\nkind: SeccompProfile\nmetadata:\n  name: p\nspec:\n  defaultAction: SCMP_ACT_ERRNO\n  syscalls:\n  - action: SCMP_ACT_ALLOW\n    names: [read]\n"
 	doc += "# " + strings.Repeat("x", maxYAMLDoc-len(doc)-1000) + "\n"
 	many := strings.Repeat(doc, maxYAMLStream/len(doc)+1)
-	if _, err := ReadWorkloads(strings.NewReader(many), "stream", Options{}); err == nil || !strings.Contains(err.Error(), "YAML stream") {
+	if _, err := readWorkloads(strings.NewReader(many), "stream", Options{}); err == nil || !strings.Contains(err.Error(), "YAML stream") {
 		t.Errorf("a %d MiB stream of small documents: %v", len(many)>>20, err)
 	}
 	// A gvcheck profile and an OCI profile too.
@@ -160,7 +160,7 @@ func TestBoundedMemory(t *testing.T) {
 		var before runtime.MemStats
 		runtime.GC()
 		runtime.ReadMemStats(&before)
-		_, err := ReadWorkloads(tc.r, tc.name, Options{})
+		_, err := readWorkloads(tc.r, tc.name, Options{})
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: %v, want an error about %s", tc.name, err, tc.want)
 		}

@@ -50,7 +50,7 @@ func TestObserveFilters(t *testing.T) {
 						if err != nil {
 							t.Fatal(err)
 						}
-						a, e := p.Decide(nr, args)
+						a, e := p.decide(nr, args)
 						if w, _ := retFor(a, e); got != w {
 							t.Fatalf("%s %s %v: %s args %#x: filter %#x, policy %#x", v.ID, arch, flags, sysno.Name(arch, nr), args, got, w)
 						}
@@ -91,7 +91,7 @@ func TestLowRuns(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			a, e := p.Decide(16, args)
+			a, e := p.decide(16, args)
 			if w, _ := retFor(a, e); got != w {
 				t.Fatalf("iter %d args %#x: filter %#x, Decide %#x", iter, args, got, w)
 			}

@@ -129,9 +129,9 @@ type Policy struct {
 	PathOnly map[int]bool
 }
 
-// Notifies reports whether some decision of p is Notify, so that a filter
+// notifies reports whether some decision of p is Notify, so that a filter
 // compiled from it needs a user-notification listener.
-func (p *Policy) Notifies() bool {
+func (p *Policy) notifies() bool {
 	if p.Default == Notify || p.OtherABI == Notify {
 		return true
 	}
@@ -155,9 +155,9 @@ func (p *Policy) Action(nr int) (Action, unix.Errno) {
 	return p.Default, p.DefaultErrno
 }
 
-// Decide returns the policy's decision for a call of nr with args, exactly
+// decide returns the policy's decision for a call of nr with args, exactly
 // as the compiled filter decides it.
-func (p *Policy) Decide(nr int, args [6]uint64) (Action, unix.Errno) {
+func (p *Policy) decide(nr int, args [6]uint64) (Action, unix.Errno) {
 	for i := range p.Rules {
 		r := &p.Rules[i]
 		if r.Nr == nr && r.matches(args) {

@@ -246,7 +246,7 @@ func TestArgumentConditions(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			a, e := p.Decide(nr, args)
+			a, e := p.decide(nr, args)
 			w, _ := retFor(a, e)
 			if got != w {
 				t.Fatalf("iter %d nr %d args %#x: filter %#x, Decide %#x\nrules %+v", iter, nr, args, got, w, p.Rules)
@@ -257,7 +257,7 @@ func TestArgumentConditions(t *testing.T) {
 
 func TestNotifyToTrace(t *testing.T) {
 	p := &Policy{Arch: sysno.AMD64, Default: Trace, Rules: []Rule{{Nr: 0, Action: Notify}, {Nr: 1, Action: Allow}}}
-	if !p.Notifies() {
+	if !p.notifies() {
 		t.Error("Notifies() = false")
 	}
 	prog, err := p.Compile()
@@ -267,7 +267,7 @@ func TestNotifyToTrace(t *testing.T) {
 	if got := evalNr(t, prog, unix.AUDIT_ARCH_X86_64, 0); got != unix.SECCOMP_RET_USER_NOTIF {
 		t.Errorf("read: %#x, want USER_NOTIF", got)
 	}
-	q := NotifyToTrace(prog)
+	q := notifyToTrace(prog)
 	for nr, want := range map[int32]uint32{0: unix.SECCOMP_RET_TRACE, 1: unix.SECCOMP_RET_ALLOW, 2: unix.SECCOMP_RET_TRACE} {
 		if got := evalNr(t, q, unix.AUDIT_ARCH_X86_64, nr); got != want {
 			t.Errorf("nr %d after NotifyToTrace: %#x, want %#x", nr, got, want)

@@ -408,10 +408,10 @@ func shim() (int, error) {
 			err = installAndSend(spec.Filter, conn)
 			conn.Close()
 		case spec.Listener:
-			if err = InstallWithListener(spec.Filter); err != nil {
+			if err = installWithListener(spec.Filter); err != nil {
 				// No listener here (old kernel, a container's own seccomp
 				// policy): let the tracer see those calls as Trace stops.
-				err = Install(NotifyToTrace(spec.Filter))
+				err = Install(notifyToTrace(spec.Filter))
 			}
 		default:
 			err = Install(spec.Filter)
@@ -463,12 +463,12 @@ func Install(prog []unix.SockFilter) error {
 	return install(prog, 0)
 }
 
-// InstallWithListener is Install with a user-notification listener; the
+// installWithListener is Install with a user-notification listener; the
 // listener descriptor stays open (close-on-exec) in the calling process.
 // Waits for an answer are killable only, once the supervisor has received
 // the notification (where the kernel supports it), so that a signal does
 // not make the call restart and be notified twice.
-func InstallWithListener(prog []unix.SockFilter) error {
+func installWithListener(prog []unix.SockFilter) error {
 	_, err := installListener(prog)
 	return err
 }
@@ -550,9 +550,9 @@ func seccompSetFilter(fprog *unix.SockFprog, flags uintptr) (int, error) {
 	return int(r), nil
 }
 
-// NotifyToTrace returns prog with every SECCOMP_RET_USER_NOTIF verdict
+// notifyToTrace returns prog with every SECCOMP_RET_USER_NOTIF verdict
 // replaced by SECCOMP_RET_TRACE.
-func NotifyToTrace(prog []unix.SockFilter) []unix.SockFilter {
+func notifyToTrace(prog []unix.SockFilter) []unix.SockFilter {
 	out := slices.Clone(prog)
 	for i, in := range out {
 		if in.Code == bpfRET|bpfK && in.K&unix.SECCOMP_RET_ACTION_FULL == unix.SECCOMP_RET_USER_NOTIF {

@@ -84,10 +84,10 @@ func String(tid int, addr uintptr, max int) (string, error) {
 	return "", ErrTooLong
 }
 
-// Upto reads n bytes at addr, or as many as are mapped before the first
+// upto reads n bytes at addr, or as many as are mapped before the first
 // page that is not: the start of a string that may end early. It returns
 // nil when nothing could be read.
-func Upto(tid int, addr uintptr, n int) []byte {
+func upto(tid int, addr uintptr, n int) []byte {
 	var out []byte
 	for len(out) < n {
 		k := min(PageSize-int(addr%PageSize), n-len(out))
@@ -106,7 +106,7 @@ type Process struct{ Tid int }
 
 // Read returns n bytes at addr, fewer where the mapping ends, nil when none
 // can be read.
-func (p Process) Read(addr uintptr, n int) []byte { return Upto(p.Tid, addr, n) }
+func (p Process) Read(addr uintptr, n int) []byte { return upto(p.Tid, addr, n) }
 
 // NetlinkProtocol returns the protocol of the netlink socket fd, ok false
 // for anything else. It borrows the descriptor (pidfd_getfd, Linux 5.6)

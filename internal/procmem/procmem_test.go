@@ -70,14 +70,14 @@ func TestUpto(t *testing.T) {
 	base := uintptr(unsafe.Pointer(&mem[0]))
 	pid := unix.Getpid()
 	copy(mem, "security.selinux\x00")
-	if got := Upto(pid, base, 24); len(got) != 24 || string(got[:17]) != "security.selinux\x00" {
+	if got := upto(pid, base, 24); len(got) != 24 || string(got[:17]) != "security.selinux\x00" {
 		t.Errorf("mapped: %q", got)
 	}
 	copy(mem[PageSize-5:], "user\x00")
-	if got := Upto(pid, base+PageSize-5, 24); string(got) != "user\x00" {
+	if got := upto(pid, base+PageSize-5, 24); string(got) != "user\x00" {
 		t.Errorf("before an unmapped page: %q", got)
 	}
-	if got := Upto(pid, base+PageSize, 24); got != nil {
+	if got := upto(pid, base+PageSize, 24); got != nil {
 		t.Errorf("unmapped: %q", got)
 	}
 }

@@ -39,7 +39,7 @@ func shownFindings(w Workload, opt Options) []analyze.Finding {
 	if opt.All {
 		return w.Findings
 	}
-	return GroupFindings(w.Findings)
+	return groupFindings(w.Findings)
 }
 
 // groupKey is what findings must share to fold: the same answer, note
@@ -58,9 +58,9 @@ func keyOf(f analyze.Finding) groupKey {
 	return k
 }
 
-// GroupFindings folds findings that share a cause (see above), keeping
+// groupFindings folds findings that share a cause (see above), keeping
 // the order of the first member of each row.
-func GroupFindings(fs []analyze.Finding) []analyze.Finding {
+func groupFindings(fs []analyze.Finding) []analyze.Finding {
 	paths := map[groupKey][]analyze.Finding{}
 	args := map[groupKey]map[string][]analyze.Finding{}
 	for _, f := range fs {

@@ -22,7 +22,7 @@ func TestGroupPaths(t *testing.T) {
 	}
 	fs = append(fs, pathFinding("/proc/self/sched", 2), pathFinding("/sys/devices/system/node", 1))
 	fs = append(fs, analyze.Finding{Kind: analyze.KindSyscall, Syscall: "kexec_load", Level: analyze.LevelUnimplemented, Count: 1})
-	got := GroupFindings(fs)
+	got := groupFindings(fs)
 	var titles []string
 	var total uint64
 	for _, f := range got {
@@ -44,7 +44,7 @@ func TestGroupPaths(t *testing.T) {
 		t.Errorf("examples %q", g.Args)
 	}
 	// Few paths stay as they are.
-	if got := GroupFindings(fs[:3]); len(got) != 3 {
+	if got := groupFindings(fs[:3]); len(got) != 3 {
 		t.Errorf("%d rows for 3 paths", len(got))
 	}
 }
@@ -55,7 +55,7 @@ func TestGroupPathsBudget(t *testing.T) {
 		fs = append(fs, pathFinding(fmt.Sprintf("/sys/class/net/eth%d/a/b%d", i%4, i), 1))
 		fs = append(fs, pathFinding(fmt.Sprintf("/proc/sys/net/ipv%d/x%d", 4+i%2, i), 1))
 	}
-	got := GroupFindings(fs)
+	got := groupFindings(fs)
 	if len(got) > maxPathRows {
 		t.Errorf("%d rows, want at most %d", len(got), maxPathRows)
 	}
@@ -80,7 +80,7 @@ func TestGroupArguments(t *testing.T) {
 			Errno: "EINVAL", Count: 1, Note: "unimplemented", Exes: []string{exe}, Source: "sys_prctl.go"}
 	}
 	fs := []analyze.Finding{mk("PR_SET_MM,PR_SET_MM_START_CODE", "/bin/a"), mk("PR_SET_MM,PR_SET_MM_END_CODE", "/bin/b"), mk("PR_SET_NAME", "/bin/a")}
-	got := GroupFindings(fs)
+	got := groupFindings(fs)
 	if len(got) != 2 || got[0].Title() != "prctl(PR_SET_MM,…)" || got[0].Count != 2 || strings.Join(got[0].Exes, " ") != "/bin/a /bin/b" {
 		t.Errorf("got %+v", got)
 	}
@@ -92,7 +92,7 @@ func TestGroupManyOptions(t *testing.T) {
 		fs = append(fs, analyze.Finding{Kind: analyze.KindArgument, Syscall: "prctl", Arg: fmt.Sprintf("PR_%02d", i),
 			Level: analyze.LevelUnsupportedArg, Errno: "EINVAL", Count: 2, Source: "sys_prctl.go"})
 	}
-	got := GroupFindings(fs)
+	got := groupFindings(fs)
 	if len(got) != 1 || got[0].Title() != "prctl(12 arguments)" || got[0].Count != 24 || len(got[0].Args) != maxExamples+1 {
 		t.Errorf("got %+v", got)
 	}

@@ -138,8 +138,8 @@ func NewWorkload(name string, p *profile.Profile, res *analyze.Result, opt Optio
 	return w
 }
 
-// WriteJSON writes the report in the versioned JSON schema.
-func WriteJSON(w io.Writer, r *Report) error {
+// writeJSON writes the report in the versioned JSON schema.
+func writeJSON(w io.Writer, r *Report) error {
 	return WriteJSONValue(w, r)
 }
 
@@ -162,7 +162,7 @@ func Write(w io.Writer, r *Report, format string, opt Options) error {
 	case "text", "":
 		return WriteText(w, Safe(r), opt)
 	case "json":
-		return WriteJSON(w, r)
+		return writeJSON(w, r)
 	case "markdown", "md":
 		return WriteMarkdown(w, Safe(r), opt)
 	case "sarif":

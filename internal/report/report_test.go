@@ -105,7 +105,7 @@ func TestGolden(t *testing.T) {
 func TestJSONRoundTrip(t *testing.T) {
 	r := sample()
 	var buf bytes.Buffer
-	if err := WriteJSON(&buf, r); err != nil {
+	if err := writeJSON(&buf, r); err != nil {
 		t.Fatal(err)
 	}
 	var back Report

@@ -22,9 +22,9 @@ func Dir() string {
 	return filepath.Join(filepath.Dir(file), "..", "..", "schema")
 }
 
-// FileFor names the schema file of a schema name ("gvcheck.report/v1" is
+// fileFor names the schema file of a schema name ("gvcheck.report/v1" is
 // gvcheck.report.v1.schema.json).
-func FileFor(name string) string {
+func fileFor(name string) string {
 	return filepath.Join(Dir(), strings.ReplaceAll(name, "/", ".")+".schema.json")
 }
 
@@ -78,9 +78,9 @@ func Compile(file string) (*jsonschema.Schema, error) {
 	return s, nil
 }
 
-// CompileText compiles a schema given as text (one not in schema/, such
+// compileText compiles a schema given as text (one not in schema/, such
 // as SARIF's).
-func CompileText(id, text string) (*jsonschema.Schema, error) {
+func compileText(id, text string) (*jsonschema.Schema, error) {
 	doc, err := jsonschema.UnmarshalJSON(strings.NewReader(text))
 	if err != nil {
 		return nil, err
@@ -123,7 +123,7 @@ func Validate(data []byte, want string) error {
 			return fmt.Errorf("the document names no schema")
 		}
 	}
-	s, err := Compile(FileFor(name))
+	s, err := Compile(fileFor(name))
 	if err != nil {
 		return fmt.Errorf("schema %s: %w", name, err)
 	}
@@ -145,7 +145,7 @@ func SARIF() (*jsonschema.Schema, error) {
 	if m == nil || !bytes.Contains(m[1], []byte("Version 2.1.0 JSON Schema")) {
 		return nil, fmt.Errorf("no SARIF 2.1.0 schema in go-sarif's source")
 	}
-	return CompileText("sarif-schema-2.1.0.json", string(m[1]))
+	return compileText("sarif-schema-2.1.0.json", string(m[1]))
 }
 
 // ValidateSARIF checks a SARIF log against the SARIF 2.1.0 schema.

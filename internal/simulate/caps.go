@@ -30,16 +30,16 @@ func gvisorErrno(errno, capName string, hasCap func(string) bool) string {
 	return errno
 }
 
-// CapabilityNumber returns the bit number of a capability name, with or
+// capabilityNumber returns the bit number of a capability name, with or
 // without its CAP_ prefix, in any case.
-func CapabilityNumber(name string) (int, bool) {
+func capabilityNumber(name string) (int, bool) {
 	return filecap.Number(name)
 }
 
 // OwnCapability reports whether this process's effective set holds the
 // capability; unknown names and unreadable status count as not held.
 func OwnCapability(name string) bool {
-	bit, ok := CapabilityNumber(name)
+	bit, ok := capabilityNumber(name)
 	if !ok {
 		return false
 	}
@@ -77,12 +77,12 @@ var DockerCaps = []string{
 func CapSet(names []string) func(string) bool {
 	var bits []int
 	for _, n := range names {
-		if b, ok := CapabilityNumber(n); ok {
+		if b, ok := capabilityNumber(n); ok {
 			bits = append(bits, b)
 		}
 	}
 	return func(name string) bool {
-		b, ok := CapabilityNumber(name)
+		b, ok := capabilityNumber(name)
 		return ok && slices.Contains(bits, b)
 	}
 }
@@ -97,7 +97,7 @@ func ParseCaps(spec string) (func(string) bool, error) {
 	case "", "own":
 		return OwnCapability, nil
 	case "all":
-		return func(name string) bool { _, ok := CapabilityNumber(name); return ok }, nil
+		return func(name string) bool { _, ok := capabilityNumber(name); return ok }, nil
 	case "none":
 		return CapSet(nil), nil
 	case "docker", "default":
@@ -106,7 +106,7 @@ func ParseCaps(spec string) (func(string) bool, error) {
 	var names []string
 	for _, n := range strings.Split(spec, ",") {
 		n = strings.TrimSpace(n)
-		if _, ok := CapabilityNumber(n); !ok {
+		if _, ok := capabilityNumber(n); !ok {
 			return nil, fmt.Errorf("unknown capability %q (want names such as CAP_SYS_ADMIN, or own, all, none, docker)", n)
 		}
 		names = append(names, n)

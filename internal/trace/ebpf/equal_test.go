@@ -38,6 +38,11 @@ func buildVictim(t *testing.T, name string, flags ...string) string {
 func evidence(p *profile.Profile) map[string]string {
 	e := map[string]string{}
 	for name, s := range p.Syscalls {
+		if name == "futex" {
+			// pthread_join waits on a futex only when the thread has not
+			// ended yet: a matter of timing, which a loaded machine shifts.
+			continue
+		}
 		e["syscall "+name] = fmt.Sprintf("count %d errors %v exes %v", s.Count, s.Errors, s.Exes)
 		for key, a := range s.Args {
 			e["arg "+name+"("+key+")"] = fmt.Sprintf("values %v count %d errors %v", a.Values, a.Count, a.Errors)

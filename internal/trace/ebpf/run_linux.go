@@ -74,7 +74,7 @@ func (pl *Preloaded) Run(ctx context.Context, argv []string, opt trace.Options) 
 		closeProbe(pl.p)
 		return nil, errors.New("run: no command")
 	}
-	if err := Supports(opt); err != nil {
+	if err := supports(opt); err != nil {
 		<-pl.done
 		closeProbe(pl.p)
 		return nil, err
@@ -201,10 +201,10 @@ func (pl *Preloaded) Run(ctx context.Context, argv []string, opt trace.Options) 
 	return res, nil
 }
 
-// Supports reports whether the eBPF backend can do what opt asks: it
+// supports reports whether the eBPF backend can do what opt asks: it
 // observes without stopping anything, so it neither applies a policy's
 // Errno rules (--simulate) nor reports calls one by one.
-func Supports(opt trace.Options) error {
+func supports(opt trace.Options) error {
 	if opt.OnCall != nil {
 		return errors.New("ebpf: the eBPF backend counts calls in the kernel and cannot report them one by one")
 	}
@@ -237,7 +237,7 @@ func Attach(ctx context.Context, pids []int, opt trace.Options) (*trace.Result, 
 	if len(pids) == 0 {
 		return nil, errors.New("attach: no process")
 	}
-	if err := Supports(opt); err != nil {
+	if err := supports(opt); err != nil {
 		return nil, err
 	}
 	tgids := make([]int, 0, len(pids))
@@ -277,7 +277,7 @@ func Attach(ctx context.Context, pids []int, opt trace.Options) (*trace.Result, 
 // it, including processes started or moved there later, until ctx is done,
 // the cgroup is removed, or it empties after having had processes.
 func AttachCgroup(ctx context.Context, cg Cgroup, opt trace.Options) (*trace.Result, error) {
-	if err := Supports(opt); err != nil {
+	if err := supports(opt); err != nil {
 		return nil, err
 	}
 	p, err := load(config{mode: modeCgroup2, cgroupID: cg.ID, cgroupLevel: uint32(cg.Level)})
