@@ -65,17 +65,21 @@ type thread struct {
 	restore  func()        // undoes keepTraced's change at the call's exit
 	// watch counts the syscall entries still to look at for netlink
 	// requests, after the thread opened a NETLINK_ROUTE socket in fast mode
-	// (the filter does not stop sends: it cannot tell a netlink socket).
-	watch int
+	// (the filter does not stop sends: it cannot tell a netlink socket);
+	// watchFd is that socket, once its creation returned: closing it ends
+	// the watch.
+	watch   int
+	watchFd int
 	// execPath is the path that matters of the exec in progress (fast
 	// mode with --paths), recorded with its exec event.
 	execPath string
 }
 
 // watchCalls is how many syscalls after opening a NETLINK_ROUTE socket a
-// thread is watched for requests to it: programs ask at once (ip, tc,
-// getifaddrs); a daemon that keeps the socket is seen only at its start.
-const watchCalls = 4096
+// thread is watched for requests to it, unless it closes the socket first:
+// programs ask at once (ip, tc, getifaddrs: a few dozen calls from socket to
+// close); a daemon that keeps the socket is seen only at its start.
+const watchCalls = 512
 
 // sysInfo is what the tracer learns at a syscall stop.
 type sysInfo struct {
@@ -109,12 +113,12 @@ type tracer struct {
 	mainDone bool
 	gone     map[int]bool // exits seen before the thread was known
 
-	cloneNr, clone3Nr   int // -1 where the architecture lacks them
-	sendtoNr, sendmsgNr int
-	noInfo              bool // kernel without PTRACE_GET_SYSCALL_INFO (< 5.3): read registers
-	infoBuf             [88]byte
-	regBuf              []byte
-	sampled             map[sampleKey]uint64
+	cloneNr, clone3Nr            int // -1 where the architecture lacks them
+	sendtoNr, sendmsgNr, closeNr int
+	noInfo                       bool // kernel without PTRACE_GET_SYSCALL_INFO (< 5.3): read registers
+	infoBuf                      [88]byte
+	regBuf                       []byte
+	sampled                      map[sampleKey]uint64
 
 	// execEvents: the fast-mode filter lets execve run, or stops it for its
 	// path alone, so execs are recorded from PTRACE_EVENT_EXEC.
@@ -166,7 +170,10 @@ func newTracer(m mode, opt Options) (*tracer, error) {
 	if n, ok := sysno.Number(arch, "clone3"); ok {
 		t.clone3Nr = n
 	}
-	t.sendtoNr, t.sendmsgNr = -1, -1
+	t.sendtoNr, t.sendmsgNr, t.closeNr = -1, -1, -1
+	if n, ok := sysno.Number(arch, "close"); ok {
+		t.closeNr = n
+	}
 	if n, ok := sysno.Number(arch, "sendto"); ok {
 		t.sendtoNr = n
 	}
@@ -434,6 +441,13 @@ func (t *tracer) finish(th *thread, si sysInfo) {
 	if si.isErr {
 		c.Errno = sysno.ErrnoName(-si.rval)
 	}
+	if th.watch > 0 && th.watchFd < 0 && c.Name == "socket" {
+		if si.isErr {
+			th.watch = 0
+		} else {
+			th.watchFd = int(si.rval)
+		}
+	}
 	t.emit(c, th.stopped)
 }
 
@@ -478,7 +492,7 @@ func (t *tracer) entered(th *thread, si sysInfo) {
 	}
 	c := t.newCall(th, nr, si.args)
 	if c.Name == "socket" && !t.full() && !t.noInfo && rules.NetlinkRouteSocket.Holds(si.args) {
-		th.watch = watchCalls
+		th.watch, th.watchFd = watchCalls, -1
 	}
 	if t.pathOnly[nr] && !t.full() && t.mode == modeRun {
 		// Stopped for its path alone (--paths): the policy lets the call run
@@ -536,6 +550,10 @@ func (t *tracer) watched(th *thread, si sysInfo) {
 		return
 	}
 	nr := int(si.nr)
+	if nr == t.closeNr && th.watchFd >= 0 && int(int32(si.args[0])) == th.watchFd {
+		th.watch = 0
+		return
+	}
 	if nr != t.sendtoNr && nr != t.sendmsgNr {
 		return
 	}
