@@ -8,6 +8,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -95,7 +97,6 @@ func TestKillLoop(t *testing.T) {
 	}
 	signals := []syscall.Signal{syscall.SIGKILL, syscall.SIGKILL, syscall.SIGTERM, syscall.SIGINT}
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
-	mountsBefore := nsfsMounts()
 	survived := map[string]int{}
 	if only := os.Getenv("GVCHECK_KILLLOOP_ONLY"); only != "" {
 		var keep []scenario
@@ -138,7 +139,7 @@ func TestKillLoop(t *testing.T) {
 		what := fmt.Sprintf("kill %d (%s, %v after %v)", i, sc.name, sig, delay.Round(time.Millisecond))
 		var mine []string
 		for d := range runDirs() {
-			if !before[d] {
+			if !before[d] && ownedBy(d, cmd.Process.Pid) {
 				mine = append(mine, d)
 				created[d] = true
 			}
@@ -163,9 +164,8 @@ func TestKillLoop(t *testing.T) {
 				clean = false
 			}
 		}
-		if n := nsfsMounts(); n > mountsBefore {
-			t.Errorf("%s: %d network namespace mounts left", what, n-mountsBefore)
-			mountsBefore = n
+		if m := mountsOf(mine); len(m) > 0 {
+			t.Errorf("%s: mounts left: %v", what, m)
 			clean = false
 		}
 		if clean {
@@ -246,6 +246,17 @@ func leftovers(tag string, dirs []string, grace time.Duration) []string {
 	}
 }
 
+// ownedBy reports whether run directory d belongs to gvcheck pid: its name
+// says so ("gvcheck-runsc-PID.START-"), or names no owner (older builds).
+func ownedBy(d string, pid int) bool {
+	rest := strings.TrimPrefix(filepath.Base(d), "gvcheck-runsc-")
+	owner, _, ok := strings.Cut(rest, ".")
+	if !ok {
+		return true
+	}
+	return owner == strconv.Itoa(pid)
+}
+
 // runDirs lists gvcheck's run directories in the temporary directory.
 func runDirs() map[string]bool {
 	ents, _ := os.ReadDir(os.TempDir())
@@ -272,9 +283,36 @@ func procState(pid int) byte {
 
 func tracerOf(pid int) int { return statusField(pid, "TracerPid") }
 
-func nsfsMounts() int {
+var doRootRe = regexp.MustCompile(`/tmp/runsc-do[0-9]+`)
+
+// mountsOf lists the mounts below the run directories dirs or below the
+// runsc do roots their logs name: what these runs mounted (other tests and
+// other users of the machine mount too).
+func mountsOf(dirs []string) []string {
+	roots := slices.Clone(dirs)
+	for _, d := range dirs {
+		logs, _ := filepath.Glob(filepath.Join(d, "logs", "*"))
+		for _, l := range logs {
+			b, _ := os.ReadFile(l)
+			for _, m := range doRootRe.FindAll(b, -1) {
+				roots = append(roots, string(m))
+			}
+		}
+	}
 	b, _ := os.ReadFile("/proc/self/mountinfo")
-	return bytes.Count(b, []byte(" - nsfs "))
+	var out []string
+	for line := range strings.Lines(string(b)) {
+		f := strings.Fields(line)
+		if len(f) < 5 {
+			continue
+		}
+		for _, r := range roots {
+			if strings.HasPrefix(f[4], r+"/") {
+				out = append(out, f[4])
+			}
+		}
+	}
+	return out
 }
 
 func lastLines(b []byte, n int) string {
