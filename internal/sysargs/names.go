@@ -56,6 +56,7 @@ const (
 	catPersona
 	catRTM
 	catNLMFlags
+	catMemfd
 	numCategories
 )
 
@@ -166,6 +167,8 @@ var selectors = [numCategories]selector{
 	// include/uapi/linux/rtnetlink.h message types and netlink.h flags.
 	catRTM:      {prefix: "RTM_", max: 0xff, exclude: `^RTM_(F_|BASE$|MAX$|NR_)`},
 	catNLMFlags: {prefix: "NLM_F_", bits: true, prefer: []string{"NLM_F_ROOT", "NLM_F_MATCH", "NLM_F_DUMP"}},
+	// include/uapi/linux/memfd.h; MFD_HUGE_* are page sizes in the high bits.
+	catMemfd: {prefix: "MFD_", bits: true, exclude: `^MFD_HUGE_`},
 	// include/uapi/linux/personality.h (x/sys/unix has none of these).
 	catPersona: {bits: true, extra: []nameValue{
 		{"PER_LINUX", 0}, {"PER_LINUX32", 0x8}, {"PER_SVR4", 0x4000001}, {"PER_BSD", 0x6}, {"PER_HPUX", 0x10},

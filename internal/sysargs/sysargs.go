@@ -45,6 +45,11 @@ const (
 		0x4000000 /* UNINITIALIZED */ | 0x3f<<26 /* MAP_HUGE_* size */
 )
 
+// memfd_create flags other than MFD_CLOEXEC and MFD_ALLOW_SEALING, which
+// every gVisor version accepts, and the MFD_HUGE_* page size, which only
+// qualifies MFD_HUGETLB: a plain memfd does not stop the fast filter.
+const mfdFlags = m32 &^ (0x1 | 0x2 | 0x3f<<26)
+
 // args abstracts over raw registers and strace's text, so that each
 // syscall's key is defined once for both.
 type args interface {
@@ -145,20 +150,21 @@ var keys = map[string]keyFunc{
 		v &= 0xffffffff
 		return enumName(arch, catFutex, v), []uint64{v}, true
 	},
-	"madvise":    enum(2, catMadv),
-	"fallocate":  bits(1, catFalloc, 0, "", false),
-	"clone":      bits(0, catClone, cloneNSMask, "flags", true),
-	"clone3":     bits(0, catClone, cloneNSMask|cloneNewTime, "flags", true),
-	"unshare":    bits(0, catClone, 0, "", true),
-	"setns":      bits(1, catClone, 0, "", false),
-	"mremap":     bits(3, catMremap, 0, "", true),
-	"fcntl":      enum(1, catFcntl),
-	"membarrier": enum(0, catMembarrier),
-	"shmctl":     ipcCmd(1, catShm),
-	"semctl":     ipcCmd(2, catSem),
-	"msgctl":     ipcCmd(1, catMsg),
-	"keyctl":     enum(0, catKeyctl),
-	"setrlimit":  enum(0, catRlimit),
+	"madvise":      enum(2, catMadv),
+	"fallocate":    bits(1, catFalloc, 0, "", false),
+	"clone":        bits(0, catClone, cloneNSMask, "flags", true),
+	"clone3":       bits(0, catClone, cloneNSMask|cloneNewTime, "flags", true),
+	"unshare":      bits(0, catClone, 0, "", true),
+	"setns":        bits(1, catClone, 0, "", false),
+	"mremap":       bits(3, catMremap, 0, "", true),
+	"memfd_create": bits(1, catMemfd, mfdFlags, "", true),
+	"fcntl":        enum(1, catFcntl),
+	"membarrier":   enum(0, catMembarrier),
+	"shmctl":       ipcCmd(1, catShm),
+	"semctl":       ipcCmd(2, catSem),
+	"msgctl":       ipcCmd(1, catMsg),
+	"keyctl":       enum(0, catKeyctl),
+	"setrlimit":    enum(0, catRlimit),
 	"prlimit64": func(arch sysno.Arch, a args) (string, []uint64, bool) {
 		if a.null(2) { // only setting a limit is argument-sensitive
 			return "", nil, false
@@ -393,7 +399,7 @@ var keyArgs = map[string][]ArgSpec{
 	"setsockopt": {{1, m32}, {2, m32}}, "getsockopt": {{1, m32}, {2, m32}},
 	"futex": {{1, m32 &^ (futexPrivateFlag | futexClockRealtime)}}, "madvise": {{2, m32}},
 	"fallocate": {{1, m32}}, "clone": {{0, cloneNSMask}}, "unshare": {{0, m32}}, "setns": {{1, m32}},
-	"mremap": {{3, m32}}, "fcntl": {{1, m32}}, "membarrier": {{0, m32}},
+	"mremap": {{3, m32}}, "memfd_create": {{1, mfdFlags}}, "fcntl": {{1, m32}}, "membarrier": {{0, m32}},
 	"shmctl": {{1, m32 &^ ipc64}}, "semctl": {{2, m32 &^ ipc64}}, "msgctl": {{1, m32 &^ ipc64}},
 	"keyctl": {{0, m32}}, "setrlimit": {{0, m32}}, "prlimit64": {{1, m32}},
 	"mmap": {{3, mapInteresting | mapTypeMask}}, "personality": {{0, m32}},

@@ -22,7 +22,7 @@ var prefixes = []string{
 	"PACKET_", "MADV_", "FALLOC_FL_", "CLONE_", "MAP_", "MREMAP_", "F_", "KEYCTL_", "RLIMIT_",
 	"ETH_P_", "SIG", "TC", "TIOC", "FIO", "SIOC", "FS_IOC", "BLK", "NS_GET", "PERF_EVENT_IOC",
 	"RND", "TUN", "FICLONE", "FIDEDUPE", "LOOP_", "SECCOMP_IOCTL", "UFFDIO", "RTC_", "PTP_",
-	"WDIOC", "HIDIOC", "ICMPV6_", "MCAST_", "PROT_", "RTM_", "NLM_F_",
+	"WDIOC", "HIDIOC", "ICMPV6_", "MCAST_", "PROT_", "RTM_", "NLM_F_", "MFD_",
 }
 
 func main() {

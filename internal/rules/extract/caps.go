@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"go/ast"
 	"sort"
-	"strings"
 
 	"github.com/gvcheck/gvcheck/internal/rules"
 )
@@ -71,50 +70,5 @@ func (t *Tree) capabilities(res *Result) error {
 	}
 	res.Caps = rules.CapDefaults{Do: all, Spec: spec, NetRawFlag: raw,
 		Source: "runsc/cmd/do.go:AllCapabilities, runsc/cmd/spec.go, " + specutils + ":Capabilities"}
-	return nil
-}
-
-// mremapFlags: Mremap rejects flags outside an allowed set ("if
-// flags&^(MREMAP_MAYMOVE|MREMAP_FIXED) != 0 { return EINVAL }").
-func (t *Tree) mremapFlags(res *Result) error {
-	files, err := t.syscallFiles()
-	if err != nil {
-		return err
-	}
-	fd, file, err := t.FuncDecl("Mremap", files...)
-	if err != nil {
-		return err
-	}
-	allowed, errno := map[string]bool{}, ""
-	ast.Inspect(fd.Body, func(n ast.Node) bool {
-		is, ok := n.(*ast.IfStmt)
-		if !ok || errno != "" || !strings.Contains(render(is.Cond), "&^") {
-			return true
-		}
-		for _, s := range is.Body.List {
-			if r, ok := s.(*ast.ReturnStmt); ok {
-				errno = errnoOf(r)
-			}
-		}
-		if errno != "" {
-			allowed = refs(is.Cond)
-		}
-		return errno == ""
-	})
-	if errno == "" {
-		return fmt.Errorf("%s: Mremap: no flag check found", file)
-	}
-	src := rel(file) + ":Mremap"
-	for _, n := range []string{"MREMAP_MAYMOVE", "MREMAP_FIXED", "MREMAP_DONTUNMAP"} {
-		v, ok := t.Value(n)
-		if !ok {
-			continue
-		}
-		r := rules.Rule{Syscall: "mremap", Key: n, Values: []uint64{v}, Bit: true, Supported: allowed[n], Source: src}
-		if !allowed[n] {
-			r.Errno, r.Note = errno, "gVisor rejects this flag"
-		}
-		res.Rules = append(res.Rules, r)
-	}
 	return nil
 }

@@ -38,7 +38,7 @@ func (t *Tree) Extract() (*Result, error) {
 		{"fallocate", t.fallocate},
 		{"rlimits", t.rlimits},
 		{"mmap", t.mmapFlags},
-		{"mremap", t.mremapFlags},
+		{"flag masks", t.flagMasks},
 		{"capabilities", t.capabilities},
 		{"rseq", t.rseq},
 		{"personality", t.personality},

@@ -102,6 +102,7 @@ var facts = map[string][]fact{
 		{"sendto", []uint64{0, 0x22, 1}, nil, rules.AnswerUnsupported, "EOPNOTSUPP"}, // route/protocol.go: RTM_GETRULE dump
 		{"sendmsg", []uint64{0, 0x16, 1}, nil, rules.AnswerSupported, ""},            // RTM_GETADDR dump
 		{"sendto", []uint64{0, 0x10, 0}, nil, rules.AnswerUnsupported, "EOPNOTSUPP"}, // RTM_NEWLINK: later
+		{"memfd_create", []uint64{0x4}, nil, rules.AnswerUnsupported, "EINVAL"},      // vfs2/memfd.go: memfdAllFlags
 	},
 	v2023: {
 		{"prctl", []uint64{35, 1}, nil, rules.AnswerUnsupported, "EINVAL"},
@@ -129,6 +130,11 @@ var facts = map[string][]fact{
 		{"sendmsg", []uint64{0, 0x12, 1}, nil, rules.AnswerSupported, ""},            // RTM_GETLINK dump
 		{"sendto", []uint64{0, 0x10, 0}, nil, rules.AnswerSupported, ""},             // RTM_NEWLINK
 		{"sendto", []uint64{0, 0x1e, 0}, nil, rules.AnswerUnsupported, "EOPNOTSUPP"}, // RTM_GETNEIGH
+		{"memfd_create", []uint64{0x4}, nil, rules.AnswerUnsupported, "EINVAL"},      // sys_file.go: MFD_HUGETLB outside memfdAllFlags
+		{"memfd_create", []uint64{0x8}, nil, rules.AnswerUnsupported, "EINVAL"},      // MFD_NOEXEC_SEAL
+		{"memfd_create", []uint64{0x2}, nil, rules.AnswerSupported, ""},              // MFD_ALLOW_SEALING
+		{"mremap", []uint64{0x4}, nil, rules.AnswerUnsupported, "EINVAL"},            // sys_mmap.go: MREMAP_DONTUNMAP
+		{"mremap", []uint64{0x1}, nil, rules.AnswerSupported, ""},                    // MREMAP_MAYMOVE
 	},
 }
 
