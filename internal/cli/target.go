@@ -205,6 +205,18 @@ func (t *target) unsupportedCall(c profile.Call) bool {
 	return v == rules.AnswerUnsupported || v == rules.AnswerNeedsFlag
 }
 
+// stubCall reports whether the target gVisor documents name as a stub (its
+// note starts "Stub implementation"): whatever it returns says nothing of
+// the host, and a program that prints it prints something else.
+func (t *target) stubCall(name string) bool {
+	nr, ok := sysno.Number(t.table.Arch, name)
+	if !ok {
+		return false
+	}
+	en := t.table.Lookup(nr)
+	return en.Support != compat.Full && strings.HasPrefix(en.Note, "Stub implementation")
+}
+
 // runscPath names the runsc that runs programs.
 func (t *targetFlags) runscPath() string {
 	if t.runsc != "" {

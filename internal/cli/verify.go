@@ -147,7 +147,7 @@ runsc comes from PATH or --runsc, and must be a static build
 			vc := verify.Config{
 				Argv: args, Timeout: timeout, Runner: runner, Network: networkOf(flags), Bundle: bundle,
 				Test: test, Ready: rdy, Expect: re, CompareOutput: compareOutput,
-				InPlace: inPlace, Explain: mode, Unsupported: tg.unsupportedCall,
+				InPlace: inPlace, Explain: mode, Unsupported: tg.unsupportedCall, Stub: tg.stubCall,
 			}
 			if img.used() {
 				ir, err := img.prepare(ctx, args)

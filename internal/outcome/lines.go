@@ -219,3 +219,31 @@ func printedValue(ref, run []byte, v Value) (string, bool) {
 	}
 	return "", false
 }
+
+// changedLine returns the first stdout line of run that differs from the
+// reference's line in the same place, with the reference's line (empty
+// when run printed more lines). Places where a baseline run differs from
+// the reference, and volatile lines, vary by themselves and are skipped.
+func changedLine(ref, run []byte, baseline []Run, volatile map[string]bool) (was, now string, ok bool) {
+	a, b := lines(Run{Stdout: ref}), lines(Run{Stdout: run})
+	varies := func(i int) bool {
+		if volatile[a[i].stream+"\x00"+a[i].norm] {
+			return true
+		}
+		for _, r := range baseline {
+			if c := lines(Run{Stdout: r.Stdout}); i >= len(c) || c[i].norm != a[i].norm {
+				return true
+			}
+		}
+		return false
+	}
+	for i := range b {
+		if i >= len(a) {
+			return "", b[i].text, true
+		}
+		if a[i].norm != b[i].norm && !varies(i) && !volatile[b[i].stream+"\x00"+b[i].norm] {
+			return a[i].text, b[i].text, true
+		}
+	}
+	return "", "", false
+}

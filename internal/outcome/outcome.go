@@ -122,6 +122,11 @@ type Value struct {
 	// a line then counts when it differs from the reference's in that one
 	// number alone.
 	NativeUnknown bool
+	// Stub: the judged run's runtime documents the call as a stub. A
+	// program may print what it made of the value rather than the value
+	// ("idle" for an I/O priority): a stdout line changed beyond what
+	// varies between reference runs then counts too.
+	Stub bool
 }
 
 // Result is a verdict with its evidence.
@@ -223,6 +228,11 @@ func Compare(ref, run Run, opt Options) Result {
 				text = fmt.Sprintf("it printed %q, with %s's answer %d", l, v.Call, v.Other)
 			}
 			res.Evidence = append(res.Evidence, Evidence{Kind: "value", Stream: "stdout", Errno: "value:" + v.Call, Text: text})
+		} else if v.Stub && res.OutputDiffers {
+			if was, now, ok := changedLine(ref.Stdout, run.Stdout, opt.Baseline, volatile); ok {
+				res.Evidence = append(res.Evidence, Evidence{Kind: "value", Stream: "stdout", Errno: "value:" + v.Call,
+					Text: stubText(now, was, v)})
+			}
 		}
 	}
 	if res.OutputDiffers && opt.CompareOutput {
@@ -240,6 +250,13 @@ func Compare(ref, run Run, opt Options) Result {
 		return rankKind(a.Kind) - rankKind(b.Kind)
 	})
 	return res
+}
+
+func stubText(now, was string, v Value) string {
+	if v.NativeUnknown {
+		return fmt.Sprintf("it printed %q where natively it printed %q, with %s, a stub, answering %d", now, was, v.Call, v.Other)
+	}
+	return fmt.Sprintf("it printed %q where natively it printed %q, after %s, a stub, returned %d (natively %d)", now, was, v.Call, v.Other, v.Native)
 }
 
 func rankKind(k string) int {

@@ -53,6 +53,32 @@ func TestCompare(t *testing.T) {
 			ref: Run{}, run: Run{Stderr: []byte("stress-ng: info: skipped: 1 (fanotify)\n")},
 		},
 		{
+			name: "stub value printed", want: Degraded, opt: Options{Values: []Value{{Call: "sched_get_priority_max", Native: 99, Other: 0}}},
+			evidence: `it printed "max 0" where natively sched_get_priority_max returned 99, here 0`,
+			ref:      Run{Stdout: []byte("max 99\n")}, run: Run{Stdout: []byte("max 0\n")},
+		},
+		{
+			name: "stub value decoded", want: Degraded, opt: Options{Values: []Value{{Call: "ioprio_get", Native: 24583, Other: 0, Stub: true}}},
+			evidence: `it printed "none: prio 0" where natively it printed "idle", after ioprio_get, a stub, returned 0 (natively 24583)`,
+			ref:      Run{Stdout: []byte("idle\n")}, run: Run{Stdout: []byte("none: prio 0\n")},
+		},
+		{
+			name: "value of a call that is no stub, decoded: not evidence", want: Works,
+			opt: Options{Values: []Value{{Call: "statfs", Native: 0, Other: 1}}},
+			ref: Run{Stdout: []byte("ext2/ext3\n")}, run: Run{Stdout: []byte("overlayfs\n")},
+		},
+		{
+			name: "stub, same output: not evidence", want: Works,
+			opt: Options{Values: []Value{{Call: "ioprio_get", Native: 24583, Other: 0, Stub: true}}},
+			ref: Run{Stdout: []byte("done\n")}, run: Run{Stdout: []byte("done\n")},
+		},
+		{
+			name: "stub, only volatile lines differ: not evidence", want: Works,
+			opt: Options{Values: []Value{{Call: "ioprio_get", Native: 24583, Other: 0, Stub: true}},
+				Baseline: []Run{{Stdout: []byte("up since Tuesday\ndone\n")}}},
+			ref: Run{Stdout: []byte("up since Monday\ndone\n")}, run: Run{Stdout: []byte("up since Friday\ndone\n")},
+		},
+		{
 			name: "numbers vary", want: Works,
 			ref: Run{Stdout: []byte("pid 4711 took 12.5ms at 0x7ffd1234abcd\n")},
 			run: Run{Stdout: []byte("pid 1 took 13.75ms at 0x7ffe99990000\n")},

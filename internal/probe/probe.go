@@ -426,7 +426,7 @@ func (p *prober) options(on simulate.Set, hits []uint64) outcome.Options {
 			opt.LostErrno = d.Errno
 		}
 		if d.Value != nil && d.Kind == simulate.KindValue && d.Syscall != "" {
-			opt.Values = append(opt.Values, outcome.Value{Call: d.Syscall, Other: *d.Value, NativeUnknown: true})
+			opt.Values = append(opt.Values, outcome.Value{Call: d.Syscall, Other: *d.Value, NativeUnknown: true, Stub: true})
 		}
 	}
 	if p.obs != nil {

@@ -83,6 +83,9 @@ type Config struct {
 	// Unsupported tells whether the target gVisor lacks what a call asks
 	// (database rules); it ranks such divergences first.
 	Unsupported func(profile.Call) bool
+	// Stub tells whether the target gVisor answers a syscall with a stub
+	// (nil: none is).
+	Stub func(name string) bool
 	// Progress, if set, hears what is being run.
 	Progress func(string)
 }
@@ -294,7 +297,7 @@ func explainRuns(ctx context.Context, cfg Config, network string, res *Result, o
 	opt.Errnos = divergentErrnos(res.Divergences, res.Unsupported)
 	opt.Baseline = []outcome.Run{obs.Native.Run}
 	opt.LostErrno = missingErrno(res.Divergences)
-	opt.Values = valueChanges(res.Divergences)
+	opt.Values = valueChanges(res.Divergences, cfg.Stub)
 	res.Outcome = outcome.Compare(res.Native.Run, res.GVisor.Run, opt)
 	if !res.Works() {
 		chooseCause(res, gv.Calls, nCalls, unsup)
@@ -458,12 +461,14 @@ func missingErrno(ds []diverge.Divergence) string {
 	return ""
 }
 
-// valueChanges are the stub answers among the divergences.
-func valueChanges(ds []diverge.Divergence) []outcome.Value {
+// valueChanges are the calls that returned another value under gVisor,
+// marked where gVisor documents the call as a stub.
+func valueChanges(ds []diverge.Divergence, stub func(string) bool) []outcome.Value {
 	var out []outcome.Value
 	for _, d := range ds {
 		if d.Kind == diverge.KindValue {
-			out = append(out, outcome.Value{Call: d.GVisor.Name, Native: d.Native.Ret, Other: d.GVisor.Ret})
+			out = append(out, outcome.Value{Call: d.GVisor.Name, Native: d.Native.Ret, Other: d.GVisor.Ret,
+				Stub: stub != nil && stub(d.GVisor.Name)})
 		}
 	}
 	return out
