@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -117,10 +118,13 @@ func TestAttachContainer(t *testing.T) {
 		t.Error("an unknown container resolved")
 	}
 
-	actx, cancel := context.WithTimeout(ctx, 4*time.Second)
+	// The client starts once the program is attached (watching starts
+	// with a Progress call), and the attach ends when the client is done:
+	// no fixed delay that a loaded machine could outrun.
+	actx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	go func() {
-		time.Sleep(300 * time.Millisecond)
+	var attached sync.Once
+	client := func() {
 		for range 20 {
 			if resp, err := http.Get(url); err == nil {
 				_, _ = io.Copy(io.Discard, resp.Body)
@@ -129,8 +133,9 @@ func TestAttachContainer(t *testing.T) {
 		}
 		// A process started in the container after the attach.
 		_ = exec.Command("docker", "exec", id, "/bin/cat", "/proc/self/status").Run()
-	}()
-	res, err := AttachCgroup(actx, byID, trace.Options{})
+		cancel()
+	}
+	res, err := AttachCgroup(actx, byID, trace.Options{Progress: func(trace.Stats) { attached.Do(func() { go client() }) }})
 	if err != nil {
 		t.Fatal(err)
 	}
