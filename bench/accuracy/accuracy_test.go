@@ -74,6 +74,38 @@ func TestCorpusIsValid(t *testing.T) {
 	}
 }
 
+// TestHoldoutIsValid checks the holdout corpus: programs tried after the
+// rules and verdicts were written, as a new user would, scored apart so
+// that they stay a test of what the tool was not tuned on.
+func TestHoldoutIsValid(t *testing.T) {
+	holdout, err := loadCorpus("holdout.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	corpus, err := loadCorpus("corpus.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	install := shellList(t, "install.sh", "packages")
+	for _, e := range holdout {
+		if e.Label != labelWorks && e.Label != labelFails {
+			t.Errorf("%s: unlabelled (go run ./bench/accuracy label -corpus bench/accuracy/holdout.yaml -write)", e.Name)
+		}
+		if e.Label == labelFails && (e.Mechanism == "" || e.Cause == "") {
+			t.Errorf("%s: fails without a mechanism and a cause pattern", e.Name)
+		}
+		if e.CI {
+			t.Errorf("%s: the holdout is not part of the CI subset", e.Name)
+		}
+		if slices.ContainsFunc(corpus, func(c *Entry) bool { return c.Name == e.Name }) {
+			t.Errorf("%s is in both corpora", e.Name)
+		}
+		if !slices.Contains(install, e.Package) {
+			t.Errorf("%s: package %s is not in install.sh", e.Name, e.Package)
+		}
+	}
+}
+
 // shellList reads the words of a bash array assignment NAME=( ... ).
 func shellList(t *testing.T, path, name string) []string {
 	t.Helper()

@@ -6,7 +6,7 @@
 set -euo pipefail
 
 packages=(
-	coreutils bash findutils gawk util-linux procps lsof
+	coreutils bash findutils gawk util-linux procps lsof bsdutils libc-bin gzip
 	python3 perl ruby lua5.4 tcl nodejs default-jre-headless
 	gcc make git xz-utils sqlite3 zstd jq strace
 	nginx-light redis-server redis-tools memcached curl netcat-openbsd

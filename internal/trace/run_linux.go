@@ -435,6 +435,20 @@ func unwrapAll(err error) error {
 	}
 }
 
+// Untraceable says why process tid makes no system calls to record, whatever
+// the backend: it has exited, or it is a kernel thread; "" when it may.
+func Untraceable(tid int) string {
+	state, flags := taskStat(tid)
+	const pfKthread = 0x00200000
+	switch {
+	case state == 'Z' || state == 'X':
+		return fmt.Sprintf("process %d has exited (a zombie until its parent collects its status): there is nothing left to trace", tid)
+	case flags&pfKthread != 0:
+		return fmt.Sprintf("process %d is a kernel thread, which runs no program", tid)
+	}
+	return ""
+}
+
 // refusal explains why PTRACE_SEIZE of tid failed with err: what about the
 // target makes tracing it impossible (then no privilege helps), else how to
 // get the right to trace.
@@ -442,13 +456,8 @@ func refusal(tid int, err error) string {
 	if !errors.Is(err, unix.EPERM) {
 		return ""
 	}
-	state, flags := taskStat(tid)
-	const pfKthread = 0x00200000
-	switch {
-	case state == 'Z' || state == 'X':
-		return fmt.Sprintf(": process %d has exited (a zombie until its parent collects its status): there is nothing left to trace", tid)
-	case flags&pfKthread != 0:
-		return fmt.Sprintf(": process %d is a kernel thread, which runs no program", tid)
+	if why := Untraceable(tid); why != "" {
+		return ": " + why
 	}
 	if tracer := tracerOf(tid); tracer != 0 {
 		return fmt.Sprintf(": it is already traced by process %d (%s); a process has one tracer at a time, so gvcheck cannot trace under strace, a debugger or another gvcheck (the ebpf backend can)", tracer, readComm(tracer))

@@ -278,9 +278,13 @@ func TestAttachProcess(t *testing.T) {
 	}
 	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
 	time.Sleep(200 * time.Millisecond) // its threads are running
-	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
+	// Watch for 2 s from the moment the program is attached (watching
+	// starts with a Progress call), however long loading it took.
+	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	res, err := Attach(ctx, []int{cmd.Process.Pid}, trace.Options{})
+	var attached sync.Once
+	progress := func(trace.Stats) { attached.Do(func() { time.AfterFunc(2*time.Second, cancel) }) }
+	res, err := Attach(ctx, []int{cmd.Process.Pid}, trace.Options{Progress: progress})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -301,5 +305,37 @@ func TestAttachProcess(t *testing.T) {
 	}
 	if src := p.Sources[0]; src.Name != fmt.Sprintf("pid %d", cmd.Process.Pid) || src.Coverage != "full" {
 		t.Errorf("source %+v", src)
+	}
+}
+
+// TestAttachRefusesWhatMakesNoCalls: a kernel thread and a zombie make no
+// system call; attaching to one is an error, not a wait that never ends.
+func TestAttachRefusesWhatMakesNoCalls(t *testing.T) {
+	testenv.NeedRoot(t)
+	// kthreadd is process 2 wherever the kernel's PID namespace is ours.
+	if b, err := os.ReadFile("/proc/2/comm"); err != nil || strings.TrimSpace(string(b)) != "kthreadd" {
+		testenv.Missing(t, "process 2 is not kthreadd here (a PID namespace of its own)")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := Attach(ctx, []int{2}, trace.Options{}); err == nil || !strings.Contains(err.Error(), "kernel thread") {
+		t.Errorf("attach to kthreadd: %v, want a kernel thread refusal", err)
+	}
+	zombie := exec.Command("true")
+	if err := zombie.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = zombie.Wait() }()
+	// Not reaped until Wait: a zombie once it has exited.
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", zombie.Process.Pid)); err == nil && strings.Contains(string(b), ") Z ") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("true did not exit")
+		}
+	}
+	if _, err := Attach(ctx, []int{zombie.Process.Pid}, trace.Options{}); err == nil || !strings.Contains(err.Error(), "zombie") {
+		t.Errorf("attach to a zombie: %v, want a refusal", err)
 	}
 }

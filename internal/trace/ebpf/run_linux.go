@@ -246,6 +246,10 @@ func Attach(ctx context.Context, pids []int, opt trace.Options) (*trace.Result, 
 		if err != nil {
 			return nil, fmt.Errorf("attach: no process %d", pid)
 		}
+		// The program would wait for a process that never makes a call.
+		if why := trace.Untraceable(tgid); why != "" {
+			return nil, fmt.Errorf("attach: %s", why)
+		}
 		tgids = append(tgids, tgid)
 	}
 	p, err := load(config{mode: modeSeeds})
