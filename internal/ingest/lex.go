@@ -173,10 +173,12 @@ func (x *lexer) other(b, rest []byte, r *rec) {
 // attachedPid reads "strace: Process N attached" anywhere in b.
 func attachedPid(b []byte) int {
 	i := bytes.Index(b, []byte("strace: Process "))
-	if i < 0 || !bytes.HasSuffix(b, []byte(" attached")) {
+	start, end := i+len("strace: Process "), len(b)-len(" attached")
+	// "strace: Process attached" shares its space: no pid between them.
+	if i < 0 || !bytes.HasSuffix(b, []byte(" attached")) || start > end {
 		return 0
 	}
-	pid, _ := atoiTrim(b[i+len("strace: Process ") : len(b)-len(" attached")])
+	pid, _ := atoiTrim(b[start:end])
 	return pid
 }
 
