@@ -167,7 +167,9 @@ func corpus() []corpusCase {
 		{name: "HTTP server under load", argv: func(t *testing.T) []string {
 			return []string{testenv.NeedTool(t, "python3"), abs(t, "testdata", "corpus", "server.py")}
 		}},
-		{name: "socat echo", argv: sh("socat -T1 TCP-LISTEN:0,fork EXEC:cat 2>/dev/null & p=$!; sleep 0.1; kill $p; wait $p; echo socat ok $?")},
+		// Killed once it listens: a SIGTERM that lands before socat handles
+		// it makes sh print "Terminated", which a fixed delay left to load.
+		{name: "socat echo", argv: sh(`socat -T1 TCP-LISTEN:0,fork EXEC:cat 2>/dev/null & p=$!; for i in $(seq 400); do ss -Hltnp 2>/dev/null | grep -q "pid=$p," && break; sleep 0.05; done; kill $p; wait $p; echo socat ok $?`)},
 		// Programs that trace, and sanitizers.
 		{name: "strace", argv: tool("strace", "-f", "-o", "/dev/null", "/bin/true"), limits: ptraceLimited(nestedPtrace)},
 		{name: "strace -c", argv: tool("strace", "-c", "-o", "/dev/null", "/bin/echo", "hi"), limits: ptraceLimited(nestedPtrace)},
