@@ -226,12 +226,16 @@ func printedValue(ref, run []byte, v Value) (string, bool) {
 // the reference, and volatile lines, vary by themselves and are skipped.
 func changedLine(ref, run []byte, baseline []Run, volatile map[string]bool) (was, now string, ok bool) {
 	a, b := lines(Run{Stdout: ref}), lines(Run{Stdout: run})
+	base := make([][]line, len(baseline))
+	for k, r := range baseline {
+		base[k] = lines(Run{Stdout: r.Stdout})
+	}
 	varies := func(i int) bool {
 		if volatile[a[i].stream+"\x00"+a[i].norm] {
 			return true
 		}
-		for _, r := range baseline {
-			if c := lines(Run{Stdout: r.Stdout}); i >= len(c) || c[i].norm != a[i].norm {
+		for _, c := range base {
+			if i >= len(c) || c[i].norm != a[i].norm {
 				return true
 			}
 		}
